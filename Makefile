@@ -1,0 +1,39 @@
+# vigil: the entry points. `make demo` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Debian packages the tests and benchmarks need (command -> package).
+SYSDEPS := unrar:unrar-free bsdtar:libarchive-tools ewfverify:ewf-tools hashdeep:hashdeep
+
+.PHONY: demo test lint bench sysdeps clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+sysdeps:
+	@missing=""; for pair in $(SYSDEPS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+demo: $(STAMP)
+	$(BIN)/vigil demo --out demo-output
+
+test: $(STAMP) sysdeps
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+bench: $(STAMP) sysdeps
+	$(BIN)/python benchmarks/crypto_throughput.py
+
+clean:
+	rm -rf $(VENV) demo-output

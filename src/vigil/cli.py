@@ -1,0 +1,266 @@
+"""The ``vigil`` command line: thin Typer commands that call one library function each."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from vigil.errors import VigilError
+from vigil.home import vigil_home
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
+)
+hashset_app = typer.Typer(no_args_is_help=True, help="Import, list and remove hash sets.")
+app.add_typer(hashset_app, name="hashset")
+console = Console(stderr=True)
+out = Console()
+
+
+def _store_url(db: str | None, case: str) -> str:
+    from vigil.store.api import default_store_url
+
+    return db or default_store_url(vigil_home(), case)
+
+
+# -- hash sets -------------------------------------------------------------------------
+
+
+@hashset_app.command("import")
+def hashset_import(
+    file: Annotated[Path, typer.Argument(help="The hash-set file to import.")],
+    name: Annotated[str, typer.Option(help="Name of the set in the library.")],
+    format: Annotated[str, typer.Option("--format", help="auto or a format name.")] = "auto",
+    scheme: Annotated[str, typer.Option(help="Grading scheme: uk or projectvic.")] = "projectvic",
+    category_map: Annotated[
+        str | None, typer.Option(help="Source category to grade, e.g. '1=A,2=B,3=C,0=none'.")
+    ] = None,
+    known_good: Annotated[
+        bool | None,
+        typer.Option("--known-good/--notable", help="Known-good (e.g. NSRL) or notable."),
+    ] = None,
+    grade: Annotated[
+        str | None, typer.Option(help="Grade for every entry of a set without categories.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Import a hash-set file into the library."""
+    from vigil.hashsets.library import HashSetLibrary
+
+    lib = HashSetLibrary(vigil_home())
+    with console.status(f"importing {file}"):
+        result = lib.import_file(
+            file, name, fmt=format, scheme=scheme, category_map=category_map,
+            known_good=known_good, grade=grade,
+        )
+    if as_json:
+        data = asdict(result)
+        out.print_json(json.dumps(data, default=str))
+        return
+    kind = "known-good" if result.known_good else "notable"
+    out.print(f"imported [bold]{result.name}[/] ({result.format}, {kind}): {result.entries} entries")
+    if result.mapping_note:
+        out.print(result.mapping_note)
+    if result.unmapped:
+        out.print(f"[yellow]{result.unmapped} entries have a category with no grade mapping[/]")
+    if result.malformed:
+        out.print(f"[yellow]{result.malformed} malformed records skipped:[/]")
+        for m in result.malformed_samples:
+            out.print(f"  record {m.record}: {m.reason}")
+
+
+@hashset_app.command("list")
+def hashset_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the hash sets in the library."""
+    from vigil.hashsets.library import HashSetLibrary
+
+    infos = HashSetLibrary(vigil_home()).list()
+    if as_json:
+        out.print_json(json.dumps([asdict(i) for i in infos], default=str))
+        return
+    table = Table("name", "format", "scheme", "kind", "entries", "categories", "source SHA-256",
+                  "imported at")
+    for i in infos:
+        table.add_row(
+            i.name, i.format, i.scheme or "", "known-good" if i.known_good else "notable",
+            str(i.entries), ", ".join(f"{k}: {v}" for k, v in sorted(i.categories.items())),
+            i.source_sha256[:16] + "…", i.imported_at,
+        )
+    out.print(table)
+
+
+@hashset_app.command("remove")
+def hashset_remove(name: Annotated[str, typer.Argument(help="The set to remove.")]) -> None:
+    """Remove a hash set from the library."""
+    from vigil.hashsets.library import HashSetLibrary
+
+    HashSetLibrary(vigil_home()).remove(name)
+    out.print(f"removed {name}")
+
+
+# -- scan ------------------------------------------------------------------------------
+
+
+class _FilesColumn(ProgressColumn):
+    """Files done and files per second."""
+
+    def __init__(self, progress_state: object) -> None:
+        super().__init__()
+        self.state = progress_state
+
+    def render(self, task: Task) -> Text:
+        elapsed = task.elapsed or 0.0
+        items = self.state.items  # type: ignore[attr-defined]
+        rate = items / elapsed if elapsed > 0 else 0.0
+        total = self.state.total_items  # type: ignore[attr-defined]
+        of = f"/{total}" if total is not None else ""
+        return Text(f"{items}{of} files {rate:,.0f} files/s", style="progress.download")
+
+
+def _count_folder(path: Path, state: object, task_id: int, bar: Progress) -> None:
+    files = size = 0
+    for dirpath, _dirs, names in os.walk(path):
+        for n in names:
+            try:
+                st = os.lstat(os.path.join(dirpath, n))
+            except OSError:
+                continue
+            files += 1
+            size += st.st_size
+    state.total_items = files  # type: ignore[attr-defined]
+    bar.update(task_id, total=size)
+
+
+@app.command()
+def scan(
+    path: Annotated[Path, typer.Argument(help="Evidence: a folder or a forensic image.")],
+    case: Annotated[str, typer.Option(help="Case name.")],
+    exhibit: Annotated[str, typer.Option(help="Exhibit id within the case.")],
+    hashset: Annotated[
+        list[str] | None, typer.Option("--hashset", help="Hash set to match (repeat; default all).")
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="Finish an interrupted scan.")] = False,
+    workers: Annotated[int, typer.Option(help="Analysis threads.")] = 0,
+    db: Annotated[str | None, typer.Option(help="Case-store URL (default: SQLite in VIGIL_HOME).")] = None,
+    max_depth: Annotated[int, typer.Option(help="Container nesting limit.")] = 8,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+) -> None:
+    """Scan evidence into the case store."""
+    from vigil.pipeline.scan import Progress as ScanProgress
+    from vigil.pipeline.scan import ScanSettings, run_scan
+    from vigil.pipeline.setup import build_matchers, hashset_records
+    from vigil.hashsets.library import HashSetLibrary
+    from vigil.store.api import CaseStore
+
+    home = vigil_home()
+    settings = ScanSettings(hashsets=tuple(hashset or ()), max_depth=max_depth)
+    library = HashSetLibrary(home)
+    records = hashset_records(library, settings.hashsets)
+    matchers, analysers = build_matchers(home, settings)
+    store = CaseStore(_store_url(db, case))
+    state = ScanProgress()
+    n_workers = workers or (os.cpu_count() or 2)
+    show = not quiet and not as_json
+    bar = Progress(
+        TextColumn("[bold]scanning"),
+        BarColumn(),
+        _FilesColumn(state),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not show,
+        transient=False,
+    )
+    with bar:
+        task_id = bar.add_task("scan", total=None)
+        if path.is_dir() and show:
+            threading.Thread(
+                target=_count_folder, args=(path, state, task_id, bar), daemon=True
+            ).start()
+        summary = run_scan(
+            store, case, exhibit, path, settings, matchers, analysers, records,
+            resume=resume, workers=n_workers, progress=state,
+            on_progress=(lambda p: bar.update(task_id, completed=p.bytes)) if show else None,
+        )
+    store.close()
+    if as_json:
+        out.print_json(json.dumps(asdict(summary)))
+        return
+    if not quiet:
+        out.print(
+            f"case [bold]{summary.case}[/] exhibit [bold]{summary.exhibit}[/]: "
+            f"{summary.items} items ({summary.skipped} already done), "
+            f"{summary.new_contents} new distinct contents, {summary.matches} matches, "
+            f"{summary.errors} errors in {summary.elapsed:.1f}s"
+        )
+
+
+# -- report ----------------------------------------------------------------------------
+
+
+@app.command()
+def report(
+    case: Annotated[str, typer.Argument(help="Case name.")],
+    format: Annotated[str, typer.Option("--format", help="Comma-separated: html,json,csv.")] = "html,json,csv",
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
+    db: Annotated[str | None, typer.Option(help="Case-store URL.")] = None,
+) -> None:
+    """Write the case report."""
+    from vigil.report.build import build_report
+    from vigil.report.render import write_report
+    from vigil.store.api import CaseStore
+
+    store = CaseStore(_store_url(db, case))
+    model = build_report(store, case)
+    store.close()
+    folder = out_dir or Path(f"{case}-report")
+    files = write_report(model, [f.strip() for f in format.split(",") if f.strip()], folder)
+    for f in files:
+        out.print(str(f))
+
+
+# -- demo ------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Where to put the demo evidence and report.")] = Path("demo-output"),
+) -> None:
+    """Generate benign evidence, build a demo hash set, scan it and write the report."""
+    from vigil.demo import run_demo
+
+    report_dir = run_demo(out_dir, console=out)
+    out.print(f"[bold green]report written to {report_dir / 'report.html'}[/]")
+
+
+def main() -> None:
+    """Console-script entry point: map vigil errors to exit codes."""
+    try:
+        app()
+    except VigilError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        sys.exit(exc.exit_code)

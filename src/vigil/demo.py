@@ -1,0 +1,165 @@
+"""``vigil demo``: generate benign evidence, a demo hash set, scan it, report it.
+
+Everything here is drawn procedurally (skies, suns, hills, shapes) from a seed, so
+the demo and the tests that reuse ``draw_landscape`` are reproducible and benign.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import zipfile
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFilter
+from rich.console import Console
+
+from vigil.hashing.crypto import digest_stream
+
+
+def draw_landscape(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
+    """A benign procedurally drawn landscape: sky gradient, sun, hills, trees."""
+    rng = random.Random(seed)
+    w, h = size
+    img = Image.new("RGB", size)
+    draw = ImageDraw.Draw(img)
+    top = (rng.randrange(40, 120), rng.randrange(80, 170), rng.randrange(170, 255))
+    bottom = (rng.randrange(180, 255), rng.randrange(150, 230), rng.randrange(120, 220))
+    for y in range(h):
+        t = y / max(h - 1, 1)
+        draw.line([(0, y), (w, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)))
+    r = rng.randrange(h // 16 + 2, h // 6 + 3)
+    cx, cy = rng.randrange(r, w - r), rng.randrange(r, h // 2)
+    draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=(255, rng.randrange(180, 240), 90))
+    for layer in range(3):
+        base = int(h * (0.5 + 0.15 * layer))
+        pts = [(0, h)]
+        for x in range(0, w + 1, max(w // 12, 1)):
+            pts.append((x, base + rng.randrange(-h // 8, h // 8 + 1)))
+        pts.append((w, h))
+        g = 60 + 50 * layer
+        draw.polygon(pts, fill=(rng.randrange(20, 80), g + rng.randrange(0, 60), rng.randrange(20, 70)))
+    for _ in range(rng.randrange(3, 9)):
+        x, y = rng.randrange(0, w), rng.randrange(h // 2, h)
+        s = rng.randrange(h // 30 + 2, h // 10 + 3)
+        draw.rectangle([x - s // 6, y, x + s // 6, y + s], fill=(90, 60, 30))
+        draw.ellipse([x - s // 2, y - s, x + s // 2, y + s // 3], fill=(20, rng.randrange(90, 150), 40))
+    return img.filter(ImageFilter.GaussianBlur(0.6))
+
+
+def _save(img: Image.Image, path: Path, fmt: str, **kw: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path, fmt, **kw)
+
+
+def build_demo_evidence(folder: Path, seed: int = 2014) -> dict[str, list[str]]:
+    """Write the demo evidence into ``folder``; return which files play which role."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    roles: dict[str, list[str]] = {"known_A": [], "known_B": [], "known_C": [], "known_good": []}
+    pictures = folder / "Users" / "alex" / "Pictures"
+    specs = [
+        ("holiday/beach.jpg", "JPEG", (1024, 768)),
+        ("holiday/hills.jpg", "JPEG", (800, 600)),
+        ("holiday/sunset.png", "PNG", (640, 480)),
+        ("misc/lake.gif", "GIF", (320, 240)),
+        ("misc/valley.bmp", "BMP", (400, 300)),
+        ("misc/forest.webp", "WEBP", (720, 540)),
+        ("misc/meadow.tiff", "TIFF", (300, 200)),
+        ("phone/IMG_0001.jpg", "JPEG", (1600, 1200)),
+        ("phone/IMG_0002.jpg", "JPEG", (1200, 1600)),
+        ("phone/IMG_0003.jpg", "JPEG", (640, 480)),
+    ]
+    for i, (rel, fmt, size) in enumerate(specs):
+        img = draw_landscape(seed + i, size)
+        kw = {"quality": 88} if fmt in ("JPEG", "WEBP") else {}
+        _save(img, pictures / rel, fmt, **kw)
+    # A picture renamed to hide it, a duplicate in another folder, a random ".jpg".
+    docs = folder / "Users" / "alex" / "Documents"
+    docs.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(pictures / "holiday/beach.jpg", docs / "tax-return-2019.dat")
+    desktop = folder / "Users" / "alex" / "Desktop"
+    desktop.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(pictures / "phone/IMG_0001.jpg", desktop / "copy.jpg")
+    (docs / "broken.jpg").write_bytes(rng.randbytes(5000))
+    (docs / "notes.txt").write_text("Shopping list: bread, milk, eggs.\n", encoding="utf-8")
+    (docs / "letter.txt").write_text("Dear neighbour, the fence will be repaired on Monday.\n", encoding="utf-8")
+    system = folder / "Windows" / "System32"
+    system.mkdir(parents=True, exist_ok=True)
+    (system / "license.rtf").write_text("{\\rtf1 Demo licence text}\n", encoding="utf-8")
+    (system / "readme.txt").write_text("Operating system readme (demo).\n", encoding="utf-8")
+    with zipfile.ZipFile(docs / "backup.zip", "w") as zf:
+        zf.writestr("old/scan-0001.jpg", (pictures / "phone/IMG_0003.jpg").read_bytes())
+        zf.writestr("old/todo.txt", "renew passport\n")
+    roles["known_A"] = ["Users/alex/Pictures/holiday/beach.jpg"]
+    roles["known_B"] = ["Users/alex/Pictures/phone/IMG_0001.jpg", "Users/alex/Pictures/misc/lake.gif"]
+    roles["known_C"] = ["Users/alex/Pictures/phone/IMG_0003.jpg"]
+    roles["known_good"] = ["Windows/System32/license.rtf", "Windows/System32/readme.txt"]
+    return roles
+
+
+def write_demo_hashsets(evidence: Path, roles: dict[str, list[str]], folder: Path) -> tuple[Path, Path]:
+    """A VICS 2.0 (UK flavour) notable set and an md5sum known-good list for the demo."""
+    folder.mkdir(parents=True, exist_ok=True)
+    media = []
+    for category, key in ((1, "known_A"), (2, "known_B"), (3, "known_C")):
+        for rel in roles[key]:
+            with (evidence / rel).open("rb") as f:
+                d = digest_stream(f)
+            media.append({
+                "MediaID": len(media) + 1, "Category": category, "MD5": d.md5.upper(),
+                "SHA1": d.sha1.upper(), "MediaSize": d.size, "IsPrecategorized": "true",
+            })
+    vics = folder / "demo-known.json"
+    doc = {
+        "@odata.context": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/UK/$metadata#Media",
+        "value": media,
+    }
+    vics.write_bytes(b"\xef\xbb\xbf" + json.dumps(doc, indent=1).encode())
+    good = folder / "demo-known-good.md5"
+    lines = []
+    for rel in roles["known_good"]:
+        with (evidence / rel).open("rb") as f:
+            lines.append(f"{digest_stream(f).md5}  {Path(rel).name}\n")
+    good.write_text("".join(lines), encoding="utf-8")
+    return vics, good
+
+
+def run_demo(out: Path, console: Console | None = None) -> Path:
+    """Build the demo in ``out`` (wiped first) and return the report folder."""
+    from vigil.hashsets.library import HashSetLibrary
+    from vigil.pipeline.scan import ScanSettings, run_scan
+    from vigil.pipeline.setup import build_matchers, hashset_records
+    from vigil.report.build import build_report
+    from vigil.report.render import write_report
+    from vigil.store.api import CaseStore
+
+    console = console or Console()
+    out = Path(out)
+    if out.exists():
+        shutil.rmtree(out)
+    evidence, home = out / "evidence", out / "home"
+    home.mkdir(parents=True)
+    roles = build_demo_evidence(evidence)
+    console.print(f"benign demo evidence written to {evidence}")
+    vics, good = write_demo_hashsets(evidence, roles, out / "hashsets")
+    lib = HashSetLibrary(home)
+    res = lib.import_file(vics, "demo-known", fmt="vics", scheme="uk", category_map="1=A,2=B,3=C")
+    console.print(f"imported hash set demo-known: {res.entries} entries ({res.mapping_note})")
+    res = lib.import_file(good, "demo-known-good", fmt="md5sum", known_good=True)
+    console.print(f"imported hash set demo-known-good: {res.entries} entries (known-good)")
+    settings = ScanSettings()
+    matchers, analysers = build_matchers(home, settings)
+    store = CaseStore(f"sqlite:///{out / 'demo-case.sqlite'}")
+    summary = run_scan(
+        store, "DEMO-001", "EX1", evidence, settings, matchers, analysers,
+        hashset_records(lib, ()),
+    )
+    console.print(
+        f"scanned {summary.items} items, {summary.matches} matches, {summary.errors} errors"
+    )
+    report_dir = out / "report"
+    write_report(build_report(store, "DEMO-001"), ["html", "json", "csv"], report_dir)
+    store.close()
+    return report_dir

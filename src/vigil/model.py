@@ -1,0 +1,101 @@
+"""The plain value types that cross stage boundaries.
+
+Sources yield ``Item``s, hashing turns an item's bytes into ``Hashes``, matching turns
+hashes into ``Match``es, and any stage may produce a ``ScanError`` instead of raising.
+None of these hold evidence bytes or backend handles except ``Item.open``, a callable
+that opens the bytes on demand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import BinaryIO, Literal
+
+Media = Literal["image", "video", "other"]
+Basis = Literal["exact", "perceptual"]
+
+# Separators in a provenance path: "/" inside a file system, "!" into a container
+# member, "@" for data found at a byte offset (embedded or carved), ":" for an NTFS
+# alternate data stream.
+MEMBER_SEP = "!"
+OFFSET_SEP = "@"
+STREAM_SEP = ":"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing found in the evidence.
+
+    ``path`` is the provenance path inside the exhibit, unique within it, e.g.
+    ``p1/NTFS/Users/a/x.zip!inner/y.jpg``; it is the key used for resume and reports.
+    """
+
+    path: str
+    open: Callable[[], BinaryIO] = field(compare=False, repr=False)
+    size: int | None = None
+    created: datetime | None = None
+    modified: datetime | None = None
+    accessed: datetime | None = None
+    changed: datetime | None = None
+    allocated: bool = True
+    deleted: bool = False
+    carved: bool = False
+    embedded: bool = False
+    in_archive: bool = False
+    encrypted: bool = False
+    inode: str | None = None
+    offset: int | None = None
+    parent: str | None = None
+    depth: int = 0
+
+
+@dataclass(frozen=True)
+class FrameHash:
+    """PDQ of one sampled video frame."""
+
+    timestamp: float
+    pdq: str
+    quality: int
+
+
+@dataclass(frozen=True)
+class Hashes:
+    """Everything vigil computes from one content's bytes."""
+
+    size: int
+    md5: str
+    sha1: str
+    sha256: str
+    mime: str = "application/octet-stream"
+    media: Media = "other"
+    pdq: str | None = None
+    pdq_quality: int | None = None
+    partial: bool = False
+    frames: tuple[FrameHash, ...] = ()
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Match:
+    """One hit of a content against one hash-set entry."""
+
+    hashset: str
+    entry_id: int
+    grade: str | None
+    basis: Basis
+    algorithm: str
+    known_good: bool = False
+    distance: int | None = None
+    variant: str | None = None
+    timestamp: float | None = None
+
+
+@dataclass(frozen=True)
+class ScanError:
+    """A failure on one item or one record: where, at which stage, and why."""
+
+    location: str
+    stage: str
+    reason: str

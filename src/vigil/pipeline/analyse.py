@@ -1,0 +1,86 @@
+"""The work done on one item: read it once, identify it, hash it, match it.
+
+``analyse`` runs in worker threads. It never writes to the store and never raises
+for a bad item: failures come back as ``ScanError`` records in the outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from vigil.hashing.crypto import digest_stream
+from vigil.model import Hashes, Item, Match, ScanError
+from vigil.sources.sniff import Kind, sniff
+
+Matcher = Callable[[Hashes], list[Match]]
+# A perceptual analyser adds PDQ / frame hashes for one media kind: it gets the item
+# and the crypto hashes and returns the enriched hashes plus any errors.
+Analyser = Callable[[Item, Hashes], tuple[Hashes, list[ScanError]]]
+
+
+@dataclass
+class Outcome:
+    """What ``analyse`` learnt about one item."""
+
+    item: Item
+    hashes: Hashes | None
+    kind: Kind | None
+    matches: list[Match] = field(default_factory=list)
+    errors: list[ScanError] = field(default_factory=list)
+    new_content: bool = False
+
+
+@dataclass
+class Analysis:
+    """The configured work for every item of one scan (shared by the worker threads)."""
+
+    matchers: Sequence[Matcher]
+    analysers: dict[str, Analyser]
+    claimed: Callable[[str], bool]
+
+    def __call__(self, item: Item) -> Outcome:
+        """Analyse one item; see the module docstring."""
+        try:
+            with item.open() as stream:
+                digests = digest_stream(stream)
+        except Exception as exc:  # noqa: BLE001 - any read failure is a record, not a crash
+            return Outcome(item, None, None, errors=[_read_error(item, exc)])
+        kind = sniff(digests.head)
+        hashes = Hashes(
+            size=digests.size,
+            md5=digests.md5,
+            sha1=digests.sha1,
+            sha256=digests.sha256,
+            mime=kind.mime,
+            media=kind.media,
+        )
+        outcome = Outcome(item, hashes, kind)
+        # Perceptual work and matching happen once per distinct content in the case.
+        if not self.claimed(hashes.sha256):
+            return outcome
+        outcome.new_content = True
+        analyser = self.analysers.get(kind.media)
+        if analyser is not None:
+            try:
+                hashes, errs = analyser(item, hashes)
+            except Exception as exc:  # noqa: BLE001
+                errs = [ScanError(item.path, kind.media, f"{type(exc).__name__}: {exc}")]
+            outcome.hashes = hashes
+            outcome.errors.extend(errs)
+        for matcher in self.matchers:
+            outcome.matches.extend(matcher(outcome.hashes or hashes))
+        if outcome.hashes is not None and item.size is not None and item.size != digests.size:
+            outcome.errors.append(
+                ScanError(item.path, "read", f"expected {item.size} bytes, read {digests.size}")
+            )
+            outcome.hashes = replace(outcome.hashes, partial=True)
+        return outcome
+
+
+def _read_error(item: Item, exc: BaseException) -> ScanError:
+    if isinstance(exc, OSError) and exc.strerror:
+        reason = f"{type(exc).__name__}: {exc.strerror}"
+    else:
+        reason = f"{type(exc).__name__}: {exc}"
+    return ScanError(item.path, "read", reason)

@@ -1,0 +1,40 @@
+"""Assemble the matchers and analysers of a scan from the hash-set library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vigil.hashsets.library import HashSetLibrary
+from vigil.matching.exact import ExactMatcher
+from vigil.model import Hashes, Match
+from vigil.pipeline.analyse import Analyser, Matcher
+from vigil.pipeline.scan import ScanSettings
+
+
+def hashset_records(library: HashSetLibrary, names: tuple[str, ...]) -> list[dict[str, object]]:
+    """Descriptions of the chosen hash sets (all sets when ``names`` is empty)."""
+    infos = [library.get(n) for n in names] if names else library.list()
+    return [
+        {
+            "name": i.name,
+            "format": i.format,
+            "scheme": i.scheme,
+            "known_good": i.known_good,
+            "entries": i.entries,
+            "source_sha256": i.source_sha256,
+            "imported_at": i.imported_at,
+        }
+        for i in infos
+    ]
+
+
+def build_matchers(home: Path, settings: ScanSettings) -> tuple[list[Matcher], dict[str, Analyser]]:
+    """The matchers and perceptual analysers for a scan with ``settings``."""
+    library = HashSetLibrary(home)
+    names = list(settings.hashsets) or None
+    exact = ExactMatcher(library, names)
+
+    def exact_match(h: Hashes) -> list[Match]:
+        return exact.match(h.md5, h.sha1, h.sha256)
+
+    return [exact_match], {}

@@ -1,0 +1,371 @@
+"""The case-store API: open a store, register cases and exhibits, write scan results.
+
+A store holds many cases. By default each case lives in its own SQLite file under
+``$VIGIL_HOME/cases/``; a lab passes ``--db postgresql://...`` to keep every case in
+one shared server. Only the scan loop writes, through one ``CaseStore`` at a time
+per process, in batches that each commit atomically: a batch is either wholly in
+the store or not at all, which is what makes resume exact.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, func, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from vigil import __version__
+from vigil.errors import StoreError, UsageError
+from vigil.model import Hashes, Item, Match, ScanError
+from vigil.store import migrate
+from vigil.store.schema import (
+    cases,
+    contents,
+    errors,
+    exhibits,
+    items,
+    matches,
+    scan_hashsets,
+    scans,
+)
+
+_CASE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
+def utc_text(value: datetime | None) -> str | None:
+    """Canonical UTC text for a timestamp, or None."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def now_text() -> str:
+    """The current time as canonical UTC text."""
+    return utc_text(datetime.now(UTC)) or ""
+
+
+def check_case_name(name: str) -> str:
+    """Validate a case name (it becomes a file name); returns it unchanged."""
+    if not _CASE_NAME.match(name):
+        raise UsageError(
+            f"case name {name!r} is not allowed: use letters, digits, '.', '_' and '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def default_store_url(home: Path, case: str) -> str:
+    """The SQLite URL of ``case`` under the vigil home folder."""
+    folder = Path(home) / "cases"
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / (check_case_name(case) + '.sqlite')}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def open_engine(url: str) -> Engine:
+    """Create an engine for ``url`` and migrate the schema to the newest revision."""
+    try:
+        engine = create_engine(url, future=True)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        migrate.upgrade(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot open case store {url}: {exc}") from exc
+    return engine
+
+
+@dataclass
+class ItemRecord:
+    """One finished item, ready to be written with its content and matches."""
+
+    item: Item
+    hashes: Hashes | None
+    matches: list[Match] = field(default_factory=list)
+    container: bool = False
+
+
+@dataclass(frozen=True)
+class ScanContext:
+    """Ids of the case, exhibit and scan a writer works for."""
+
+    case_id: int
+    exhibit_id: int
+    scan_id: int
+
+
+class CaseStore:
+    """Read and write one store (one SQLite file or one PostgreSQL database)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = open_engine(url)
+
+    def close(self) -> None:
+        """Release the engine's connections."""
+        self.engine.dispose()
+
+    # -- cases and exhibits ---------------------------------------------------
+
+    def ensure_case(self, conn: Connection, name: str) -> int:
+        """The id of case ``name``, created if new."""
+        check_case_name(name)
+        row = conn.execute(select(cases.c.id).where(cases.c.name == name)).first()
+        if row:
+            return int(row.id)
+        result = conn.execute(insert(cases).values(name=name, created_at=now_text()))
+        return int(result.inserted_primary_key[0])
+
+    def case_id(self, name: str) -> int:
+        """The id of an existing case; UsageError when there is none."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(cases.c.id).where(cases.c.name == name)).first()
+        if not row:
+            raise UsageError(f"no case {name!r} in {self.url}")
+        return int(row.id)
+
+    def begin_scan(
+        self,
+        case: str,
+        exhibit: str,
+        evidence: Path,
+        evidence_kind: str,
+        settings: dict[str, Any],
+        hashsets: Sequence[dict[str, Any]],
+        resume: bool,
+        description: str | None = None,
+    ) -> ScanContext:
+        """Register (or, with ``resume``, reopen) the scan of one exhibit."""
+        with self.engine.begin() as conn:
+            case_id = self.ensure_case(conn, case)
+            row = conn.execute(
+                select(exhibits).where(exhibits.c.case_id == case_id, exhibits.c.name == exhibit)
+            ).first()
+            if row is None:
+                exhibit_id = int(
+                    conn.execute(
+                        insert(exhibits).values(
+                            case_id=case_id,
+                            name=exhibit,
+                            evidence_path=str(evidence),
+                            evidence_kind=evidence_kind,
+                            description=description,
+                            created_at=now_text(),
+                        )
+                    ).inserted_primary_key[0]
+                )
+            else:
+                exhibit_id = int(row.id)
+                if row.evidence_path != str(evidence):
+                    raise UsageError(
+                        f"exhibit {exhibit!r} of case {case!r} was scanned from "
+                        f"{row.evidence_path}, not {evidence}"
+                    )
+                last = conn.execute(
+                    select(scans).where(scans.c.exhibit_id == exhibit_id).order_by(scans.c.id.desc())
+                ).first()
+                if last is not None and not resume:
+                    raise UsageError(
+                        f"exhibit {exhibit!r} of case {case!r} has already been scanned "
+                        f"({last.status}); use --resume to finish an interrupted scan, "
+                        "or scan under a new exhibit id"
+                    )
+                if last is not None and resume:
+                    if last.status == "complete":
+                        raise UsageError(f"the scan of exhibit {exhibit!r} is already complete")
+                    if json.loads(last.settings) != settings:
+                        raise UsageError(
+                            "--resume needs the same settings as the interrupted scan: "
+                            f"it had {last.settings}"
+                        )
+                    conn.execute(
+                        update(scans).where(scans.c.id == last.id).values(status="running")
+                    )
+                    return ScanContext(case_id, exhibit_id, int(last.id))
+            scan_id = int(
+                conn.execute(
+                    insert(scans).values(
+                        exhibit_id=exhibit_id,
+                        started_at=now_text(),
+                        status="running",
+                        settings=json.dumps(settings, sort_keys=True),
+                        vigil_version=__version__,
+                        host=socket.gethostname(),
+                    )
+                ).inserted_primary_key[0]
+            )
+            for hs in hashsets:
+                conn.execute(insert(scan_hashsets).values(scan_id=scan_id, **hs))
+            return ScanContext(case_id, exhibit_id, scan_id)
+
+    def finish_scan(self, ctx: ScanContext, status: str = "complete") -> None:
+        """Mark the scan finished with ``status``."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(scans)
+                .where(scans.c.id == ctx.scan_id)
+                .values(status=status, finished_at=now_text())
+            )
+
+    # -- resume state ---------------------------------------------------------
+
+    def done_items(self, ctx: ScanContext) -> dict[str, bool | None]:
+        """Paths already recorded for the exhibit, mapped to their ``expanded`` state."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(items.c.path, items.c.expanded).where(items.c.exhibit_id == ctx.exhibit_id)
+            )
+            return {r.path: r.expanded for r in rows}
+
+    def known_contents(self, ctx: ScanContext) -> dict[str, int]:
+        """SHA-256 to content id for every content already in the case."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(contents.c.sha256, contents.c.id).where(contents.c.case_id == ctx.case_id)
+            )
+            return {r.sha256: int(r.id) for r in rows}
+
+    # -- writing --------------------------------------------------------------
+
+    def write_batch(
+        self,
+        ctx: ScanContext,
+        records: Iterable[ItemRecord],
+        scan_errors: Iterable[ScanError],
+        expanded: Iterable[str],
+        content_ids: dict[str, int],
+    ) -> None:
+        """Write finished items, errors and completed containers in one transaction.
+
+        ``content_ids`` (SHA-256 to id) is updated with the contents this batch adds,
+        but only once the transaction has committed.
+        """
+        added: dict[str, int] = {}
+        with self.engine.begin() as conn:
+            for rec in records:
+                content_id = None
+                if rec.hashes is not None:
+                    h = rec.hashes
+                    content_id = content_ids.get(h.sha256) or added.get(h.sha256)
+                    if content_id is None:
+                        content_id = self._insert_content(conn, ctx, h, rec.matches)
+                        added[h.sha256] = content_id
+                conn.execute(insert(items).values(**_item_row(ctx, rec, content_id)))
+            error_rows = [
+                {"exhibit_id": ctx.exhibit_id, "location": e.location, "stage": e.stage,
+                 "reason": e.reason}
+                for e in scan_errors
+            ]
+            for row in error_rows:
+                exists = conn.execute(
+                    select(errors.c.id).where(
+                        errors.c.exhibit_id == row["exhibit_id"],
+                        errors.c.location == row["location"],
+                        errors.c.stage == row["stage"],
+                        errors.c.reason == row["reason"],
+                    )
+                ).first()
+                if not exists:
+                    conn.execute(insert(errors).values(**row))
+            for path in expanded:
+                conn.execute(
+                    update(items)
+                    .where(items.c.exhibit_id == ctx.exhibit_id, items.c.path == path)
+                    .values(expanded=True)
+                )
+        content_ids.update(added)
+
+    def _insert_content(
+        self, conn: Connection, ctx: ScanContext, h: Hashes, found: list[Match]
+    ) -> int:
+        content_id = int(
+            conn.execute(
+                insert(contents).values(
+                    case_id=ctx.case_id,
+                    sha256=h.sha256,
+                    sha1=h.sha1,
+                    md5=h.md5,
+                    size=h.size,
+                    mime=h.mime,
+                    media=h.media,
+                    pdq=h.pdq,
+                    pdq_quality=h.pdq_quality,
+                    partial=h.partial,
+                )
+            ).inserted_primary_key[0]
+        )
+        if found:
+            conn.execute(
+                insert(matches),
+                [
+                    {
+                        "content_id": content_id,
+                        "hashset": m.hashset,
+                        "entry_id": m.entry_id,
+                        "grade": m.grade,
+                        "basis": m.basis,
+                        "algorithm": m.algorithm,
+                        "known_good": m.known_good,
+                        "distance": m.distance,
+                        "variant": m.variant,
+                        "timestamp": m.timestamp,
+                    }
+                    for m in found
+                ],
+            )
+        return content_id
+
+    # -- summaries ------------------------------------------------------------
+
+    def count_items(self, ctx: ScanContext) -> int:
+        """How many items the exhibit has recorded."""
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(items).where(
+                        items.c.exhibit_id == ctx.exhibit_id
+                    )
+                ).scalar_one()
+            )
+
+
+def _item_row(ctx: ScanContext, rec: ItemRecord, content_id: int | None) -> dict[str, Any]:
+    it = rec.item
+    return {
+        "exhibit_id": ctx.exhibit_id,
+        "path": it.path,
+        "content_id": content_id,
+        "size": rec.hashes.size if rec.hashes is not None else it.size,
+        "created": utc_text(it.created),
+        "modified": utc_text(it.modified),
+        "accessed": utc_text(it.accessed),
+        "changed": utc_text(it.changed),
+        "allocated": it.allocated,
+        "deleted": it.deleted,
+        "carved": it.carved,
+        "embedded": it.embedded,
+        "in_archive": it.in_archive,
+        "encrypted": it.encrypted,
+        "inode": it.inode,
+        "offset": it.offset,
+        "parent_path": it.parent,
+        "depth": it.depth,
+        "expanded": False if rec.container else None,
+    }

@@ -1,0 +1,148 @@
+"""The case-store tables (SQLAlchemy Core).
+
+Times are ISO-8601 UTC text (``2024-01-02T03:04:05.000000Z``) so that SQLite and
+PostgreSQL hold and sort them identically. Alembic migrations in ``migrations/``
+create exactly these tables; ``tests/store/test_schema.py`` checks they agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", String(32), nullable=False),
+)
+
+exhibits = Table(
+    "exhibits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("evidence_path", Text, nullable=False),
+    Column("evidence_kind", String(20), nullable=False),
+    Column("description", Text),
+    Column("created_at", String(32), nullable=False),
+    UniqueConstraint("case_id", "name"),
+)
+
+scans = Table(
+    "scans",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("exhibit_id", Integer, ForeignKey("exhibits.id"), nullable=False),
+    Column("started_at", String(32), nullable=False),
+    Column("finished_at", String(32)),
+    Column("status", String(20), nullable=False),
+    Column("settings", Text, nullable=False),
+    Column("vigil_version", String(40), nullable=False),
+    Column("host", String(200)),
+)
+
+scan_hashsets = Table(
+    "scan_hashsets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("scan_id", Integer, ForeignKey("scans.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("format", String(40), nullable=False),
+    Column("scheme", String(40)),
+    Column("known_good", Boolean, nullable=False),
+    Column("entries", BigInteger, nullable=False),
+    Column("source_sha256", String(64)),
+    Column("imported_at", String(32)),
+    UniqueConstraint("scan_id", "name"),
+)
+
+contents = Table(
+    "contents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("sha1", String(40), nullable=False),
+    Column("md5", String(32), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("mime", String(100), nullable=False),
+    Column("media", String(10), nullable=False),
+    Column("pdq", String(64)),
+    Column("pdq_quality", Integer),
+    Column("partial", Boolean, nullable=False, default=False),
+    UniqueConstraint("case_id", "sha256"),
+    Index("ix_contents_md5", "md5"),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("exhibit_id", Integer, ForeignKey("exhibits.id"), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("content_id", Integer, ForeignKey("contents.id")),
+    Column("size", BigInteger),
+    Column("created", String(32)),
+    Column("modified", String(32)),
+    Column("accessed", String(32)),
+    Column("changed", String(32)),
+    Column("allocated", Boolean, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Column("carved", Boolean, nullable=False),
+    Column("embedded", Boolean, nullable=False),
+    Column("in_archive", Boolean, nullable=False),
+    Column("encrypted", Boolean, nullable=False),
+    Column("inode", String(64)),
+    Column("offset", BigInteger),
+    Column("parent_path", Text),
+    Column("depth", Integer, nullable=False),
+    # NULL: not a container; False: children not all recorded yet; True: complete.
+    Column("expanded", Boolean),
+    UniqueConstraint("exhibit_id", "path"),
+    Index("ix_items_content", "content_id"),
+)
+
+matches = Table(
+    "matches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("content_id", Integer, ForeignKey("contents.id"), nullable=False),
+    Column("hashset", String(200), nullable=False),
+    Column("entry_id", BigInteger, nullable=False),
+    Column("grade", String(20)),
+    Column("basis", String(12), nullable=False),
+    Column("algorithm", String(20), nullable=False),
+    Column("known_good", Boolean, nullable=False),
+    Column("distance", Integer),
+    Column("variant", String(40)),
+    Column("timestamp", Float),
+    UniqueConstraint("content_id", "hashset", "entry_id", "variant", "timestamp"),
+)
+
+errors = Table(
+    "errors",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("exhibit_id", Integer, ForeignKey("exhibits.id"), nullable=False),
+    Column("location", Text, nullable=False),
+    Column("stage", String(40), nullable=False),
+    Column("reason", Text, nullable=False),
+    UniqueConstraint("exhibit_id", "location", "stage", "reason"),
+)
