@@ -70,15 +70,22 @@ def hashset_import(
     lib = HashSetLibrary(vigil_home())
     with console.status(f"importing {file}"):
         result = lib.import_file(
-            file, name, fmt=format, scheme=scheme, category_map=category_map,
-            known_good=known_good, grade=grade,
+            file,
+            name,
+            fmt=format,
+            scheme=scheme,
+            category_map=category_map,
+            known_good=known_good,
+            grade=grade,
         )
     if as_json:
         data = asdict(result)
         out.print_json(json.dumps(data, default=str))
         return
     kind = "known-good" if result.known_good else "notable"
-    out.print(f"imported [bold]{result.name}[/] ({result.format}, {kind}): {result.entries} entries")
+    out.print(
+        f"imported [bold]{result.name}[/] ({result.format}, {kind}): {result.entries} entries"
+    )
     if result.mapping_note:
         out.print(result.mapping_note)
     if result.unmapped:
@@ -100,13 +107,19 @@ def hashset_list(
     if as_json:
         out.print_json(json.dumps([asdict(i) for i in infos], default=str))
         return
-    table = Table("name", "format", "scheme", "kind", "entries", "categories", "source SHA-256",
-                  "imported at")
+    table = Table(
+        "name", "format", "scheme", "kind", "entries", "categories", "source SHA-256", "imported at"
+    )
     for i in infos:
         table.add_row(
-            i.name, i.format, i.scheme or "", "known-good" if i.known_good else "notable",
-            str(i.entries), ", ".join(f"{k}: {v}" for k, v in sorted(i.categories.items())),
-            i.source_sha256[:16] + "…", i.imported_at,
+            i.name,
+            i.format,
+            i.scheme or "",
+            "known-good" if i.known_good else "notable",
+            str(i.entries),
+            ", ".join(f"{k}: {v}" for k, v in sorted(i.categories.items())),
+            i.source_sha256[:16] + "…",
+            i.imported_at,
         )
     out.print(table)
 
@@ -163,16 +176,18 @@ def scan(
     ] = None,
     resume: Annotated[bool, typer.Option(help="Finish an interrupted scan.")] = False,
     workers: Annotated[int, typer.Option(help="Analysis threads.")] = 0,
-    db: Annotated[str | None, typer.Option(help="Case-store URL (default: SQLite in VIGIL_HOME).")] = None,
+    db: Annotated[
+        str | None, typer.Option(help="Case-store URL (default: SQLite in VIGIL_HOME).")
+    ] = None,
     max_depth: Annotated[int, typer.Option(help="Container nesting limit.")] = 8,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
     """Scan evidence into the case store."""
+    from vigil.hashsets.library import HashSetLibrary
     from vigil.pipeline.scan import Progress as ScanProgress
     from vigil.pipeline.scan import ScanSettings, run_scan
     from vigil.pipeline.setup import build_matchers, hashset_records
-    from vigil.hashsets.library import HashSetLibrary
     from vigil.store.api import CaseStore
 
     home = vigil_home()
@@ -202,8 +217,17 @@ def scan(
                 target=_count_folder, args=(path, state, task_id, bar), daemon=True
             ).start()
         summary = run_scan(
-            store, case, exhibit, path, settings, matchers, analysers, records,
-            resume=resume, workers=n_workers, progress=state,
+            store,
+            case,
+            exhibit,
+            path,
+            settings,
+            matchers,
+            analysers,
+            records,
+            resume=resume,
+            workers=n_workers,
+            progress=state,
             on_progress=(lambda p: bar.update(task_id, completed=p.bytes)) if show else None,
         )
     store.close()
@@ -225,7 +249,9 @@ def scan(
 @app.command()
 def report(
     case: Annotated[str, typer.Argument(help="Case name.")],
-    format: Annotated[str, typer.Option("--format", help="Comma-separated: html,json,csv.")] = "html,json,csv",
+    format: Annotated[
+        str, typer.Option("--format", help="Comma-separated: html,json,csv.")
+    ] = "html,json,csv",
     out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
     db: Annotated[str | None, typer.Option(help="Case-store URL.")] = None,
 ) -> None:
@@ -248,7 +274,9 @@ def report(
 
 @app.command()
 def demo(
-    out_dir: Annotated[Path, typer.Option("--out", help="Where to put the demo evidence and report.")] = Path("demo-output"),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Where to put the demo evidence and report.")
+    ] = Path("demo-output"),
 ) -> None:
     """Generate benign evidence, build a demo hash set, scan it and write the report."""
     from vigil.demo import run_demo

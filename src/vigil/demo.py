@@ -28,7 +28,10 @@ def draw_landscape(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image
     bottom = (rng.randrange(180, 255), rng.randrange(150, 230), rng.randrange(120, 220))
     for y in range(h):
         t = y / max(h - 1, 1)
-        draw.line([(0, y), (w, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)))
+        draw.line(
+            [(0, y), (w, y)],
+            fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)),
+        )
     r = rng.randrange(h // 16 + 2, h // 6 + 3)
     cx, cy = rng.randrange(r, w - r), rng.randrange(r, h // 2)
     draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=(255, rng.randrange(180, 240), 90))
@@ -39,12 +42,16 @@ def draw_landscape(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image
             pts.append((x, base + rng.randrange(-h // 8, h // 8 + 1)))
         pts.append((w, h))
         g = 60 + 50 * layer
-        draw.polygon(pts, fill=(rng.randrange(20, 80), g + rng.randrange(0, 60), rng.randrange(20, 70)))
+        draw.polygon(
+            pts, fill=(rng.randrange(20, 80), g + rng.randrange(0, 60), rng.randrange(20, 70))
+        )
     for _ in range(rng.randrange(3, 9)):
         x, y = rng.randrange(0, w), rng.randrange(h // 2, h)
         s = rng.randrange(h // 30 + 2, h // 10 + 3)
         draw.rectangle([x - s // 6, y, x + s // 6, y + s], fill=(90, 60, 30))
-        draw.ellipse([x - s // 2, y - s, x + s // 2, y + s // 3], fill=(20, rng.randrange(90, 150), 40))
+        draw.ellipse(
+            [x - s // 2, y - s, x + s // 2, y + s // 3], fill=(20, rng.randrange(90, 150), 40)
+        )
     return img.filter(ImageFilter.GaussianBlur(0.6))
 
 
@@ -84,7 +91,9 @@ def build_demo_evidence(folder: Path, seed: int = 2014) -> dict[str, list[str]]:
     shutil.copyfile(pictures / "phone/IMG_0001.jpg", desktop / "copy.jpg")
     (docs / "broken.jpg").write_bytes(rng.randbytes(5000))
     (docs / "notes.txt").write_text("Shopping list: bread, milk, eggs.\n", encoding="utf-8")
-    (docs / "letter.txt").write_text("Dear neighbour, the fence will be repaired on Monday.\n", encoding="utf-8")
+    (docs / "letter.txt").write_text(
+        "Dear neighbour, the fence will be repaired on Monday.\n", encoding="utf-8"
+    )
     system = folder / "Windows" / "System32"
     system.mkdir(parents=True, exist_ok=True)
     (system / "license.rtf").write_text("{\\rtf1 Demo licence text}\n", encoding="utf-8")
@@ -93,13 +102,18 @@ def build_demo_evidence(folder: Path, seed: int = 2014) -> dict[str, list[str]]:
         zf.writestr("old/scan-0001.jpg", (pictures / "phone/IMG_0003.jpg").read_bytes())
         zf.writestr("old/todo.txt", "renew passport\n")
     roles["known_A"] = ["Users/alex/Pictures/holiday/beach.jpg"]
-    roles["known_B"] = ["Users/alex/Pictures/phone/IMG_0001.jpg", "Users/alex/Pictures/misc/lake.gif"]
+    roles["known_B"] = [
+        "Users/alex/Pictures/phone/IMG_0001.jpg",
+        "Users/alex/Pictures/misc/lake.gif",
+    ]
     roles["known_C"] = ["Users/alex/Pictures/phone/IMG_0003.jpg"]
     roles["known_good"] = ["Windows/System32/license.rtf", "Windows/System32/readme.txt"]
     return roles
 
 
-def write_demo_hashsets(evidence: Path, roles: dict[str, list[str]], folder: Path) -> tuple[Path, Path]:
+def write_demo_hashsets(
+    evidence: Path, roles: dict[str, list[str]], folder: Path
+) -> tuple[Path, Path]:
     """A VICS 2.0 (UK flavour) notable set and an md5sum known-good list for the demo."""
     folder.mkdir(parents=True, exist_ok=True)
     media = []
@@ -107,10 +121,16 @@ def write_demo_hashsets(evidence: Path, roles: dict[str, list[str]], folder: Pat
         for rel in roles[key]:
             with (evidence / rel).open("rb") as f:
                 d = digest_stream(f)
-            media.append({
-                "MediaID": len(media) + 1, "Category": category, "MD5": d.md5.upper(),
-                "SHA1": d.sha1.upper(), "MediaSize": d.size, "IsPrecategorized": "true",
-            })
+            media.append(
+                {
+                    "MediaID": len(media) + 1,
+                    "Category": category,
+                    "MD5": d.md5.upper(),
+                    "SHA1": d.sha1.upper(),
+                    "MediaSize": d.size,
+                    "IsPrecategorized": "true",
+                }
+            )
     vics = folder / "demo-known.json"
     doc = {
         "@odata.context": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/UK/$metadata#Media",
@@ -153,7 +173,13 @@ def run_demo(out: Path, console: Console | None = None) -> Path:
     matchers, analysers = build_matchers(home, settings)
     store = CaseStore(f"sqlite:///{out / 'demo-case.sqlite'}")
     summary = run_scan(
-        store, "DEMO-001", "EX1", evidence, settings, matchers, analysers,
+        store,
+        "DEMO-001",
+        "EX1",
+        evidence,
+        settings,
+        matchers,
+        analysers,
         hashset_records(lib, ()),
     )
     console.print(

@@ -127,9 +127,7 @@ class _Writer:
         # `expanded` marks are only written once nothing is waiting.
         expanded = self.expanded if not self.waiting else []
         if self.records or self.errors or expanded:
-            self.store.write_batch(
-                self.ctx, self.records, self.errors, expanded, self.content_ids
-            )
+            self.store.write_batch(self.ctx, self.records, self.errors, expanded, self.content_ids)
         self.records, self.errors = [], []
         self.arrived.clear()
         if expanded:
@@ -252,11 +250,10 @@ def run_scan(
                 if nxt is None:
                     stack.pop()
                     frame.exhausted = True
-                    if frame.container is not None:
-                        # Its children may be in flight; the container counts as an
-                        # item of its parent until they are all written.
-                        if frame.pending == 0:
-                            frame_done(frame)
+                    # A container whose children are still in flight counts as an
+                    # item of its parent until they are all written.
+                    if frame.container is not None and frame.pending == 0:
+                        frame_done(frame)
                     continue
                 if isinstance(nxt, ScanError):
                     writer.errors.append(nxt)

@@ -21,14 +21,33 @@ from sqlalchemy import select
 from vigil import __version__
 from vigil.hashsets.schemes import load_scheme
 from vigil.store.api import CaseStore, now_text
-from vigil.store.schema import cases, contents, errors, exhibits, items, matches, scan_hashsets, scans
+from vigil.store.schema import (
+    cases,
+    contents,
+    errors,
+    exhibits,
+    items,
+    matches,
+    scan_hashsets,
+    scans,
+)
 
 SCHEMA_VERSION = "1.0"
 
 # Distributions whose versions decide results; the report names each.
 RESULT_DEPENDENCIES = (
-    "dfvfs", "pytsk3", "libewf-python", "py7zr", "rarfile", "pillow", "pillow-heif",
-    "pdqhash", "av", "faiss-cpu", "numpy", "sqlalchemy",
+    "dfvfs",
+    "pytsk3",
+    "libewf-python",
+    "py7zr",
+    "rarfile",
+    "pillow",
+    "pillow-heif",
+    "pdqhash",
+    "av",
+    "faiss-cpu",
+    "numpy",
+    "sqlalchemy",
 )
 
 
@@ -96,8 +115,7 @@ def build_report(store: CaseStore, case: str) -> dict[str, Any]:
             select(scan_hashsets).where(scan_hashsets.c.scan_id.in_([s.id for s in scan_rows]))
         ).all()
         content_rows = {
-            r.id: r
-            for r in conn.execute(select(contents).where(contents.c.case_id == case_id))
+            r.id: r for r in conn.execute(select(contents).where(contents.c.case_id == case_id))
         }
         match_rows: dict[int, list[dict[str, Any]]] = defaultdict(list)
         if content_rows:
@@ -105,12 +123,8 @@ def build_report(store: CaseStore, case: str) -> dict[str, Any]:
                 select(matches).where(matches.c.content_id.in_(list(content_rows)))
             ):
                 match_rows[m.content_id].append(dict(m._mapping))
-        item_rows = conn.execute(
-            select(items).where(items.c.exhibit_id.in_(exhibit_ids))
-        ).all()
-        error_rows = conn.execute(
-            select(errors).where(errors.c.exhibit_id.in_(exhibit_ids))
-        ).all()
+        item_rows = conn.execute(select(items).where(items.c.exhibit_id.in_(exhibit_ids))).all()
+        error_rows = conn.execute(select(errors).where(errors.c.exhibit_id.in_(exhibit_ids))).all()
 
     exhibit_name = {e.id: e.name for e in exhibit_rows}
     hashsets: dict[str, dict[str, Any]] = {}
@@ -302,7 +316,7 @@ def _totals(
         return {"items": c["items"], "distinct": len(c["distinct"])}
 
     grade_rows = []
-    for (scheme, grade), (rank, label) in sorted(
+    for (scheme, grade), (_rank, label) in sorted(
         labels.items(), key=lambda kv: (kv[0][0], kv[1][0], kv[0][1])
     ):
         grade_rows.append(
@@ -324,7 +338,5 @@ def _totals(
         "unknown_images": fin(unknown_images),
         "known_good": fin(known_good),
         "errors": len(report_errors),
-        "unreadable_items": sum(
-            1 for it in report_items if it["sha256"] is None
-        ),
+        "unreadable_items": sum(1 for it in report_items if it["sha256"] is None),
     }

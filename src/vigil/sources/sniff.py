@@ -54,9 +54,18 @@ def sniff(head: bytes) -> Kind:
         return Kind("image/png", "image")
     if h[:6] in (b"GIF87a", b"GIF89a"):
         return Kind("image/gif", "image")
-    if h[:2] == b"BM" and len(h) >= 26 and h[14:18] in (
-        b"\x0c\x00\x00\x00", b"\x28\x00\x00\x00", b"\x38\x00\x00\x00",
-        b"\x40\x00\x00\x00", b"\x6c\x00\x00\x00", b"\x7c\x00\x00\x00",
+    if (
+        h[:2] == b"BM"
+        and len(h) >= 26
+        and h[14:18]
+        in (
+            b"\x0c\x00\x00\x00",
+            b"\x28\x00\x00\x00",
+            b"\x38\x00\x00\x00",
+            b"\x40\x00\x00\x00",
+            b"\x6c\x00\x00\x00",
+            b"\x7c\x00\x00\x00",
+        )
     ):
         return Kind("image/bmp", "image")
     if h[:4] in (b"II*\x00", b"MM\x00*"):

@@ -179,7 +179,9 @@ class CaseStore:
                         f"{row.evidence_path}, not {evidence}"
                     )
                 last = conn.execute(
-                    select(scans).where(scans.c.exhibit_id == exhibit_id).order_by(scans.c.id.desc())
+                    select(scans)
+                    .where(scans.c.exhibit_id == exhibit_id)
+                    .order_by(scans.c.id.desc())
                 ).first()
                 if last is not None and not resume:
                     raise UsageError(
@@ -269,8 +271,12 @@ class CaseStore:
                         added[h.sha256] = content_id
                 conn.execute(insert(items).values(**_item_row(ctx, rec, content_id)))
             error_rows = [
-                {"exhibit_id": ctx.exhibit_id, "location": e.location, "stage": e.stage,
-                 "reason": e.reason}
+                {
+                    "exhibit_id": ctx.exhibit_id,
+                    "location": e.location,
+                    "stage": e.stage,
+                    "reason": e.reason,
+                }
                 for e in scan_errors
             ]
             for row in error_rows:
@@ -339,9 +345,9 @@ class CaseStore:
         with self.engine.connect() as conn:
             return int(
                 conn.execute(
-                    select(func.count()).select_from(items).where(
-                        items.c.exhibit_id == ctx.exhibit_id
-                    )
+                    select(func.count())
+                    .select_from(items)
+                    .where(items.c.exhibit_id == ctx.exhibit_id)
                 ).scalar_one()
             )
 

@@ -1,0 +1,26 @@
+"""Shared test fixtures: the read-only ../shared data and an isolated VIGIL_HOME."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = (REPO / ".." / "shared").resolve()
+
+
+@pytest.fixture
+def shared() -> Path:
+    """The shared, read-only fixture tree beside the repository."""
+    assert SHARED.is_dir(), f"shared fixtures not found at {SHARED}"
+    return SHARED
+
+
+@pytest.fixture
+def vigil_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, empty VIGIL_HOME for one test."""
+    home = tmp_path / "vigil-home"
+    home.mkdir()
+    monkeypatch.setenv("VIGIL_HOME", str(home))
+    return home

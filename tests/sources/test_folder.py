@@ -1,0 +1,38 @@
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from vigil.model import Item, ScanError
+from vigil.sources.folder import iter_folder
+
+
+def test_lists_regular_files_sorted_with_utc_times(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "z.txt").write_bytes(b"zz")
+    (tmp_path / "a.txt").write_bytes(b"a")
+    (tmp_path / "c.bin").write_bytes(b"ccc")
+    os.symlink(tmp_path / "a.txt", tmp_path / "link")
+    os.utime(tmp_path / "a.txt", (1_000_000_000, 1_000_000_000))
+    got = list(iter_folder(tmp_path))
+    assert all(isinstance(i, Item) for i in got)
+    # Files of a folder before its subfolders; the symbolic link is not followed.
+    assert [(i.path, i.size) for i in got] == [("a.txt", 1), ("c.bin", 3), ("b/z.txt", 2)]
+    first = got[0]
+    assert first.modified == datetime(2001, 9, 9, 1, 46, 40, tzinfo=UTC)
+    with first.open() as f:
+        assert f.read() == b"a"
+
+
+def test_depth_first_sorted_order(tmp_path: Path) -> None:
+    for rel in ("a/1", "a/b/2", "c/3", "0"):
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(rel)
+    assert [i.path for i in iter_folder(tmp_path)] == ["0", "a/1", "a/b/2", "c/3"]
+
+
+def test_unlistable_directory_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "ok.txt").write_text("x")
+    got = list(iter_folder(tmp_path / "missing"))
+    assert len(got) == 1 and isinstance(got[0], ScanError)
+    assert got[0].stage == "source" and "cannot list directory" in got[0].reason
