@@ -243,32 +243,6 @@ def scan(
         )
 
 
-# -- report ----------------------------------------------------------------------------
-
-
-@app.command()
-def report(
-    case: Annotated[str, typer.Argument(help="Case name.")],
-    format: Annotated[
-        str, typer.Option("--format", help="Comma-separated: html,json,csv.")
-    ] = "html,json,csv",
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
-    db: Annotated[str | None, typer.Option(help="Case-store URL.")] = None,
-) -> None:
-    """Write the case report."""
-    from vigil.report.build import build_report
-    from vigil.report.render import write_report
-    from vigil.store.api import CaseStore
-
-    store = CaseStore(_store_url(db, case))
-    model = build_report(store, case)
-    store.close()
-    folder = out_dir or Path(f"{case}-report")
-    files = write_report(model, [f.strip() for f in format.split(",") if f.strip()], folder)
-    for f in files:
-        out.print(str(f))
-
-
 # -- demo ------------------------------------------------------------------------------
 
 
@@ -283,6 +257,16 @@ def demo(
 
     report_dir = run_demo(out_dir, console=out)
     out.print(f"[bold green]report written to {report_dir / 'report.html'}[/]")
+
+
+def _register_subcommands() -> None:
+    # Each area owns its commands; cli.py only mounts them.
+    from vigil.report.commands import register as register_report
+
+    register_report(app)
+
+
+_register_subcommands()
 
 
 def main() -> None:

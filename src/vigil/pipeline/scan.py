@@ -285,7 +285,9 @@ def run_scan(
         writer.flush()
         store.finish_scan(ctx, status)
         raise
-    store.finish_scan(ctx, status)
+    store.finish_scan(
+        ctx, status, {"items": summary.items, "errors": summary.errors, "skipped": summary.skipped}
+    )
     summary.status = status
     summary.elapsed = time.monotonic() - started
     summary.skipped = progress.skipped

@@ -20,7 +20,8 @@ from sqlalchemy import select
 
 from vigil import __version__
 from vigil.hashsets.schemes import load_scheme
-from vigil.store.api import CaseStore, now_text
+from vigil.store.api import CaseStore
+from vigil.store.clock import now_text
 from vigil.store.schema import (
     cases,
     contents,

@@ -9,12 +9,13 @@ the store or not at all, which is what makes resume exact.
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 import re
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from vigil import __version__
 from vigil.errors import StoreError, UsageError
 from vigil.model import Hashes, Item, Match, ScanError
-from vigil.store import migrate
+from vigil.store import audit, migrate
+from vigil.store.clock import now_text, utc_text
 from vigil.store.schema import (
     cases,
     contents,
@@ -40,18 +42,9 @@ from vigil.store.schema import (
 _CASE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
-def utc_text(value: datetime | None) -> str | None:
-    """Canonical UTC text for a timestamp, or None."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def now_text() -> str:
-    """The current time as canonical UTC text."""
-    return utc_text(datetime.now(UTC)) or ""
+def actor() -> str:
+    """Who is acting, for the audit log: ``$VIGIL_EXAMINER`` or the login name."""
+    return os.environ.get("VIGIL_EXAMINER") or getpass.getuser()
 
 
 def check_case_name(name: str) -> str:
@@ -200,6 +193,13 @@ class CaseStore:
                     conn.execute(
                         update(scans).where(scans.c.id == last.id).values(status="running")
                     )
+                    audit.append(
+                        conn,
+                        case_id,
+                        actor(),
+                        "scan-resume",
+                        {"exhibit": exhibit, "scan": int(last.id)},
+                    )
                     return ScanContext(case_id, exhibit_id, int(last.id))
             scan_id = int(
                 conn.execute(
@@ -215,15 +215,40 @@ class CaseStore:
             )
             for hs in hashsets:
                 conn.execute(insert(scan_hashsets).values(scan_id=scan_id, **hs))
+            audit.append(
+                conn,
+                case_id,
+                actor(),
+                "scan-start",
+                {
+                    "exhibit": exhibit,
+                    "scan": scan_id,
+                    "evidence": str(evidence),
+                    "settings": settings,
+                    "hashsets": [
+                        {"name": h["name"], "source_sha256": h["source_sha256"]} for h in hashsets
+                    ],
+                    "vigil_version": __version__,
+                },
+            )
             return ScanContext(case_id, exhibit_id, scan_id)
 
-    def finish_scan(self, ctx: ScanContext, status: str = "complete") -> None:
-        """Mark the scan finished with ``status``."""
+    def finish_scan(
+        self, ctx: ScanContext, status: str = "complete", counts: dict[str, int] | None = None
+    ) -> None:
+        """Mark the scan finished with ``status`` and log it."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(scans)
                 .where(scans.c.id == ctx.scan_id)
                 .values(status=status, finished_at=now_text())
+            )
+            audit.append(
+                conn,
+                ctx.case_id,
+                actor(),
+                f"scan-{status}",
+                {"scan": ctx.scan_id, **(counts or {})},
             )
 
     # -- resume state ---------------------------------------------------------

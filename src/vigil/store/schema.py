@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -30,6 +31,9 @@ cases = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(200), nullable=False, unique=True),
     Column("created_at", String(32), nullable=False),
+    Column("examiner", String(200)),
+    Column("organisation", String(200)),
+    Column("reference", String(200)),
 )
 
 exhibits = Table(
@@ -42,6 +46,10 @@ exhibits = Table(
     Column("evidence_kind", String(20), nullable=False),
     Column("description", Text),
     Column("created_at", String(32), nullable=False),
+    # Acquisition hashes stored in the evidence container, and what `vigil verify` found.
+    Column("acquisition_md5", String(32)),
+    Column("acquisition_sha1", String(40)),
+    Column("verify_result", String(20)),
     UniqueConstraint("case_id", "name"),
 )
 
@@ -145,4 +153,57 @@ errors = Table(
     Column("stage", String(40), nullable=False),
     Column("reason", Text, nullable=False),
     UniqueConstraint("exhibit_id", "location", "stage", "reason"),
+)
+
+# A video's sampled frames (perceptual hashes) and its review thumbnails.
+frames = Table(
+    "frames",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("content_id", Integer, ForeignKey("contents.id"), nullable=False),
+    Column("timestamp", Float, nullable=False),
+    Column("pdq", String(64), nullable=False),
+    Column("quality", Integer, nullable=False),
+    UniqueConstraint("content_id", "timestamp"),
+)
+
+thumbnails = Table(
+    "thumbnails",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("content_id", Integer, ForeignKey("contents.id"), nullable=False),
+    Column("timestamp", Float, nullable=False),
+    # Already blurred and greyscale; the review app decides when anything is shown.
+    Column("jpeg", LargeBinary, nullable=False),
+    UniqueConstraint("content_id", "timestamp"),
+)
+
+# Grades given by a person in the review app (the newest row per content wins).
+grades = Table(
+    "grades",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("content_id", Integer, ForeignKey("contents.id"), nullable=False),
+    Column("scheme", String(40), nullable=False),
+    Column("grade", String(20)),
+    Column("user", String(200), nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("note", Text),
+    Index("ix_grades_content", "content_id"),
+)
+
+# Append-only, hash-chained log of everything done to a case (store/audit.py).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("details", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("case_id", "seq"),
 )

@@ -1,0 +1,50 @@
+"""Numbered lines of a text hash-set file, shared by the line-oriented readers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from vigil.errors import HashSetFormatError
+
+
+def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, text)`` for every line, 1-based, without line ends.
+
+    A UTF-8 BOM is dropped, LF/CRLF/CR all end a line, and bytes that are not UTF-8
+    become U+FFFD so a binary file shows up as a bad line rather than an exception.
+
+    Args:
+        path: The text file.
+
+    Returns:
+        An iterator of numbered lines.
+
+    Raises:
+        HashSetFormatError: If the file cannot be opened.
+    """
+    try:
+        handle = path.open(encoding="utf-8-sig", errors="replace", newline=None)
+    except OSError as exc:
+        raise HashSetFormatError(f"{path}: cannot open: {exc.strerror or exc}") from exc
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            yield number, line.rstrip("\n")
+
+
+def head_lines(head: bytes, limit: int = 20) -> list[str]:
+    """Decode the complete lines at the start of a file for sniffing.
+
+    Args:
+        head: The first bytes of the file.
+        limit: At most this many lines are returned.
+
+    Returns:
+        The complete lines in ``head`` (a trailing partial line is dropped unless it is
+        the only line), BOM and line ends removed.
+    """
+    text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    lines = text.splitlines()
+    if len(lines) > 1 and not text.endswith(("\n", "\r")):
+        lines = lines[:-1]
+    return lines[:limit]

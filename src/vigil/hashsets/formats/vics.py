@@ -1,0 +1,199 @@
+"""Project VIC VICS JSON (OData): 1.x ``odata.metadata`` and 2.0 ``@odata.context``.
+
+The file is streamed with ijson: only one Media record is held in memory at a time, so
+a file of millions of records imports in constant memory. Both the hash-set form
+(``value`` holds Media) and the case form (``value`` holds Cases, each with ``Media``)
+are read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import ijson
+
+from vigil.errors import HashSetFormatError
+from vigil.hashsets.entry import HashEntry, Malformed, normalize_hex
+
+NAME = "vics"
+HAS_CATEGORIES = True
+
+_CONTEXT_KEYS = ("odata.metadata", "@odata.context")
+_MODEL = re.compile(r"ProjectVic/DataModels/\d+(\.\d+)*\.xml", re.IGNORECASE)
+_MEDIA_PREFIX = "value.item"
+_CASE_MEDIA_PREFIX = "value.item.Media.item"
+_BOM = b"\xef\xbb\xbf"
+
+
+def sniff(head: bytes, path: Path) -> bool:
+    """Tell whether the file starts like a VICS JSON document.
+
+    Args:
+        head: The first bytes of the file.
+        path: The file (unused).
+
+    Returns:
+        True if the head is a JSON object naming an OData context key and the Project
+        VIC data model.
+    """
+    text = head.removeprefix(_BOM).decode("utf-8", errors="replace").lstrip()
+    if not text.startswith("{"):
+        return False
+    has_key = any(f'"{key}"' in text for key in _CONTEXT_KEYS)
+    return has_key and _MODEL.search(text) is not None
+
+
+def _open(path: Path) -> BinaryIO:
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise HashSetFormatError(f"{path}: cannot open: {exc.strerror or exc}") from exc
+    if handle.read(3) != _BOM:
+        handle.seek(0)
+    return handle
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _size(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"MediaSize {value!r} is not an integer")
+    try:
+        size = int(str(value).strip())
+    except ValueError:
+        raise ValueError(f"MediaSize {value!r} is not an integer") from None
+    if size < 0:
+        raise ValueError(f"MediaSize {size} is negative")
+    return size
+
+
+def _alternative(media: dict[str, Any], wanted: str) -> Any:
+    hashes = media.get("AlternativeHashes") or []
+    if not isinstance(hashes, list):
+        raise ValueError("AlternativeHashes is not a list")
+    for item in hashes:
+        if isinstance(item, dict) and str(item.get("HashName", "")).strip().lower() == wanted:
+            return item.get("HashValue")
+    return None
+
+
+def _name(media: dict[str, Any]) -> str | None:
+    if _text(media.get("Name")):
+        return _text(media.get("Name"))
+    files = media.get("MediaFiles")
+    if isinstance(files, list):
+        for item in files:
+            if isinstance(item, dict) and _text(item.get("FileName")):
+                return _text(item.get("FileName"))
+    return None
+
+
+def media_entry(media: Any, record: int) -> HashEntry:
+    """Turn one VICS Media object into an entry.
+
+    Args:
+        media: The decoded Media object.
+        record: Its 1-based index among the Media records of the file.
+
+    Returns:
+        The entry; PhotoDNA is carried through exactly as found.
+
+    Raises:
+        ValueError: If the record is unusable (not an object, no hash, a bad value).
+    """
+    if not isinstance(media, dict):
+        raise ValueError(f"Media record is a {type(media).__name__}, not an object")
+    md5 = _text(media.get("MD5"))
+    sha1 = _text(media.get("SHA1"))
+    sha256 = _text(media.get("SHA256"))
+    if not (md5 or sha1 or sha256):
+        raise ValueError("Media record has no MD5, SHA1 or SHA256")
+    pdq = _text(_alternative(media, "pdq"))
+    photodna = media.get("PhotoDNA") or _alternative(media, "photodna")
+    return HashEntry(
+        md5=normalize_hex(md5, "md5") if md5 else None,
+        sha1=normalize_hex(sha1, "sha1") if sha1 else None,
+        sha256=normalize_hex(sha256, "sha256") if sha256 else None,
+        size=_size(media.get("MediaSize")),
+        name=_name(media),
+        category=_text(media.get("Category")),
+        photodna=photodna if isinstance(photodna, str) and photodna else None,
+        pdq=normalize_hex(pdq, "pdq") if pdq else None,
+        record=record,
+    )
+
+
+def _check_context(path: Path, value: Any) -> str:
+    if not isinstance(value, str) or _MODEL.search(value) is None:
+        raise HashSetFormatError(
+            f"{path}: OData context {str(value)[:100]!r} is not a Project VIC data model"
+        )
+    return _CASE_MEDIA_PREFIX if value.rstrip("/").endswith("#Cases") else _MEDIA_PREFIX
+
+
+def read(path: Path) -> Iterator[HashEntry | Malformed]:
+    """Stream the Media records of a VICS file.
+
+    Args:
+        path: The VICS JSON file (UTF-8, with or without BOM).
+
+    Returns:
+        An iterator of entries, and ``Malformed(index, reason)`` for bad Media records.
+
+    Raises:
+        HashSetFormatError: If the file is not VICS JSON (no OData context naming the
+            Project VIC model before ``value``), or the JSON is broken.
+    """
+    with _open(path) as handle:
+        media_prefix: str | None = None
+        builder: ijson.ObjectBuilder | None = None
+        record = 0
+        events = ijson.parse(handle)
+        try:
+            for prefix, event, value in events:
+                if builder is not None:
+                    builder.event(event, value)
+                    if prefix == media_prefix and event in ("end_map", "end_array"):
+                        yield _finish(builder.value, record)
+                        builder = None
+                    continue
+                if prefix in _CONTEXT_KEYS and media_prefix is None:
+                    media_prefix = _check_context(path, value)
+                elif prefix == "" and event not in ("start_map", "map_key", "end_map"):
+                    raise HashSetFormatError(f"{path}: JSON document is not an object")
+                elif prefix == "value" and event == "start_array" and media_prefix is None:
+                    raise HashSetFormatError(
+                        f"{path}: no odata.metadata/@odata.context key before 'value': not VICS"
+                    )
+                elif prefix == media_prefix and media_prefix is not None:
+                    record += 1
+                    if event in ("start_map", "start_array"):
+                        builder = ijson.ObjectBuilder()
+                        builder.event(event, value)
+                    else:
+                        yield Malformed(record, f"Media record is a {event}, not an object")
+        except (ijson.JSONError, UnicodeDecodeError) as exc:
+            complete = record - (builder is not None)
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise HashSetFormatError(
+                f"{path}: broken JSON after {complete} complete Media records: {reason}"
+            ) from None
+        if media_prefix is None:
+            raise HashSetFormatError(f"{path}: no odata.metadata/@odata.context key: not VICS")
+
+
+def _finish(media: Any, record: int) -> HashEntry | Malformed:
+    try:
+        return media_entry(media, record)
+    except ValueError as exc:
+        return Malformed(record, str(exc))

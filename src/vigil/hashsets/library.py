@@ -1,0 +1,442 @@
+"""The hash-set library: import hash-set files into one SQLite index, list and remove them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+
+from vigil.errors import StoreError, UsageError
+from vigil.hashsets import formats
+from vigil.hashsets.entry import HashEntry, Malformed
+from vigil.hashsets.schemes import CategoryPolicy, category_policy, load_scheme
+from vigil.hashsets.store_schema import SCHEMA_VERSION, create_schema
+
+LIBRARY_FILE = "library.sqlite"
+MALFORMED_SAMPLES = 20
+_BATCH = 10_000
+_NO_CATEGORY = "none"
+
+_INSERT_ENTRY = (
+    "INSERT INTO entry (hashset_id, md5, sha1, sha256, size, name, category, grade, "
+    "photodna, pdq, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SET_COLUMNS = (
+    "id, name, format, scheme, known_good, entries, malformed, unmapped, categories, "
+    "mapping, mapping_note, header, source_path, source_sha256, imported_at"
+)
+
+
+def default_home() -> Path:
+    """Return vigil's data folder: ``$VIGIL_HOME``, else ``~/.local/share/vigil``."""
+    env = os.environ.get("VIGIL_HOME")
+    return Path(env) if env else Path.home() / ".local" / "share" / "vigil"
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What one import did, for the CLI to show."""
+
+    name: str
+    format: str
+    entries: int
+    malformed: int
+    malformed_samples: list[Malformed]
+    mapping_note: str
+    unmapped: int
+    source_sha256: str
+    known_good: bool
+
+
+@dataclass(frozen=True)
+class HashSetInfo:
+    """One set as recorded in the library.
+
+    ``categories`` has two maps: ``source`` (count per raw source category) and
+    ``grade`` (count per grade code); entries without one are counted under ``none``.
+    ``mapping`` is source category to grade code (None = uncategorised).
+    """
+
+    id: int
+    name: str
+    format: str
+    scheme: str
+    known_good: bool
+    entries: int
+    malformed: int
+    unmapped: int
+    categories: dict[str, dict[str, int]]
+    mapping: dict[str, str | None]
+    mapping_note: str
+    header: dict[str, object]
+    source_path: str
+    source_sha256: str
+    imported_at: str
+
+
+@dataclass
+class _Tally:
+    entries: int = 0
+    records: int = 0
+    unmapped: int = 0
+    malformed: list[Malformed] = field(default_factory=list)
+    malformed_count: int = 0
+    source: Counter[str] = field(default_factory=Counter)
+    grade: Counter[str] = field(default_factory=Counter)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _blob(hex_digest: str | None) -> bytes | None:
+    return bytes.fromhex(hex_digest) if hex_digest else None
+
+
+class HashSetLibrary:
+    """All imported hash sets, in one SQLite file (WAL mode) under ``home``."""
+
+    def __init__(self, home: Path | None = None) -> None:
+        """Open (creating if needed) the library.
+
+        Args:
+            home: The folder holding ``library.sqlite``; default ``default_home()``.
+
+        Raises:
+            StoreError: If the folder or database cannot be created or opened.
+        """
+        self.home = Path(home) if home is not None else default_home()
+        self.path = self.home / LIBRARY_FILE
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            with self._connect() as connection:
+                version = connection.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise StoreError(
+                        f"{self.path}: library schema {version} is newer than this vigil "
+                        f"({SCHEMA_VERSION})"
+                    )
+                connection.execute("PRAGMA journal_mode = WAL")
+                create_schema(connection)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"{self.path}: cannot open the hash-set library: {exc}") from exc
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        try:
+            connection = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot open the hash-set library: {exc}") from exc
+        with closing(connection):
+            # In WAL mode NORMAL is crash-safe; it skips an fsync per commit.
+            connection.execute("PRAGMA synchronous = NORMAL")
+            yield connection
+
+    def import_file(
+        self,
+        path: Path,
+        name: str,
+        fmt: str = "auto",
+        scheme: str = "projectvic",
+        category_map: str | None = None,
+        known_good: bool | None = None,
+        grade: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportResult:
+        """Import a hash-set file as a new named set, all or nothing.
+
+        Args:
+            path: The hash-set file.
+            name: The name the set gets in the library (must be new).
+            fmt: A registered format name, or ``auto`` to detect it.
+            scheme: The grading scheme (``projectvic`` or ``uk``).
+            category_map: ``--category-map`` spec, e.g. ``1=A,2=B,3=C,0=none``.
+            known_good: Whether matches mean "known good, drop"; default True for NSRL
+                and for EnCase sets whose header category is ``Known``, else False.
+            grade: One grade code for every entry (formats without categories).
+            progress: Called with the number of records read so far, once per batch.
+
+        Returns:
+            The import summary.
+
+        Raises:
+            UsageError: Bad name, missing file, unknown format or scheme, name taken, or a
+                category mapping problem.
+            HashSetFormatError: The file is not in the format named or detected; the
+                library is then unchanged.
+            StoreError: The library cannot be written.
+        """
+        path = Path(path)
+        if not name or not name.strip():
+            raise UsageError("a hash set needs a non-empty name")
+        if not path.is_file():
+            raise UsageError(f"{path}: no such hash-set file")
+        grading = load_scheme(scheme)
+        if fmt != "auto" and fmt not in formats.FORMATS:
+            known = ", ".join(["auto", *formats.FORMATS])
+            raise UsageError(f"unknown hash-set format {fmt!r} (known: {known})")
+        fmt_name = formats.detect(path) if fmt == "auto" else fmt
+        module = formats.get(fmt_name)
+        header = module.header(path) if hasattr(module, "header") else {}
+        if known_good is None:
+            known_good = _default_known_good(module, header)
+        policy = category_policy(
+            grading, module.HAS_CATEGORIES, fmt_name, category_map=category_map, grade=grade
+        )
+        note = policy.note
+        if known_good:
+            note = f"known-good set (matches mark files as known, not graded); {note}"
+        if name in {info.name for info in self.list()}:
+            raise UsageError(f"a hash set named {name!r} already exists; remove it first")
+        source_sha256 = _file_sha256(path)
+        with self._connect() as connection:
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                set_id = connection.execute(
+                    "INSERT INTO hashset (name, format, scheme, known_good, mapping, "
+                    "mapping_note, header, source_path, source_sha256, imported_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        name,
+                        fmt_name,
+                        grading.name,
+                        int(known_good),
+                        json.dumps(policy.mapping),
+                        note,
+                        json.dumps(header, default=str),
+                        str(path.resolve()),
+                        source_sha256,
+                        datetime.now(UTC).isoformat(timespec="seconds"),
+                    ),
+                ).lastrowid
+                tally = _load_entries(connection, set_id, module.read(path), policy, progress)
+                connection.execute(
+                    "UPDATE hashset SET entries = ?, malformed = ?, unmapped = ?, categories = ? "
+                    "WHERE id = ?",
+                    (
+                        tally.entries,
+                        tally.malformed_count,
+                        tally.unmapped,
+                        json.dumps({"source": tally.source, "grade": tally.grade}),
+                        set_id,
+                    ),
+                )
+                connection.execute("COMMIT")
+            except sqlite3.IntegrityError as exc:
+                connection.execute("ROLLBACK")
+                raise UsageError(f"a hash set named {name!r} already exists: {exc}") from exc
+            except sqlite3.Error as exc:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise StoreError(f"{self.path}: cannot write the hash-set library: {exc}") from exc
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        return ImportResult(
+            name=name,
+            format=fmt_name,
+            entries=tally.entries,
+            malformed=tally.malformed_count,
+            malformed_samples=tally.malformed,
+            mapping_note=note,
+            unmapped=tally.unmapped,
+            source_sha256=source_sha256,
+            known_good=known_good,
+        )
+
+    def list(self) -> list[HashSetInfo]:
+        """Return every set in the library, by name."""
+        with self._connect() as connection:
+            rows = connection.execute(
+                f"SELECT {_SET_COLUMNS} FROM hashset ORDER BY name"
+            ).fetchall()
+        return [_info(row) for row in rows]
+
+    def get(self, name: str) -> HashSetInfo:
+        """Return one set's record.
+
+        Args:
+            name: The set name.
+
+        Returns:
+            The set's recorded fields.
+
+        Raises:
+            UsageError: If there is no such set.
+        """
+        with self._connect() as connection:
+            row = connection.execute(
+                f"SELECT {_SET_COLUMNS} FROM hashset WHERE name = ?", (name,)
+            ).fetchone()
+        if row is None:
+            raise UsageError(f"no hash set named {name!r} in {self.path}")
+        return _info(row)
+
+    def remove(self, name: str) -> None:
+        """Remove a set and all its entries.
+
+        Args:
+            name: The set name.
+
+        Raises:
+            UsageError: If there is no such set.
+        """
+        info = self.get(name)
+        with self._connect() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.execute("DELETE FROM entry WHERE hashset_id = ?", (info.id,))
+                connection.execute("DELETE FROM hashset WHERE id = ?", (info.id,))
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+
+    def entries_with_pdq(
+        self, names: Iterable[str] | None = None
+    ) -> Iterator[tuple[int, str, str, str | None]]:
+        """Yield every entry that carries a PDQ hash, for building the PDQ index.
+
+        Args:
+            names: Set names to include; None for every set.
+
+        Returns:
+            An iterator of ``(entry_id, hashset_name, pdq_hex, grade)``.
+
+        Raises:
+            UsageError: If a named set does not exist.
+        """
+        sets = {info.id: info.name for info in self.select(names)}
+        with self._connect() as connection:
+            cursor = connection.execute(
+                "SELECT id, hashset_id, pdq, grade FROM entry WHERE pdq IS NOT NULL ORDER BY id"
+            )
+            for entry_id, set_id, pdq, grade in cursor:
+                if set_id in sets:
+                    yield entry_id, sets[set_id], pdq.hex(), grade
+
+    def select(self, names: Iterable[str] | None) -> list[HashSetInfo]:
+        """Return the records of the named sets (all sets for None).
+
+        Args:
+            names: Set names, or None.
+
+        Returns:
+            The records, in the order given (by name for None).
+
+        Raises:
+            UsageError: If a named set does not exist.
+        """
+        infos = self.list()
+        if names is None:
+            return infos
+        by_name = {info.name: info for info in infos}
+        wanted = list(names)
+        missing = [n for n in wanted if n not in by_name]
+        if missing:
+            raise UsageError(f"no hash set named {', '.join(map(repr, missing))} in {self.path}")
+        return [by_name[n] for n in wanted]
+
+
+def _default_known_good(module: ModuleType, header: dict[str, object]) -> bool:
+    if getattr(module, "KNOWN_GOOD", False):
+        return True
+    return str(header.get("category", "")).strip().lower() == "known"
+
+
+def _load_entries(
+    connection: sqlite3.Connection,
+    set_id: int,
+    records: Iterator[HashEntry | Malformed],
+    policy: CategoryPolicy,
+    progress: Callable[[int], None] | None,
+) -> _Tally:
+    tally = _Tally()
+    batch: list[tuple[object, ...]] = []
+    for item in records:
+        tally.records += 1
+        if isinstance(item, Malformed):
+            tally.malformed_count += 1
+            if len(tally.malformed) < MALFORMED_SAMPLES:
+                tally.malformed.append(item)
+        else:
+            grade, unmapped = policy.grade_for(item.category)
+            tally.unmapped += unmapped
+            tally.entries += 1
+            tally.source[item.category if item.category is not None else _NO_CATEGORY] += 1
+            tally.grade[grade if grade is not None else _NO_CATEGORY] += 1
+            batch.append(
+                (
+                    set_id,
+                    _blob(item.md5),
+                    _blob(item.sha1),
+                    _blob(item.sha256),
+                    item.size,
+                    item.name,
+                    item.category,
+                    grade,
+                    item.photodna,
+                    _blob(item.pdq),
+                    item.record,
+                )
+            )
+        if len(batch) >= _BATCH:
+            connection.executemany(_INSERT_ENTRY, batch)
+            batch.clear()
+            if progress is not None:
+                progress(tally.records)
+    if batch:
+        connection.executemany(_INSERT_ENTRY, batch)
+    if progress is not None:
+        progress(tally.records)
+    return tally
+
+
+def _info(row: tuple[object, ...]) -> HashSetInfo:
+    (
+        set_id,
+        name,
+        fmt,
+        scheme,
+        known_good,
+        entries,
+        malformed,
+        unmapped,
+        categories,
+        mapping,
+        mapping_note,
+        header,
+        source_path,
+        source_sha256,
+        imported_at,
+    ) = row
+    return HashSetInfo(
+        id=int(set_id),
+        name=str(name),
+        format=str(fmt),
+        scheme=str(scheme),
+        known_good=bool(known_good),
+        entries=int(entries),
+        malformed=int(malformed),
+        unmapped=int(unmapped),
+        categories=json.loads(str(categories)),
+        mapping=json.loads(str(mapping)),
+        mapping_note=str(mapping_note),
+        header=json.loads(str(header)),
+        source_path=str(source_path),
+        source_sha256=str(source_sha256),
+        imported_at=str(imported_at),
+    )

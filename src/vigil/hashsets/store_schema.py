@@ -1,0 +1,60 @@
+"""The SQLite schema of the hash-set library file (``<home>/library.sqlite``).
+
+Hashes are stored as BLOBs of the raw digest (16/20/32 bytes), half the size of hex
+text, with partial indexes that skip entries lacking that algorithm.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+SCHEMA_VERSION = 1
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS hashset (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    format        TEXT NOT NULL,
+    scheme        TEXT NOT NULL,
+    known_good    INTEGER NOT NULL,
+    entries       INTEGER NOT NULL DEFAULT 0,
+    malformed     INTEGER NOT NULL DEFAULT 0,
+    unmapped      INTEGER NOT NULL DEFAULT 0,
+    categories    TEXT NOT NULL DEFAULT '{}',
+    mapping       TEXT NOT NULL DEFAULT '{}',
+    mapping_note  TEXT NOT NULL DEFAULT '',
+    header        TEXT NOT NULL DEFAULT '{}',
+    source_path   TEXT NOT NULL,
+    source_sha256 TEXT NOT NULL,
+    imported_at   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entry (
+    id         INTEGER PRIMARY KEY,
+    hashset_id INTEGER NOT NULL REFERENCES hashset(id),
+    md5        BLOB,
+    sha1       BLOB,
+    sha256     BLOB,
+    size       INTEGER,
+    name       TEXT,
+    category   TEXT,
+    grade      TEXT,
+    photodna   TEXT,
+    pdq        BLOB,
+    record     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entry_md5 ON entry(md5) WHERE md5 IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entry_sha1 ON entry(sha1) WHERE sha1 IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entry_sha256 ON entry(sha256) WHERE sha256 IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entry_hashset ON entry(hashset_id);
+CREATE INDEX IF NOT EXISTS entry_pdq ON entry(hashset_id) WHERE pdq IS NOT NULL;
+"""
+
+
+def create_schema(connection: sqlite3.Connection) -> None:
+    """Create the library tables if missing and record the schema version.
+
+    Args:
+        connection: An open connection in autocommit mode.
+    """
+    connection.executescript(_DDL)
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
