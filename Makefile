@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests and benchmarks need (command -> package).
-SYSDEPS := unrar:unrar-free bsdtar:libarchive-tools ewfverify:ewf-tools hashdeep:hashdeep
+SYSDEPS := bsdtar:libarchive-tools ewfverify:ewf-tools hashdeep:hashdeep pdftotext:poppler-utils chromium:chromium mkntfs:ntfs-3g mcopy:mtools
 
 .PHONY: demo test lint bench sysdeps clean
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = (REPO / ".." / "shared").resolve()
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tests_support import SHARED
 
 
 @pytest.fixture

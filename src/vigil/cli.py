@@ -117,7 +117,7 @@ def hashset_list(
             i.scheme or "",
             "known-good" if i.known_good else "notable",
             str(i.entries),
-            ", ".join(f"{k}: {v}" for k, v in sorted(i.categories.items())),
+            ", ".join(f"{k}: {v}" for k, v in sorted(i.categories.get("grade", {}).items())),
             i.source_sha256[:16] + "…",
             i.imported_at,
         )

@@ -41,6 +41,10 @@ class Analysis:
 
     def __call__(self, item: Item) -> Outcome:
         """Analyse one item; see the module docstring."""
+        if item.deleted and item.size is None:
+            # A deleted name whose content cannot be recovered: recorded, not hashed
+            # (hashing nothing would claim the empty file's MD5).
+            return Outcome(item, None, None)
         try:
             with item.open() as stream:
                 digests = digest_stream(stream)

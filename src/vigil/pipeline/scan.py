@@ -88,6 +88,16 @@ class _Frame:
     pending: int = 0
     exhausted: bool = False
     parent: _Frame | None = None
+    sha256: str | None = None
+
+    def encloses(self, sha256: str) -> bool:
+        """Whether this container or one around it has the content ``sha256``."""
+        frame: _Frame | None = self
+        while frame is not None:
+            if frame.sha256 == sha256:
+                return True
+            frame = frame.parent
+        return False
 
 
 class _Writer:
@@ -223,10 +233,19 @@ def run_scan(
         expander = None
         if outcome.kind is not None and outcome.hashes is not None:
             expander = expander_for(outcome.kind.mime)
+            if expander is not None and frame.encloses(outcome.hashes.sha256):
+                # A container holding itself (directly or further down) ends here.
+                writer.errors.append(
+                    ScanError(
+                        item.path, "expand", "recursion: same content as an enclosing container"
+                    )
+                )
+                summary.errors += 1
+                expander = None
         rec = ItemRecord(item, outcome.hashes, outcome.matches, container=expander is not None)
         writer.add(rec, outcome.new_content)
         if expander is not None:
-            _push_container(stack, frame, item, expander(item, limits))
+            _push_container(stack, frame, item, expander(item, limits), outcome.hashes.sha256)
         else:
             frame.pending -= 1
             if frame.exhausted:
@@ -295,9 +314,13 @@ def run_scan(
 
 
 def _push_container(
-    stack: list[_Frame], frame: _Frame, item: Item, children: Iterator[Item | ScanError]
+    stack: list[_Frame],
+    frame: _Frame,
+    item: Item,
+    children: Iterator[Item | ScanError],
+    sha256: str | None = None,
 ) -> None:
-    stack.append(_Frame(children, item.path, parent=frame))
+    stack.append(_Frame(children, item.path, parent=frame, sha256=sha256))
 
 
 def _expander_for_item(item: Item) -> Callable | None:

@@ -108,4 +108,6 @@ def sniff(head: bytes) -> Kind:
         return Kind("application/pdf", "other")
     if h[:8] == bytes.fromhex("d0cf11e0a1b11ae1"):
         return Kind("application/x-ole-storage", "other")
+    if h[:4] == b"CMMM":
+        return Kind("application/x-thumbcache", "other")
     return OTHER

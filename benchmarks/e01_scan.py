@@ -1,0 +1,127 @@
+"""Benchmark: read and hash every file of an E01 through iter_image vs ``ewfverify``.
+
+Builds (once, cached in /tmp) a ~1 GiB NTFS file system of benign generated files
+(pseudo-random blobs and Pillow-drawn pictures, mixed sizes), acquires it as an E01 with
+``ewfacquire`` (Debian ``ewf-tools``; deflate "fast"), then times, in the same run:
+
+* ``ewfverify -q -d sha1`` on the image (reads and decompresses every chunk, MD5+SHA-1);
+* ``iter_image`` yielding every file, each read in 1 MiB chunks and hashed with MD5 and
+  SHA-1 by a pool of worker threads, as the pipeline does.
+
+Run as root (the corpus is written through an ntfs-3g FUSE mount):
+
+    .venv/bin/python benchmarks/e01_scan.py [--size-mib 1024] [--workers 2]
+
+It prints both times and the ratio (target: iter_image within 1.3x of ewfverify).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+CORPUS = Path("/tmp/vigil-bench-e01")
+CHUNK = 1 << 20
+
+
+def build(size_mib: int) -> Path:
+    """Build the NTFS raw image and its E01 (cached by size); return the .E01 path."""
+    CORPUS.mkdir(parents=True, exist_ok=True)
+    target = CORPUS / f"ntfs-{size_mib}m"
+    e01 = target.with_suffix(".E01")
+    if e01.exists():
+        return e01
+    raw = CORPUS / f"ntfs-{size_mib}m.raw"
+    with raw.open("wb") as f:
+        f.truncate((size_mib + size_mib // 8 + 64) * 1024 * 1024)
+    subprocess.run(["mkntfs", "-F", "-q", "-Q", "-c", "4096", str(raw)], check=True,
+                   capture_output=True)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "sources"))
+    from build_dftt8 import picture
+
+    rng = random.Random(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        mount = Path(tmp)
+        subprocess.run(["ntfs-3g", str(raw), str(mount)], check=True)
+        try:
+            written, n = 0, 0
+            while written < size_mib * 1024 * 1024:
+                folder = mount / f"dir{n % 20:02d}"
+                folder.mkdir(exist_ok=True)
+                if n % 4 == 0:
+                    data = picture(n, size=(rng.randrange(200, 900), rng.randrange(200, 700)))
+                    name = f"img{n:05d}.jpg"
+                else:
+                    data = rng.randbytes(rng.choice((64 * 1024, 512 * 1024, 4 << 20, 16 << 20)))
+                    name = f"blob{n:05d}.bin"
+                (folder / name).write_bytes(data)
+                written += len(data)
+                n += 1
+        finally:
+            subprocess.run(["umount", str(mount)], check=True)
+    subprocess.run(
+        ["ewfacquire", "-u", "-q", "-t", str(target), "-c", "deflate:fast", "-f", "encase6",
+         "-S", "4GiB", "-C", "bench", "-e", "vigil", "-E", "bench", "-D", "benchmark",
+         "-N", "generated", str(raw)],
+        check=True, capture_output=True,
+    )
+    raw.unlink()
+    return e01
+
+
+def _hash(item: object) -> int:
+    md5, sha1, n = hashlib.md5(), hashlib.sha1(), 0
+    with item.open() as stream:  # type: ignore[attr-defined]
+        while chunk := stream.read(CHUNK):
+            md5.update(chunk)
+            sha1.update(chunk)
+            n += len(chunk)
+    return n
+
+
+def time_vigil(e01: Path, workers: int) -> tuple[float, int, int]:
+    from vigil.model import Item
+    from vigil.sources.image import iter_image
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        futures = [pool.submit(_hash, r) for r in iter_image(e01) if isinstance(r, Item)]
+        total = sum(f.result() for f in futures)
+    return time.perf_counter() - start, len(futures), total
+
+
+def time_ewfverify(e01: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(["ewfverify", "-q", "-d", "sha1", str(e01)], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    for tool in ("mkntfs", "ntfs-3g", "ewfacquire", "ewfverify"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} not found (Debian: ntfs-3g, ewf-tools)")
+    e01 = build(args.size_mib)
+    print(f"image: {e01} ({e01.stat().st_size / 2**20:.0f} MiB on disk)")
+    verify = time_ewfverify(e01)
+    vigil, files, total = time_vigil(e01, args.workers)
+    print(f"ewfverify -d sha1:          {verify:7.2f} s")
+    print(f"iter_image + md5/sha1 ({args.workers}w): {vigil:7.2f} s  "
+          f"({files} files, {total / 2**20:.0f} MiB of file data, "
+          f"{total / 2**20 / vigil:.0f} MiB/s)")
+    print(f"ratio vigil/ewfverify:      {vigil / verify:7.2f}  (target <= 1.30)")
+
+
+if __name__ == "__main__":
+    main()

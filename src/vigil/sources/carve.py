@@ -1,0 +1,434 @@
+"""Carve JPEG, PNG and GIF from raw bytes by header and structure.
+
+``carve(stream, start, length)`` finds candidates by signature and keeps only those whose
+structure holds: JPEG from SOI through a marker-segment walk (entropy-coded data scanned
+for the next marker) to EOI with at least one frame and one scan; PNG chunk by chunk with
+every CRC checked up to IEND; GIF block by block to the trailer with at least one image.
+Sizes are bounded, so garbage never makes the carver read without end.
+
+``carve_file_system`` and ``carve_unpartitioned`` turn carved runs of an image into
+``Item``s: unallocated clusters of NTFS (``$Bitmap``), FAT12/16/32 (the FAT) and exFAT
+(the allocation bitmap), and space outside any partition. Other file systems are not
+carved (a ``ScanError`` says so).
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from vigil.model import OFFSET_SEP, Item, ScanError
+from vigil.sources.spool import BACKEND_LOCK, LockedStream
+
+MAX_SIZE = {"jpeg": 64 * 1024**2, "png": 64 * 1024**2, "gif": 16 * 1024**2}
+_SIGNATURES = ((b"\xff\xd8\xff", "jpeg"), (b"\x89PNG\r\n\x1a\n", "png"), (b"GIF8", "gif"))
+_SCAN_CHUNK = 4 * 1024 * 1024
+_BLOCK = 256 * 1024
+
+
+class _Window:
+    """Random access to ``stream[start:end]`` through a few cached blocks."""
+
+    def __init__(self, stream: BinaryIO, end: int) -> None:
+        self._stream = stream
+        self._end = end
+        self._blocks: dict[int, bytes] = {}
+
+    def get(self, pos: int, n: int) -> bytes:
+        out = bytearray()
+        while n > 0 and pos < self._end:
+            index = pos // _BLOCK
+            block = self._blocks.get(index)
+            if block is None:
+                if len(self._blocks) > 64:
+                    self._blocks.clear()
+                self._stream.seek(index * _BLOCK)
+                block = self._stream.read(min(_BLOCK, self._end - index * _BLOCK))
+                self._blocks[index] = block
+            inner = pos - index * _BLOCK
+            piece = block[inner : inner + n]
+            if not piece:
+                break
+            out += piece
+            pos += len(piece)
+            n -= len(piece)
+        return bytes(out)
+
+
+def carve(stream: BinaryIO, start: int, length: int) -> Iterator[tuple[int, int, str]]:
+    """Find whole JPEG/PNG/GIF files in ``stream[start:start+length]``.
+
+    Args:
+        stream: A seekable binary stream.
+        start: First byte to search.
+        length: Number of bytes to search; a file must end inside this range.
+
+    Returns:
+        An iterator of ``(offset, length, kind)`` with ``offset`` in stream coordinates
+        and ``kind`` one of ``jpeg``, ``png``, ``gif``, in offset order, not overlapping.
+    """
+    end = start + length
+    window = _Window(stream, end)
+    pos = start
+    while pos < end:
+        chunk = window.get(pos, _SCAN_CHUNK + 8)
+        if not chunk:
+            break
+        hits = sorted(
+            (i, kind)
+            for sig, kind in _SIGNATURES
+            for i in _find_all(chunk, sig)
+            if i < _SCAN_CHUNK
+        )
+        skip_to = pos
+        for i, kind in hits:
+            offset = pos + i
+            if offset < skip_to:
+                continue
+            size = _VALIDATORS[kind](window, offset, min(end, offset + MAX_SIZE[kind]))
+            if size:
+                yield offset, size, kind
+                skip_to = offset + size
+        pos = max(pos + _SCAN_CHUNK, skip_to)
+
+
+def _find_all(data: bytes, sig: bytes) -> Iterator[int]:
+    i = data.find(sig)
+    while i != -1:
+        yield i
+        i = data.find(sig, i + 1)
+
+
+def _jpeg_size(w: _Window, start: int, end: int) -> int:
+    pos = start + 2
+    frame = scan = False
+    while pos + 2 <= end:
+        head = w.get(pos, 4)
+        if len(head) < 2 or head[0] != 0xFF:
+            return 0
+        marker = head[1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0xD9:
+            return pos + 2 - start if frame and scan else 0
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        if marker in (0x00, 0xD8) or len(head) < 4:
+            return 0
+        seg_len = struct.unpack(">H", head[2:4])[0]
+        if seg_len < 2:
+            return 0
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            frame = True
+        pos += 2 + seg_len
+        if marker == 0xDA:
+            scan = True
+            pos = _after_entropy(w, pos, end)
+            if pos < 0:
+                return 0
+    return 0
+
+
+def _after_entropy(w: _Window, pos: int, end: int) -> int:
+    """Offset of the first marker after entropy-coded data, or -1."""
+    while pos < end:
+        data = w.get(pos, min(_BLOCK, end - pos))
+        if not data:
+            return -1
+        i = data.find(b"\xff")
+        while i != -1:
+            if i + 1 >= len(data):
+                break
+            nxt = data[i + 1]
+            if nxt != 0x00 and not 0xD0 <= nxt <= 0xD7 and nxt != 0xFF:
+                return pos + i
+            i = data.find(b"\xff", i + 1)
+        pos += max(len(data) - 1, 1)
+    return -1
+
+
+def _png_size(w: _Window, start: int, end: int) -> int:
+    pos = start + 8
+    first = True
+    while pos + 12 <= end:
+        head = w.get(pos, 8)
+        if len(head) < 8:
+            return 0
+        size = struct.unpack(">I", head[:4])[0]
+        ctype = head[4:8]
+        if not ctype.isalpha() or (first and ctype != b"IHDR") or pos + 12 + size > end:
+            return 0
+        first = False
+        crc = zlib.crc32(ctype)
+        done = 0
+        while done < size:
+            piece = w.get(pos + 8 + done, min(_BLOCK, size - done))
+            if not piece:
+                return 0
+            crc = zlib.crc32(piece, crc)
+            done += len(piece)
+        stored = w.get(pos + 8 + size, 4)
+        if len(stored) < 4 or struct.unpack(">I", stored)[0] != crc:
+            return 0
+        pos += 12 + size
+        if ctype == b"IEND":
+            return pos - start
+    return 0
+
+
+def _gif_size(w: _Window, start: int, end: int) -> int:
+    head = w.get(start, 13)
+    if len(head) < 13 or head[:6] not in (b"GIF87a", b"GIF89a"):
+        return 0
+    pos = start + 13
+    if head[10] & 0x80:
+        pos += 3 * (2 ** ((head[10] & 7) + 1))
+    images = 0
+    while pos < end:
+        block = w.get(pos, 1)
+        if not block:
+            return 0
+        if block[0] == 0x3B:
+            return pos + 1 - start if images else 0
+        if block[0] == 0x21:
+            pos = _skip_sub_blocks(w, pos + 2, end)
+        elif block[0] == 0x2C:
+            desc = w.get(pos, 10)
+            if len(desc) < 10:
+                return 0
+            pos += 10
+            if desc[9] & 0x80:
+                pos += 3 * (2 ** ((desc[9] & 7) + 1))
+            pos = _skip_sub_blocks(w, pos + 1, end)  # after the LZW minimum code size
+            images += 1
+        else:
+            return 0
+        if pos < 0:
+            return 0
+    return 0
+
+
+def _skip_sub_blocks(w: _Window, pos: int, end: int) -> int:
+    while pos < end:
+        size = w.get(pos, 1)
+        if not size:
+            return -1
+        pos += 1 + size[0]
+        if size[0] == 0:
+            return pos
+    return -1
+
+
+_VALIDATORS = {"jpeg": _jpeg_size, "png": _png_size, "gif": _gif_size}
+
+
+# --- carving an image: where the unallocated space is -----------------------------------
+
+
+def _runs_from_bits(bitmap: bytes, count: int, first: int = 0) -> Iterator[tuple[int, int]]:
+    """Runs ``(first_unit, n)`` of clear bits (LSB first) in ``bitmap``."""
+    run_start = None
+    for unit in range(count):
+        used = bitmap[unit >> 3] >> (unit & 7) & 1 if unit >> 3 < len(bitmap) else 1
+        if not used and run_start is None:
+            run_start = unit
+        elif used and run_start is not None:
+            yield first + run_start, unit - run_start
+            run_start = None
+    if run_start is not None:
+        yield first + run_start, count - run_start
+
+
+def _read_tsk_file(fs_info: Any, path: str) -> bytes:
+    f = fs_info.open(path)
+    return f.read_random(0, int(f.info.meta.size))
+
+
+def free_ranges(fs: str, volume: BinaryIO, fs_info: Any) -> list[tuple[int, int]]:
+    """Byte ranges ``(offset, length)`` of unallocated clusters of a file system.
+
+    Args:
+        fs: Provenance file-system name (NTFS, FAT12, FAT16, FAT32, EXFAT).
+        volume: The file system's raw bytes (offset 0 = boot sector).
+        fs_info: pytsk3 ``FS_Info`` of it, for the allocation bitmaps.
+
+    Returns:
+        Merged byte ranges relative to the start of the volume.
+
+    Raises:
+        NotImplementedError: For file systems whose allocation map is not read here.
+    """
+    volume.seek(0)
+    boot = volume.read(512)
+    bps = struct.unpack_from("<H", boot, 11)[0]
+    if fs == "NTFS":
+        spc = boot[13] if boot[13] <= 0x80 else 1 << (256 - boot[13])
+        cluster = bps * spc
+        total = struct.unpack_from("<Q", boot, 40)[0] // spc
+        bitmap = _read_tsk_file(fs_info, "/$Bitmap")
+        runs = _runs_from_bits(bitmap, total)
+        return [(c * cluster, n * cluster) for c, n in runs]
+    if fs == "EXFAT":
+        bps = 1 << boot[108]
+        cluster = bps << boot[109]
+        heap = struct.unpack_from("<I", boot, 88)[0] * bps
+        count = struct.unpack_from("<I", boot, 92)[0]
+        bitmap = _read_tsk_file(fs_info, "/$ALLOC_BITMAP")
+        runs = _runs_from_bits(bitmap, count, 2)
+        return [(heap + (c - 2) * cluster, n * cluster) for c, n in runs]
+    if fs in ("FAT12", "FAT16", "FAT32"):
+        return _fat_free(fs, boot, volume)
+    raise NotImplementedError(f"unallocated space of {fs} is not mapped")
+
+
+def _fat_free(fs: str, boot: bytes, volume: BinaryIO) -> list[tuple[int, int]]:
+    bps, spc = struct.unpack_from("<H", boot, 11)[0], boot[13]
+    reserved, nfats, root_entries = struct.unpack_from("<HBH", boot, 14)
+    total = struct.unpack_from("<H", boot, 19)[0] or struct.unpack_from("<I", boot, 32)[0]
+    fat_size = struct.unpack_from("<H", boot, 22)[0] or struct.unpack_from("<I", boot, 36)[0]
+    root_sectors = (root_entries * 32 + bps - 1) // bps
+    first_data = reserved + nfats * fat_size + root_sectors
+    count = (total - first_data) // spc
+    volume.seek(reserved * bps)
+    fat = volume.read(fat_size * bps)
+    cluster = bps * spc
+    ranges: list[tuple[int, int]] = []
+    for c in range(2, count + 2):
+        if fs == "FAT12":
+            v = struct.unpack_from("<H", fat, c * 3 // 2)[0]
+            v = v >> 4 if c & 1 else v & 0xFFF
+        elif fs == "FAT16":
+            v = struct.unpack_from("<H", fat, c * 2)[0]
+        else:
+            v = struct.unpack_from("<I", fat, c * 4)[0] & 0x0FFFFFFF
+        if v == 0:
+            off = (first_data + (c - 2) * spc) * bps
+            if ranges and ranges[-1][0] + ranges[-1][1] == off:
+                ranges[-1] = (ranges[-1][0], ranges[-1][1] + cluster)
+            else:
+                ranges.append((off, cluster))
+    return ranges
+
+
+def _carved_items(
+    opener: Any, size: int, ranges: list[tuple[int, int]], base_offset: int, label: str
+) -> Iterator[Item]:
+    with BACKEND_LOCK:
+        stream = LockedStream(opener, size, BACKEND_LOCK)
+    for start, length in ranges:
+        for offset, n, _kind in carve(stream, start, length):
+            physical = base_offset + offset
+            yield Item(
+                path=f"{label}{OFFSET_SEP}{physical}",
+                open=_slice_opener(opener, size, offset, n),
+                size=n,
+                allocated=False,
+                carved=True,
+                offset=physical,
+            )
+
+
+def _slice_opener(opener: Any, size: int, offset: int, length: int) -> Any:
+    def open_() -> io.RawIOBase:
+        with BACKEND_LOCK:
+            whole = LockedStream(opener, size, BACKEND_LOCK)
+            whole.seek(offset)
+            data = whole.read(length)
+        return io.BytesIO(data)  # type: ignore[return-value]
+
+    return open_
+
+
+def carve_file_system(base: Any, tsk: Any, fs: str, prefix: str) -> Iterator[Item | ScanError]:
+    """Carve pictures from the unallocated clusters of one file system of an image.
+
+    Args:
+        base: dfvfs base path spec of the file system.
+        tsk: dfvfs ``TSKFileSystem`` on it (from ``deleted.open_tsk``), or None.
+        fs: Provenance file-system name.
+        prefix: Provenance prefix, e.g. ``p1/NTFS``; items are ``<prefix>/$Unallocated@<off>``.
+
+    Returns:
+        Carved ``Item``s (``carved=True``, ``offset`` = byte offset in the whole image),
+        or a ``ScanError`` when this file system's free space cannot be mapped.
+    """
+    from dfvfs.resolver import resolver
+
+    label = f"{prefix}/$Unallocated"
+    try:
+        with BACKEND_LOCK:
+            volume_spec = base.parent
+            probe = resolver.Resolver.OpenFileObject(volume_spec)
+            size = int(probe.get_size())
+            whole = LockedStream(lambda: probe, size, BACKEND_LOCK)
+            ranges = free_ranges(fs, whole, tsk.GetFsInfo() if tsk is not None else None)
+            base_offset = _volume_offset(volume_spec)
+    except NotImplementedError as exc:
+        yield ScanError(prefix, "carve", str(exc))
+        return
+    except Exception as exc:  # noqa: BLE001
+        yield ScanError(prefix, "carve", f"cannot map unallocated space: {exc}")
+        return
+    yield from _carved_items(lambda: probe, size, ranges, base_offset, label)
+
+
+def _volume_offset(spec: Any) -> int:
+    """Byte offset of a partition in the image (0 when the volume is the image)."""
+    from dfvfs.lib import definitions, tsk_partition
+    from dfvfs.resolver import resolver
+
+    if spec.type_indicator == definitions.TYPE_INDICATOR_TSK_PARTITION:
+        vs = resolver.Resolver.OpenFileSystem(spec)
+        part, _ = tsk_partition.GetTSKVsPartByPathSpec(vs.GetTSKVolume(), spec)
+        sector = tsk_partition.TSKVolumeGetBytesPerSector(vs.GetTSKVolume())
+        return int(tsk_partition.TSKVsPartGetStartSector(part)) * sector
+    if spec.type_indicator == definitions.TYPE_INDICATOR_GPT:
+        vs = resolver.Resolver.OpenFileSystem(spec)
+        entry = vs.GetFileEntryByPathSpec(spec)
+        return int(entry.GetGPTPartition().volume_offset)  # type: ignore[union-attr]
+    if spec.parent is None or spec.type_indicator in ("RAW", "EWF", "QCOW", "VHDI", "VMDK"):
+        return 0
+    raise NotImplementedError(f"no linear image offset through {spec.type_indicator}")
+
+
+def carve_unpartitioned(bases: list[Any]) -> Iterator[Item | ScanError]:
+    """Carve pictures from image space that no partition covers.
+
+    Args:
+        bases: The dfvfs base path specs the volume scanner returned for one image.
+
+    Returns:
+        Carved ``Item``s with paths ``unpartitioned@<offset>``.
+    """
+    import pytsk3
+    from dfvfs.lib import definitions, tsk_image
+    from dfvfs.resolver import resolver
+
+    layers = []
+    for base in bases:
+        spec = base.parent
+        while spec is not None and spec.type_indicator != definitions.TYPE_INDICATOR_TSK_PARTITION:
+            spec = spec.parent
+        if spec is not None and spec.parent is not None and spec.parent not in layers:
+            layers.append(spec.parent)
+    for layer in layers:
+        try:
+            with BACKEND_LOCK:
+                image = resolver.Resolver.OpenFileObject(layer)
+                size = int(image.get_size())
+                volume = pytsk3.Volume_Info(tsk_image.TSKFileSystemImage(image))
+                block = int(volume.info.block_size)
+                ranges = [
+                    (int(p.start) * block, int(p.len) * block)
+                    for p in volume
+                    if int(p.flags) & int(pytsk3.TSK_VS_PART_FLAG_UNALLOC)
+                ]
+        except Exception as exc:  # noqa: BLE001
+            yield ScanError("unpartitioned", "carve", f"cannot read volume system: {exc}")
+            continue
+        yield from _carved_items(lambda image=image: image, size, ranges, 0, "unpartitioned")
