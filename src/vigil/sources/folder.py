@@ -33,6 +33,25 @@ def _open_readonly(path: str) -> BinaryIO:
     return os.fdopen(fd, "rb", buffering=0)
 
 
+def _item(rel: str, abs_path: str, st: os.stat_result) -> Item:
+    return Item(
+        path=rel,
+        open=partial(_open_readonly, abs_path),
+        size=st.st_size,
+        modified=_utc(st.st_mtime),
+        accessed=_utc(st.st_atime),
+        changed=_utc(st.st_ctime),
+        created=_utc(st.st_birthtime) if hasattr(st, "st_birthtime") else None,
+        inode=str(st.st_ino),
+    )
+
+
+def item_for_file(root: Path, rel: str) -> Item:
+    """The Item of one file ``rel`` (``/``-separated) below ``root``."""
+    abs_path = os.path.join(root, rel)
+    return _item(rel, abs_path, os.stat(abs_path, follow_symlinks=False))
+
+
 def iter_folder(root: Path) -> Iterator[Item | ScanError]:
     """Yield every regular file below ``root`` as an Item, errors as ScanErrors.
 
@@ -60,15 +79,6 @@ def iter_folder(root: Path) -> Iterator[Item | ScanError]:
             if stat.S_ISDIR(st.st_mode):
                 subdirs.append(rel)
             elif stat.S_ISREG(st.st_mode):
-                yield Item(
-                    path=rel,
-                    open=partial(_open_readonly, entry.path),
-                    size=st.st_size,
-                    modified=_utc(st.st_mtime),
-                    accessed=_utc(st.st_atime),
-                    changed=_utc(st.st_ctime),
-                    created=_utc(st.st_birthtime) if hasattr(st, "st_birthtime") else None,
-                    inode=str(st.st_ino),
-                )
+                yield _item(rel, entry.path, st)
         # Depth-first in sorted order: push in reverse so the smallest name pops first.
         stack.extend(reversed(subdirs))
