@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, insert, select, update
+from sqlalchemy import Table, create_engine, event, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -71,18 +73,47 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    # Let SQLAlchemy's "begin" event emit BEGIN itself (see _sqlite_begin_immediate).
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin_immediate(conn: Any) -> None:
+    # Take the write lock when a transaction starts: two processes writing one case
+    # file then queue on busy_timeout instead of failing to upgrade a read lock.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def normalise_url(url: str) -> str:
+    """Use the psycopg 3 driver for ``postgresql://`` URLs."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
 
 
 def open_engine(url: str) -> Engine:
     """Create an engine for ``url`` and migrate the schema to the newest revision."""
     try:
-        engine = create_engine(url, future=True)
+        engine = create_engine(normalise_url(url), future=True)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin_immediate)
         migrate.upgrade(engine)
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot open case store {url}: {exc}") from exc
     return engine
+
+
+def insert_ignore(
+    conn: Connection, table: Table, values: dict[str, Any], conflict: list[str]
+) -> bool:
+    """Insert a row unless one with the same ``conflict`` columns exists; True if inserted."""
+    if conn.dialect.name == "postgresql":
+        stmt = pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
+    elif conn.dialect.name == "sqlite":
+        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise StoreError(f"unsupported database {conn.dialect.name}")
+    return conn.execute(stmt).rowcount == 1
 
 
 @dataclass
@@ -120,11 +151,8 @@ class CaseStore:
     def ensure_case(self, conn: Connection, name: str) -> int:
         """The id of case ``name``, created if new."""
         check_case_name(name)
-        row = conn.execute(select(cases.c.id).where(cases.c.name == name)).first()
-        if row:
-            return int(row.id)
-        result = conn.execute(insert(cases).values(name=name, created_at=now_text()))
-        return int(result.inserted_primary_key[0])
+        insert_ignore(conn, cases, {"name": name, "created_at": now_text()}, ["name"])
+        return int(conn.execute(select(cases.c.id).where(cases.c.name == name)).scalar_one())
 
     def case_id(self, name: str) -> int:
         """The id of an existing case; UsageError when there is none."""
@@ -305,16 +333,7 @@ class CaseStore:
                 for e in scan_errors
             ]
             for row in error_rows:
-                exists = conn.execute(
-                    select(errors.c.id).where(
-                        errors.c.exhibit_id == row["exhibit_id"],
-                        errors.c.location == row["location"],
-                        errors.c.stage == row["stage"],
-                        errors.c.reason == row["reason"],
-                    )
-                ).first()
-                if not exists:
-                    conn.execute(insert(errors).values(**row))
+                insert_ignore(conn, errors, row, ["exhibit_id", "location", "stage", "reason"])
             for path in expanded:
                 conn.execute(
                     update(items)
@@ -326,21 +345,34 @@ class CaseStore:
     def _insert_content(
         self, conn: Connection, ctx: ScanContext, h: Hashes, found: list[Match]
     ) -> int:
+        values = {
+            "case_id": ctx.case_id,
+            "sha256": h.sha256,
+            "sha1": h.sha1,
+            "md5": h.md5,
+            "size": h.size,
+            "mime": h.mime,
+            "media": h.media,
+            "pdq": h.pdq,
+            "pdq_quality": h.pdq_quality,
+            "partial": h.partial,
+        }
+        if not insert_ignore(conn, contents, values, ["case_id", "sha256"]):
+            # Another scan of the same case (another exhibit) recorded it first; its
+            # matches are already there.
+            return int(
+                conn.execute(
+                    select(contents.c.id).where(
+                        contents.c.case_id == ctx.case_id, contents.c.sha256 == h.sha256
+                    )
+                ).scalar_one()
+            )
         content_id = int(
             conn.execute(
-                insert(contents).values(
-                    case_id=ctx.case_id,
-                    sha256=h.sha256,
-                    sha1=h.sha1,
-                    md5=h.md5,
-                    size=h.size,
-                    mime=h.mime,
-                    media=h.media,
-                    pdq=h.pdq,
-                    pdq_quality=h.pdq_quality,
-                    partial=h.partial,
+                select(contents.c.id).where(
+                    contents.c.case_id == ctx.case_id, contents.c.sha256 == h.sha256
                 )
-            ).inserted_primary_key[0]
+            ).scalar_one()
         )
         if found:
             conn.execute(

@@ -18,7 +18,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
 from vigil.store.clock import now_text
-from vigil.store.schema import audit_log
+from vigil.store.schema import audit_log, cases
 
 GENESIS = "0" * 64
 
@@ -53,6 +53,9 @@ def append(
     conn: Connection, case_id: int, actor: str, action: str, details: dict[str, Any]
 ) -> AuditEntry:
     """Append one entry to the case's chain inside the caller's transaction."""
+    if conn.dialect.name == "postgresql":
+        # Serialise appenders of one case (SQLite transactions already hold the lock).
+        conn.execute(select(cases.c.id).where(cases.c.id == case_id).with_for_update())
     last = conn.execute(
         select(audit_log.c.seq, audit_log.c.hash)
         .where(audit_log.c.case_id == case_id)
