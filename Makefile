@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Debian packages the tests and benchmarks need (command -> package).
 SYSDEPS := bsdtar:libarchive-tools ewfverify:ewf-tools hashdeep:hashdeep pdftotext:poppler-utils chromium:chromium mkntfs:ntfs-3g mcopy:mtools
 
-.PHONY: demo test lint bench sysdeps clean
+.PHONY: demo test lint bench examples sysdeps clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ lint: $(STAMP)
 
 bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/crypto_throughput.py
+
+examples: $(STAMP)
+	$(BIN)/python docs/examples/make_examples.py
 
 clean:
 	rm -rf $(VENV) demo-output

@@ -12,14 +12,17 @@ import json
 import platform
 import socket
 from collections import defaultdict
-from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
+from pathlib import PurePath
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection, Row
 
 from vigil import __version__
-from vigil.hashsets.schemes import load_scheme
+from vigil.report.grading import GRADE_POLICY, best_match, effective_grade, grade_label
+from vigil.report.grading import newest_review as pick_review
+from vigil.report.totals import DUPLICATE_POLICY, item_status, mark_representatives, totals
 from vigil.store.api import CaseStore
 from vigil.store.clock import now_text
 from vigil.store.schema import (
@@ -27,13 +30,14 @@ from vigil.store.schema import (
     contents,
     errors,
     exhibits,
+    grades,
     items,
     matches,
     scan_hashsets,
     scans,
 )
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 # Distributions whose versions decide results; the report names each.
 RESULT_DEPENDENCIES = (
@@ -52,12 +56,6 @@ RESULT_DEPENDENCIES = (
 )
 
 
-@dataclass(frozen=True)
-class _GradeKey:
-    scheme: str
-    grade: str
-
-
 def dependency_versions() -> dict[str, str]:
     """Installed versions of the libraries that decide results."""
     found = {}
@@ -69,39 +67,133 @@ def dependency_versions() -> dict[str, str]:
     return found
 
 
-def _severity(scheme: str) -> dict[str, tuple[int, str, bool]]:
-    """grade code -> (rank, label, indecent); rank 0 is the most severe."""
-    try:
-        sch = load_scheme(scheme)
-    except Exception:  # noqa: BLE001 - an unknown scheme still reports its raw codes
-        return {}
-    return {g.code: (i, g.label, g.indecent) for i, g in enumerate(sch.grades)}
+def _rows_by_content(conn: Connection, table: Any, content_ids: list[int]) -> dict[int, list]:
+    found: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if content_ids:
+        for r in conn.execute(select(table).where(table.c.content_id.in_(content_ids))):
+            found[r.content_id].append(dict(r._mapping))
+    return found
 
 
-def _best_match(rows: list[dict[str, Any]], schemes: dict[str, str]) -> dict[str, Any] | None:
-    """The match that decides an item's grade: notable over known-good, graded over
-    ungraded, more severe first, exact before perceptual, then the smallest distance."""
-    if not rows:
-        return None
+def _match_json(m: dict[str, Any], schemes: dict[str, str]) -> dict[str, Any]:
+    scheme = schemes.get(m["hashset"]) or None
+    return {
+        "hashset": m["hashset"],
+        "entry_id": m["entry_id"],
+        "scheme": scheme,
+        "grade": m["grade"],
+        "grade_label": grade_label(scheme, m["grade"]),
+        "known_good": bool(m["known_good"]),
+        "basis": m["basis"],
+        "algorithm": m["algorithm"],
+        "distance": m["distance"],
+        "variant": m["variant"],
+        "timestamp": m["timestamp"],
+    }
 
-    def key(m: dict[str, Any]) -> tuple[Any, ...]:
-        scheme = schemes.get(m["hashset"], "")
-        rank = _severity(scheme).get(m["grade"] or "", (99, "", False))[0]
-        return (
-            m["known_good"],
-            m["grade"] is None,
-            rank,
-            m["basis"] != "exact",
-            m["distance"] or 0,
-            m["hashset"],
-            m["entry_id"],
-        )
 
-    return sorted(rows, key=key)[0]
+def _review_json(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "scheme": r["scheme"],
+        "grade": r["grade"],
+        "label": grade_label(r["scheme"], r["grade"]),
+        "user": r["user"],
+        "at": r["at"],
+        "note": r["note"],
+    }
+
+
+def _item_json(
+    it: Row,
+    exhibit: str,
+    content: Row | None,
+    best: dict[str, Any] | None,
+    review: dict[str, Any] | None,
+    item_errors: list[str],
+) -> dict[str, Any]:
+    c = content
+    review_json = _review_json(review) if review else None
+    item = {
+        "exhibit": exhibit,
+        "path": it.path,
+        "size": it.size,
+        "created": it.created,
+        "modified": it.modified,
+        "accessed": it.accessed,
+        "changed": it.changed,
+        "flags": {
+            "allocated": bool(it.allocated),
+            "deleted": bool(it.deleted),
+            "carved": bool(it.carved),
+            "embedded": bool(it.embedded),
+            "in_archive": bool(it.in_archive),
+            "encrypted": bool(it.encrypted),
+        },
+        "inode": it.inode,
+        "offset": it.offset,
+        "parent": it.parent_path,
+        "depth": it.depth,
+        "md5": c.md5 if c else None,
+        "sha1": c.sha1 if c else None,
+        "sha256": c.sha256 if c else None,
+        "mime": c.mime if c else None,
+        "media": c.media if c else "other",
+        "pdq": c.pdq if c else None,
+        "pdq_quality": c.pdq_quality if c else None,
+        "known_good": bool(best and best["known_good"]) and not (review_json or {}).get("grade"),
+        "match": best,
+        "review": review_json,
+        "grade": effective_grade(best, review_json),
+        "errors": item_errors,
+    }
+    item["status"] = item_status(item)
+    return item
+
+
+def _exhibit_json(
+    e: Row,
+    ex_scans: list[Row],
+    hs_rows: list[Row],
+    ex_items: list[dict[str, Any]],
+    ex_errors: list[dict[str, Any]],
+) -> dict[str, Any]:
+    return {
+        "name": e.name,
+        "description": e.description,
+        "evidence_path": e.evidence_path,
+        "evidence_kind": e.evidence_kind,
+        "evidence_files": [PurePath(e.evidence_path).name],
+        "acquisition": {
+            "md5": e.acquisition_md5,
+            "sha1": e.acquisition_sha1,
+            "verify_result": e.verify_result,
+        },
+        "scans": [
+            {
+                "status": s.status,
+                "settings": json.loads(s.settings),
+                "vigil_version": s.vigil_version,
+                "hashsets": sorted(h.name for h in hs_rows if h.scan_id == s.id),
+            }
+            for s in ex_scans
+        ],
+        "totals": totals(ex_items, ex_errors),
+    }
 
 
 def build_report(store: CaseStore, case: str) -> dict[str, Any]:
-    """Build the report model of ``case`` from ``store``."""
+    """Build the report model of a case.
+
+    Args:
+        store: The case store holding the case.
+        case: The case name.
+
+    Returns:
+        The JSON-ready report model (see ``docs/report-schema.json``).
+
+    Raises:
+        UsageError: If the store has no such case.
+    """
     case_id = store.case_id(case)
     with store.engine.connect() as conn:
         case_row = conn.execute(select(cases).where(cases.c.id == case_id)).one()
@@ -118,12 +210,8 @@ def build_report(store: CaseStore, case: str) -> dict[str, Any]:
         content_rows = {
             r.id: r for r in conn.execute(select(contents).where(contents.c.case_id == case_id))
         }
-        match_rows: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        if content_rows:
-            for m in conn.execute(
-                select(matches).where(matches.c.content_id.in_(list(content_rows)))
-            ):
-                match_rows[m.content_id].append(dict(m._mapping))
+        match_rows = _rows_by_content(conn, matches, list(content_rows))
+        review_rows = _rows_by_content(conn, grades, list(content_rows))
         item_rows = conn.execute(select(items).where(items.c.exhibit_id.in_(exhibit_ids))).all()
         error_rows = conn.execute(select(errors).where(errors.c.exhibit_id.in_(exhibit_ids))).all()
 
@@ -148,42 +236,26 @@ def build_report(store: CaseStore, case: str) -> dict[str, Any]:
     for e in error_rows:
         errors_by_item[(e.exhibit_id, e.location)].append(f"{e.stage}: {e.reason}")
 
+    best_by_content = {
+        cid: _match_json(m, schemes)
+        for cid, rows in match_rows.items()
+        if (m := best_match(rows, schemes)) is not None
+    }
     report_items = []
     for it in item_rows:
-        c = content_rows.get(it.content_id) if it.content_id is not None else None
-        best = _best_match(match_rows.get(it.content_id, []), schemes) if c else None
+        cid = it.content_id
         report_items.append(
-            {
-                "exhibit": exhibit_name[it.exhibit_id],
-                "path": it.path,
-                "size": it.size,
-                "created": it.created,
-                "modified": it.modified,
-                "accessed": it.accessed,
-                "changed": it.changed,
-                "flags": {
-                    "allocated": bool(it.allocated),
-                    "deleted": bool(it.deleted),
-                    "carved": bool(it.carved),
-                    "embedded": bool(it.embedded),
-                    "in_archive": bool(it.in_archive),
-                    "encrypted": bool(it.encrypted),
-                },
-                "inode": it.inode,
-                "offset": it.offset,
-                "md5": c.md5 if c else None,
-                "sha1": c.sha1 if c else None,
-                "sha256": c.sha256 if c else None,
-                "mime": c.mime if c else None,
-                "media": c.media if c else "other",
-                "pdq": c.pdq if c else None,
-                "pdq_quality": c.pdq_quality if c else None,
-                "known_good": bool(best and best["known_good"]),
-                "match": _match_json(best, schemes) if best else None,
-                "errors": sorted(errors_by_item.get((it.exhibit_id, it.path), [])),
-            }
+            _item_json(
+                it,
+                exhibit_name[it.exhibit_id],
+                content_rows.get(cid) if cid is not None else None,
+                best_by_content.get(cid) if cid is not None else None,
+                pick_review(review_rows.get(cid, [])) if cid is not None else None,
+                sorted(errors_by_item.get((it.exhibit_id, it.path), [])),
+            )
         )
     report_items.sort(key=lambda i: (i["exhibit"], i["path"]))
+    mark_representatives(report_items)
     item_paths = {(i["exhibit"], i["path"]) for i in report_items}
 
     report_errors = sorted(
@@ -200,29 +272,16 @@ def build_report(store: CaseStore, case: str) -> dict[str, Any]:
         key=lambda e: (e["exhibit"], e["location"], e["stage"], e["reason"]),
     )
 
-    exhibits_json = []
-    for e in exhibit_rows:
-        ex_scans = [s for s in scan_rows if s.exhibit_id == e.id]
-        ex_items = [i for i in report_items if i["exhibit"] == e.name]
-        ex_errors = [x for x in report_errors if x["exhibit"] == e.name]
-        exhibits_json.append(
-            {
-                "name": e.name,
-                "description": e.description,
-                "evidence_path": e.evidence_path,
-                "evidence_kind": e.evidence_kind,
-                "scans": [
-                    {
-                        "status": s.status,
-                        "settings": json.loads(s.settings),
-                        "vigil_version": s.vigil_version,
-                        "hashsets": sorted(h.name for h in hs_rows if h.scan_id == s.id),
-                    }
-                    for s in ex_scans
-                ],
-                "totals": _totals(ex_items, ex_errors, schemes),
-            }
+    exhibits_json = [
+        _exhibit_json(
+            e,
+            [s for s in scan_rows if s.exhibit_id == e.id],
+            hs_rows,
+            [i for i in report_items if i["exhibit"] == e.name],
+            [x for x in report_errors if x["exhibit"] == e.name],
         )
+        for e in exhibit_rows
+    ]
 
     return {
         "schema_version": SCHEMA_VERSION,
@@ -231,21 +290,24 @@ def build_report(store: CaseStore, case: str) -> dict[str, Any]:
             "version": __version__,
             "dependencies": dependency_versions(),
         },
-        "case": {"name": case_row.name},
-        "duplicate_policy": (
-            "Counts are per distinct content (SHA-256) per exhibit and, in the total, "
-            "across exhibits; every copy is listed as an item. Known-good items are "
-            "excluded from grade counts."
-        ),
+        "case": {
+            "name": case_row.name,
+            "reference": case_row.reference,
+            "examiner": case_row.examiner,
+            "organisation": case_row.organisation,
+        },
+        "duplicate_policy": DUPLICATE_POLICY,
+        "grade_policy": GRADE_POLICY,
         "hashsets": [hashsets[n] for n in sorted(hashsets)],
         "exhibits": exhibits_json,
-        "totals": _totals(report_items, report_errors, schemes),
+        "totals": totals(report_items, report_errors, per_exhibit=True),
         "items": report_items,
         "errors": report_errors,
         "run": {
             "generated_at": now_text(),
             "host": socket.gethostname(),
             "python": platform.python_version(),
+            "case_created_at": case_row.created_at,
             "scans": [
                 {
                     "exhibit": exhibit_name[s.exhibit_id],
@@ -256,88 +318,4 @@ def build_report(store: CaseStore, case: str) -> dict[str, Any]:
                 for s in scan_rows
             ],
         },
-    }
-
-
-def _match_json(m: dict[str, Any], schemes: dict[str, str]) -> dict[str, Any]:
-    scheme = schemes.get(m["hashset"], "")
-    label = _severity(scheme).get(m["grade"] or "", (0, None, False))[1]
-    return {
-        "hashset": m["hashset"],
-        "entry_id": m["entry_id"],
-        "scheme": scheme or None,
-        "grade": m["grade"],
-        "grade_label": label,
-        "basis": m["basis"],
-        "algorithm": m["algorithm"],
-        "distance": m["distance"],
-        "variant": m["variant"],
-        "timestamp": m["timestamp"],
-    }
-
-
-def _counter() -> dict[str, Any]:
-    return {"items": 0, "distinct": set()}
-
-
-def _totals(
-    report_items: list[dict[str, Any]], report_errors: list[dict[str, Any]], schemes: dict[str, str]
-) -> dict[str, Any]:
-    """Counts of items and distinct contents, per media kind and per grade."""
-    media: dict[str, dict[str, Any]] = defaultdict(_counter)
-    grades: dict[tuple[str, str, str], dict[str, Any]] = defaultdict(_counter)
-    matched, unknown_images, known_good, alls = _counter(), _counter(), _counter(), _counter()
-    labels: dict[tuple[str, str], tuple[int, str | None]] = {}
-    for it in report_items:
-        sha = it["sha256"]
-        if sha is None:
-            continue
-        for counter in (alls, media[it["media"]]):
-            counter["items"] += 1
-            counter["distinct"].add(sha)
-        m = it["match"]
-        if it["known_good"]:
-            known_good["items"] += 1
-            known_good["distinct"].add(sha)
-        elif m is not None:
-            matched["items"] += 1
-            matched["distinct"].add(sha)
-            scheme = m["scheme"] or "none"
-            grade = m["grade"] or "ungraded"
-            g = grades[(scheme, grade, it["media"])]
-            g["items"] += 1
-            g["distinct"].add(sha)
-            rank = _severity(scheme).get(m["grade"] or "", (99, None, False))
-            labels[(scheme, grade)] = (rank[0], m["grade_label"])
-        elif it["media"] == "image":
-            unknown_images["items"] += 1
-            unknown_images["distinct"].add(sha)
-
-    def fin(c: dict[str, Any]) -> dict[str, int]:
-        return {"items": c["items"], "distinct": len(c["distinct"])}
-
-    grade_rows = []
-    for (scheme, grade), (_rank, label) in sorted(
-        labels.items(), key=lambda kv: (kv[0][0], kv[1][0], kv[0][1])
-    ):
-        grade_rows.append(
-            {
-                "scheme": scheme,
-                "grade": grade,
-                "label": label,
-                "images": fin(grades.get((scheme, grade, "image"), _counter())),
-                "videos": fin(grades.get((scheme, grade, "video"), _counter())),
-                "other": fin(grades.get((scheme, grade, "other"), _counter())),
-            }
-        )
-    return {
-        "items": alls["items"],
-        "distinct_contents": len(alls["distinct"]),
-        "media": {k: fin(media.get(k, _counter())) for k in ("image", "video", "other")},
-        "grades": grade_rows,
-        "matched": fin(matched),
-        "unknown_images": fin(unknown_images),
-        "known_good": fin(known_good),
-        "errors": len(report_errors),
-        "unreadable_items": sum(1 for it in report_items if it["sha256"] is None),
     }

@@ -1,4 +1,4 @@
-"""Renderers of the report model: JSON, CSV and self-contained HTML.
+"""Text renderers of the report model: JSON, CSV and self-contained HTML.
 
 No renderer ever embeds picture content: the HTML has no <img>, no data: URI and
 no external resource.
@@ -9,13 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-
-from vigil.errors import UsageError
 
 CSV_COLUMNS = (
     "exhibit",
@@ -44,6 +41,16 @@ CSV_COLUMNS = (
     "distance",
     "variant",
     "errors",
+    "status",
+    "representative",
+    "grade_source",
+    "hashset_grade",
+    "review_grade",
+    "review_user",
+    "review_at",
+    "pdq",
+    "pdq_quality",
+    "parent",
 )
 
 
@@ -52,44 +59,58 @@ def render_json(report: dict[str, Any]) -> str:
     return json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def _csv_row(it: dict[str, Any]) -> list[Any]:
+    m = it["match"] or {}
+    g = it["grade"] or {}
+    r = it["review"] or {}
+    flags = it["flags"]
+    return [
+        it["exhibit"],
+        it["path"],
+        it["size"],
+        it["media"],
+        it["mime"],
+        it["md5"],
+        it["sha1"],
+        it["sha256"],
+        it["created"],
+        it["modified"],
+        it["accessed"],
+        it["changed"],
+        flags["deleted"],
+        flags["carved"],
+        flags["embedded"],
+        flags["in_archive"],
+        flags["encrypted"],
+        it["known_good"],
+        m.get("hashset"),
+        g.get("scheme") or m.get("scheme"),
+        g.get("code"),
+        m.get("basis"),
+        m.get("algorithm"),
+        m.get("distance"),
+        m.get("variant"),
+        "; ".join(it["errors"]),
+        it["status"],
+        it["representative"],
+        g.get("source"),
+        m.get("grade"),
+        r.get("grade"),
+        r.get("user"),
+        r.get("at"),
+        it["pdq"],
+        it["pdq_quality"],
+        it["parent"],
+    ]
+
+
 def render_csv(report: dict[str, Any]) -> str:
-    """One row per item."""
+    """One row per item; ``grade`` is the grade the item is counted under."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for it in report["items"]:
-        m = it["match"] or {}
-        flags = it["flags"]
-        writer.writerow(
-            [
-                it["exhibit"],
-                it["path"],
-                it["size"],
-                it["media"],
-                it["mime"],
-                it["md5"],
-                it["sha1"],
-                it["sha256"],
-                it["created"],
-                it["modified"],
-                it["accessed"],
-                it["changed"],
-                flags["deleted"],
-                flags["carved"],
-                flags["embedded"],
-                flags["in_archive"],
-                flags["encrypted"],
-                it["known_good"],
-                m.get("hashset"),
-                m.get("scheme"),
-                m.get("grade"),
-                m.get("basis"),
-                m.get("algorithm"),
-                m.get("distance"),
-                m.get("variant"),
-                "; ".join(it["errors"]),
-            ]
-        )
+        writer.writerow(_csv_row(it))
     return out.getvalue()
 
 
@@ -106,25 +127,11 @@ def render_html(report: dict[str, Any]) -> str:
     return _env.get_template("report.html").render(r=report)
 
 
-RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
-    "json": ("report.json", render_json),
-    "csv": ("items.csv", render_csv),
-    "html": ("report.html", render_html),
-}
-
-
 def write_report(report: dict[str, Any], formats: list[str], out: Path) -> list[Path]:
-    """Render ``report`` in each of ``formats`` into folder ``out``; returns the files."""
-    unknown = [f for f in formats if f not in RENDERERS]
-    if unknown:
-        raise UsageError(
-            f"unknown report format(s) {', '.join(unknown)}; choose from {', '.join(RENDERERS)}"
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for fmt in formats:
-        name, render = RENDERERS[fmt]
-        path = out / name
-        path.write_text(render(report), encoding="utf-8")
-        written.append(path)
-    return written
+    """Render ``report`` in each of ``formats`` into folder ``out``; returns the files.
+
+    Kept for callers of the walking skeleton (``vigil demo``); see ``publish.write_outputs``.
+    """
+    from vigil.report.publish import write_outputs
+
+    return write_outputs(report, formats, out)
