@@ -262,8 +262,10 @@ def demo(
 def _register_subcommands() -> None:
     # Each area owns its commands; cli.py only mounts them.
     from vigil.report.commands import register as register_report
+    from vigil.web.commands import register as register_web
 
     register_report(app)
+    register_web(app)
 
 
 _register_subcommands()

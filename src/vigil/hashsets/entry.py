@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vigil.model import FrameHash
+
 # Hex digits per algorithm; PDQ is 256 bits like SHA-256, so only the caller knows which.
 HEX_LENGTHS: dict[str, int] = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
 _HEX_DIGITS = frozenset("0123456789abcdef")
@@ -27,6 +29,8 @@ class HashEntry:
     photodna: str | None = None
     pdq: str | None = None
     record: int = 0
+    # A known video: its frame hashes (vPDQ), for matching videos by frame sequence.
+    frames: tuple[FrameHash, ...] = ()
 
 
 @dataclass(frozen=True)

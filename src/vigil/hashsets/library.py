@@ -19,6 +19,7 @@ from vigil.hashsets import formats
 from vigil.hashsets.entry import HashEntry, Malformed
 from vigil.hashsets.schemes import CategoryPolicy, category_policy, load_scheme
 from vigil.hashsets.store_schema import SCHEMA_VERSION, create_schema
+from vigil.model import FrameHash
 
 LIBRARY_FILE = "library.sqlite"
 MALFORMED_SAMPLES = 20
@@ -298,6 +299,12 @@ class HashSetLibrary:
         with self._connect() as connection:
             connection.execute("BEGIN IMMEDIATE")
             try:
+                for table in ("video_frame", "suppressed"):
+                    connection.execute(
+                        f"DELETE FROM {table} WHERE entry_id IN "
+                        "(SELECT id FROM entry WHERE hashset_id = ?)",
+                        (info.id,),
+                    )
                 connection.execute("DELETE FROM entry WHERE hashset_id = ?", (info.id,))
                 connection.execute("DELETE FROM hashset WHERE id = ?", (info.id,))
                 connection.execute("COMMIT")
@@ -322,11 +329,67 @@ class HashSetLibrary:
         sets = {info.id: info.name for info in self.select(names)}
         with self._connect() as connection:
             cursor = connection.execute(
-                "SELECT id, hashset_id, pdq, grade FROM entry WHERE pdq IS NOT NULL ORDER BY id"
+                "SELECT id, hashset_id, pdq, grade FROM entry WHERE pdq IS NOT NULL "
+                "AND id NOT IN (SELECT entry_id FROM suppressed) ORDER BY id"
             )
             for entry_id, set_id, pdq, grade in cursor:
                 if set_id in sets:
                     yield entry_id, sets[set_id], pdq.hex(), grade
+
+    def video_entries(
+        self, names: Iterable[str] | None = None
+    ) -> Iterator[tuple[int, str, str | None, list[FrameHash]]]:
+        """Yield every known video: ``(entry_id, hashset_name, grade, frames)``."""
+        sets = {info.id: info.name for info in self.select(names)}
+        with self._connect() as connection:
+            rows = connection.execute(
+                "SELECT e.id, e.hashset_id, e.grade, f.timestamp, f.pdq, f.quality "
+                "FROM entry e JOIN video_frame f ON f.entry_id = e.id "
+                "WHERE e.id NOT IN (SELECT entry_id FROM suppressed) ORDER BY e.id, f.rowid"
+            )
+            current: tuple[int, str, str | None, list[FrameHash]] | None = None
+            for entry_id, set_id, grade, timestamp, pdq, quality in rows:
+                if set_id not in sets:
+                    continue
+                if current is None or current[0] != entry_id:
+                    if current is not None:
+                        yield current
+                    current = (entry_id, sets[set_id], grade, [])
+                current[3].append(FrameHash(timestamp, pdq.hex(), quality))
+            if current is not None:
+                yield current
+
+    def suppress(self, name: str, entry_id: int, reason: str) -> None:
+        """Stop entry ``entry_id`` of set ``name`` from matching perceptually.
+
+        Raises:
+            UsageError: If the set has no such entry.
+        """
+        info = self.get(name)
+        with self._connect() as connection:
+            found = connection.execute(
+                "SELECT 1 FROM entry WHERE id = ? AND hashset_id = ?", (entry_id, info.id)
+            ).fetchone()
+            if not found:
+                raise UsageError(f"hash set {name!r} has no entry {entry_id}")
+            connection.execute(
+                "INSERT OR REPLACE INTO suppressed (entry_id, reason, at) VALUES (?, ?, ?)",
+                (entry_id, reason, datetime.now(UTC).isoformat(timespec="seconds")),
+            )
+
+    def suppressed(self) -> dict[int, str]:
+        """Suppressed entry ids and the reason given for each."""
+        with self._connect() as connection:
+            return dict(connection.execute("SELECT entry_id, reason FROM suppressed"))
+
+    def state(self) -> str:
+        """A fingerprint of the library's content: changes whenever an index must be rebuilt."""
+        with self._connect() as connection:
+            sets = connection.execute(
+                "SELECT id, source_sha256, entries FROM hashset ORDER BY id"
+            ).fetchall()
+            supp = connection.execute("SELECT entry_id FROM suppressed ORDER BY 1").fetchall()
+        return hashlib.sha256(repr((sets, supp)).encode()).hexdigest()
 
     def select(self, names: Iterable[str] | None) -> list[HashSetInfo]:
         """Return the records of the named sets (all sets for None).
@@ -393,6 +456,16 @@ def _load_entries(
                     item.record,
                 )
             )
+            if item.frames:
+                # A known video: its frames need the entry id, so it is written alone.
+                connection.executemany(_INSERT_ENTRY, batch)
+                batch.clear()
+                entry_id = connection.execute("SELECT max(id) FROM entry").fetchone()[0]
+                connection.executemany(
+                    "INSERT INTO video_frame (entry_id, timestamp, pdq, quality) "
+                    "VALUES (?, ?, ?, ?)",
+                    [(entry_id, f.timestamp, bytes.fromhex(f.pdq), f.quality) for f in item.frames],
+                )
         if len(batch) >= _BATCH:
             connection.executemany(_INSERT_ENTRY, batch)
             batch.clear()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS hashset (
@@ -47,6 +47,19 @@ CREATE INDEX IF NOT EXISTS entry_sha1 ON entry(sha1) WHERE sha1 IS NOT NULL;
 CREATE INDEX IF NOT EXISTS entry_sha256 ON entry(sha256) WHERE sha256 IS NOT NULL;
 CREATE INDEX IF NOT EXISTS entry_hashset ON entry(hashset_id);
 CREATE INDEX IF NOT EXISTS entry_pdq ON entry(hashset_id) WHERE pdq IS NOT NULL;
+CREATE TABLE IF NOT EXISTS video_frame (
+    entry_id  INTEGER NOT NULL REFERENCES entry(id),
+    timestamp REAL NOT NULL,
+    pdq       BLOB NOT NULL,
+    quality   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS video_frame_entry ON video_frame(entry_id);
+-- Entries an examiner has suppressed (e.g. a flat picture that matches everything).
+CREATE TABLE IF NOT EXISTS suppressed (
+    entry_id INTEGER PRIMARY KEY REFERENCES entry(id),
+    reason   TEXT NOT NULL,
+    at       TEXT NOT NULL
+);
 """
 
 

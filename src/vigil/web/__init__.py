@@ -1,0 +1,1 @@
+"""The review web app: grade unknown pictures without harm (blurred, greyscale, logged reveals)."""

@@ -18,8 +18,10 @@ from vigil.hashsets.formats import (
     md5sum,
     nsrl_v2,
     nsrl_v3,
+    pdq,
     plain,
     vics,
+    vpdq,
     xways,
 )
 
@@ -43,7 +45,7 @@ def register(module: ModuleType) -> None:
     FORMATS[name] = module
 
 
-for _module in (encase, nsrl_v3, vics, nsrl_v2, hashdeep, xways, md5sum, plain):
+for _module in (encase, nsrl_v3, vics, nsrl_v2, hashdeep, xways, vpdq, md5sum, pdq, plain):
     register(_module)
 
 

@@ -1,0 +1,170 @@
+"""Server-side renderings: blurred greyscale tiles, the one revealed picture, EXIF.
+
+Tiles are the only pictures sent by default: greyscale, blurred, small JPEG. The
+unblurred colour rendering leaves the server only through an explicit, logged reveal.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from PIL import Image, ImageFilter, ImageOps
+
+from vigil.errors import EvidenceError
+
+TILE_SIDE = 480
+REVEAL_SIDE = 1600
+MIN_BLUR = 4
+MAX_BLUR = 40
+DEFAULT_BLUR = 12
+MAX_PIXELS = 120_000_000
+
+_EXIF_IFD = 0x8769
+_GPS_IFD = 0x8825
+_MAKE, _MODEL, _DATETIME = 0x010F, 0x0110, 0x0132
+_DATE_TAKEN, _BODY_SERIAL = 0x9003, 0xA431
+
+
+@dataclass(frozen=True)
+class ExifFacts:
+    """The EXIF values used for victim identification; None where absent."""
+
+    make: str | None = None
+    model: str | None = None
+    serial: str | None = None
+    date_taken: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+def clamp_blur(value: int | None) -> int:
+    """Bring a requested blur radius into the allowed range (never unblurred).
+
+    Args:
+        value: Requested Gaussian radius in tile pixels, or None for the default.
+
+    Returns:
+        A radius between ``MIN_BLUR`` and ``MAX_BLUR``.
+    """
+    if value is None:
+        return DEFAULT_BLUR
+    return max(MIN_BLUR, min(MAX_BLUR, int(value)))
+
+
+def _open(data: bytes, side: int, mode: str) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            if img.width * img.height > MAX_PIXELS:
+                raise EvidenceError(f"picture of {img.width}x{img.height} is too large to render")
+            if img.format == "JPEG":
+                # DCT-domain downscaling: far cheaper than decoding full size.
+                img.draft(mode, (side, side))
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            img.thumbnail((side, side))
+            return img.convert(mode)
+    except EvidenceError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - corrupt pictures become an error reply
+        raise EvidenceError(f"cannot decode picture: {exc}") from exc
+
+
+def _jpeg(img: Image.Image, quality: int) -> bytes:
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def blurred_tile(data: bytes, blur: int | None = None) -> bytes:
+    """Render a picture as a small, greyscale, blurred JPEG.
+
+    Args:
+        data: The picture's bytes.
+        blur: Gaussian radius in tile pixels (clamped; see ``clamp_blur``).
+
+    Returns:
+        JPEG bytes.
+
+    Raises:
+        EvidenceError: If the picture cannot be decoded.
+    """
+    img = _open(data, TILE_SIDE, "L")
+    return _jpeg(img.filter(ImageFilter.GaussianBlur(clamp_blur(blur))), 70)
+
+
+def blur_jpeg(jpeg: bytes, blur: int | None = None) -> bytes:
+    """Blur an already greyscale rendering (a video keyframe thumbnail) further.
+
+    Args:
+        jpeg: JPEG bytes.
+        blur: Gaussian radius (clamped).
+
+    Returns:
+        JPEG bytes.
+    """
+    return blurred_tile(jpeg, blur)
+
+
+def revealed(data: bytes) -> bytes:
+    """Render the unblurred colour picture for an explicit reveal.
+
+    Args:
+        data: The picture's bytes.
+
+    Returns:
+        JPEG bytes, at most ``REVEAL_SIDE`` pixels on the long side.
+    """
+    return _jpeg(_open(data, REVEAL_SIDE, "RGB"), 90)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    text = str(value).strip("\x00 ").strip()
+    return text or None
+
+
+def _degrees(dms: Any, ref: Any) -> float | None:
+    try:
+        d, m, s = (Fraction(float(x)).limit_denominator(10**6) for x in dms)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    value = float(d + m / 60 + s / 3600)
+    return -value if _text(ref) in ("S", "W") else value
+
+
+def exif_facts(data: bytes) -> ExifFacts:
+    """Read make, model, body serial, date taken and GPS position from EXIF.
+
+    Args:
+        data: The picture's bytes.
+
+    Returns:
+        The facts found; all None when the picture has no EXIF or cannot be read.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exif = Image.open(io.BytesIO(data)).getexif()
+            sub = exif.get_ifd(_EXIF_IFD)
+            gps = exif.get_ifd(_GPS_IFD)
+    except Exception:  # noqa: BLE001 - no EXIF is a normal answer
+        return ExifFacts()
+    lat = _degrees(gps.get(2), gps.get(1)) if gps.get(2) else None
+    lon = _degrees(gps.get(4), gps.get(3)) if gps.get(4) else None
+    return ExifFacts(
+        make=_text(exif.get(_MAKE)),
+        model=_text(exif.get(_MODEL)),
+        serial=_text(sub.get(_BODY_SERIAL)),
+        date_taken=_text(sub.get(_DATE_TAKEN)) or _text(exif.get(_DATETIME)),
+        latitude=round(lat, 6) if lat is not None else None,
+        longitude=round(lon, 6) if lon is not None else None,
+    )

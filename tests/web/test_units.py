@@ -1,0 +1,84 @@
+"""Review-app pieces without a browser: near-duplicate groups, lock-out, exposure, EXIF."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+from PIL import Image
+from review_harness import _camera_exif
+
+from vigil.demo import draw_landscape
+from vigil.web import accounts, exposure, imaging
+from vigil.web.lab import open_lab
+from vigil.web.neardup import near_groups, neighbours
+
+
+def test_near_groups_are_transitive_and_bounded() -> None:
+    zero = "0" * 64
+    hashes = {
+        1: zero,
+        2: f"{(1 << 31) - 1:064x}",  # 31 bits from 1: near
+        3: f"{((1 << 41) - 1) << 100:064x}",  # 41 bits from 1, 72 from 2, 81 from 4: far
+        4: f"{(1 << 40) - 1:064x}",  # 40 from 1, 9 from 2: near 2, so in the group
+    }
+    assert near_groups(hashes) == {1: [1, 2, 4], 2: [1, 2, 4], 4: [1, 2, 4]}
+    assert neighbours(zero, hashes) == [(1, 0), (2, 31)]
+
+
+def test_lock_out_after_five_wrong_passwords(tmp_path: Path) -> None:
+    lab = open_lab(f"sqlite:///{tmp_path / 'lab.sqlite'}")
+    accounts.add_user(lab, "dave", "reviewer", "dave-password")
+    results = [accounts.authenticate(lab, "dave", "wrong", "10.0.0.1").status for _ in range(5)]
+    assert results == ["bad", "bad", "bad", "bad", "locked"]
+    assert accounts.authenticate(lab, "dave", "dave-password", "10.0.0.2").status == "locked"
+    accounts.unlock(lab, "dave")
+    ok = accounts.authenticate(lab, "dave", "dave-password", "10.0.0.2")
+    assert (ok.status, ok.user and ok.user.name) == ("ok", "dave")
+    stored = lab.connect().exec_driver_sql("SELECT password_hash FROM users").scalar_one()
+    assert stored.startswith("$argon2id$")
+
+
+def test_rate_limit_per_address(tmp_path: Path) -> None:
+    lab = open_lab(f"sqlite:///{tmp_path / 'lab.sqlite'}")
+    for _ in range(accounts.RATE_LIMIT):
+        assert accounts.authenticate(lab, "nobody", "x", "10.9.9.9").status == "bad"
+    assert accounts.authenticate(lab, "nobody", "x", "10.9.9.9").status == "rate-limited"
+    assert accounts.authenticate(lab, "nobody", "x", "10.9.9.8").status == "bad"
+
+
+def test_exposure_counts_today_and_week(tmp_path: Path) -> None:
+    lab = open_lab(f"sqlite:///{tmp_path / 'lab.sqlite'}")
+    eve = accounts.add_user(lab, "eve", "examiner", "eve-password")
+    accounts.add_user(lab, "frank", "admin", "frank-password")
+    with lab.begin() as conn:
+        for at in (
+            "2026-11-23T09:00:00.000000Z",
+            "2026-11-27T09:00:00.000000Z",
+            "2026-11-27T10:00:00.000000Z",
+            "2026-11-22T23:59:59.000000Z",
+        ):
+            conn.exec_driver_sql(
+                "INSERT INTO reveals (user_id, case_name, content_id, at) VALUES (?, 'C', 1, ?)",
+                (eve.id, at),
+            )
+    now = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)  # a Friday; the week began Monday 23rd
+    rows = exposure.exposure(lab, now=now)
+    assert [(r.user, r.today, r.week) for r in rows] == [("eve", 2, 3), ("frank", 0, 0)]
+    assert exposure.exposure(lab, only=eve, now=now) == [exposure.Exposure("eve", 2, 3)]
+
+
+def test_tile_is_small_grey_and_blurred_and_exif_is_read() -> None:
+    out = io.BytesIO()
+    draw_landscape(9, (640, 480)).save(out, "JPEG", quality=90, exif=_camera_exif())
+    data = out.getvalue()
+    tile = Image.open(io.BytesIO(imaging.blurred_tile(data, 0)))
+    assert (tile.mode, tile.size) == ("L", (480, 360))
+    assert imaging.clamp_blur(0) == imaging.MIN_BLUR
+    assert imaging.blurred_tile(data, 0) == imaging.blurred_tile(data, imaging.MIN_BLUR)
+    assert Image.open(io.BytesIO(imaging.revealed(data))).mode == "RGB"
+    assert imaging.exif_facts(data) == imaging.ExifFacts(
+        "DemoCam", "Model 7", "SN-000123", "2023:06:01 12:34:56", 51.5, -0.125
+    )
+    assert imaging.exif_facts(b"not a picture") == imaging.ExifFacts()
