@@ -26,6 +26,11 @@ from rich.table import Table
 from rich.text import Text
 
 from vigil.errors import VigilError
+
+# One maths thread per worker: the scan already runs a worker per core, and OpenBLAS's
+# own threads multiply the per-picture cost of PDQ on a busy machine.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 from vigil.home import vigil_home
 
 app = typer.Typer(

@@ -111,10 +111,66 @@ def build_demo_evidence(folder: Path, seed: int = 2014) -> dict[str, list[str]]:
     return roles
 
 
+def add_altered_copies(folder: Path, roles: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Altered copies of known pictures and two generated videos (benign, seeded).
+
+    Each copy defeats MD5 but not PDQ: resized and recompressed, mirrored, rotated by
+    90 degrees, letterboxed; one video shows a known picture for two seconds, another
+    is a re-encoded, scaled copy of a known video (whose original is not in the
+    evidence). Returns the roles of the new files.
+    """
+    import numpy as np
+
+    from vigil.synthetic_video import Still, reencode, write_clip
+
+    pictures = folder / "Users" / "alex" / "Pictures"
+    downloads = folder / "Users" / "alex" / "Downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    with Image.open(pictures / "holiday/beach.jpg") as beach:
+        small = beach.resize((512, 384), Image.Resampling.LANCZOS)
+    small.save(downloads / "beach-small.jpg", "JPEG", quality=60)
+    with Image.open(pictures / "phone/IMG_0003.jpg") as img3:
+        img3.load()
+        img3.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(downloads / "mirror.png", "PNG")
+        still = np.asarray(img3.resize((320, 240), Image.Resampling.LANCZOS).convert("RGB"))
+    with Image.open(pictures / "phone/IMG_0001.jpg") as img1:
+        sideways = img1.transpose(Image.Transpose.ROTATE_90)
+    sideways.save(downloads / "sideways.jpg", "JPEG", quality=85)
+    with Image.open(pictures / "misc/lake.gif") as gif:
+        lake = gif.convert("RGB")
+    boxed = Image.new("RGB", (lake.width, lake.height + 120), (0, 0, 0))
+    boxed.paste(lake, (0, 60))
+    boxed.save(downloads / "lake-letterbox.png", "PNG")
+    videos = folder / "Users" / "alex" / "Videos"
+    videos.mkdir(parents=True, exist_ok=True)
+    write_clip(
+        videos / "garden.mp4", seconds=6.0, fps=25, seed=5, gop=25, still=Still(still, 2.0, 4.0)
+    )
+    write_clip(videos / "street.mp4", seconds=4.0, fps=25, seed=9, gop=25)
+    known_video = folder.parent / "known-video-original.mp4"
+    write_clip(known_video, width=480, height=360, seconds=6.0, fps=25, seed=21, gop=25)
+    reencode(known_video, videos / "clip-copy.mp4", width=320, height=240, bit_rate=300_000)
+    return {
+        "altered_A": ["Users/alex/Downloads/beach-small.jpg"],
+        "altered_B": [
+            "Users/alex/Downloads/sideways.jpg",
+            "Users/alex/Downloads/lake-letterbox.png",
+        ],
+        "altered_C": ["Users/alex/Downloads/mirror.png", "Users/alex/Videos/garden.mp4"],
+        "known_video": [str(known_video)],
+    }
+
+
 def write_demo_hashsets(
     evidence: Path, roles: dict[str, list[str]], folder: Path
 ) -> tuple[Path, Path]:
-    """A VICS 2.0 (UK flavour) notable set and an md5sum known-good list for the demo."""
+    """A VICS 2.0 (UK flavour) notable set and an md5sum known-good list for the demo.
+
+    The VICS entries carry the PDQ hash (reference mode, as national sets compute it)
+    in ``AlternativeHashes``, so altered copies match perceptually.
+    """
+    from vigil.hashing.pdq import pdq_for_file
+
     folder.mkdir(parents=True, exist_ok=True)
     media = []
     for category, key in ((1, "known_A"), (2, "known_B"), (3, "known_C")):
@@ -129,6 +185,12 @@ def write_demo_hashsets(
                     "SHA1": d.sha1.upper(),
                     "MediaSize": d.size,
                     "IsPrecategorized": "true",
+                    "AlternativeHashes": [
+                        {
+                            "HashName": "PDQ",
+                            "HashValue": pdq_for_file(evidence / rel, "reference").hash,
+                        }
+                    ],
                 }
             )
     vics = folder / "demo-known.json"
@@ -144,6 +206,16 @@ def write_demo_hashsets(
             lines.append(f"{digest_stream(f).md5}  {Path(rel).name}\n")
     good.write_text("".join(lines), encoding="utf-8")
     return vics, good
+
+
+def write_vpdq_file(video: Path, out: Path) -> Path:
+    """Hash ``video`` at one frame per second and write it in Meta's vPDQ text format."""
+    from vigil.hashing.video import hash_video
+
+    result = hash_video(video)
+    lines = [f"{n},{f.quality},{f.pdq},{f.timestamp:.3f}\n" for n, f in enumerate(result.frames)]
+    out.write_text("".join(lines), encoding="utf-8")
+    return out
 
 
 def run_demo(out: Path, console: Console | None = None) -> Path:
@@ -162,11 +234,15 @@ def run_demo(out: Path, console: Console | None = None) -> Path:
     evidence, home = out / "evidence", out / "home"
     home.mkdir(parents=True)
     roles = build_demo_evidence(evidence)
+    extra = add_altered_copies(evidence, roles)
     console.print(f"benign demo evidence written to {evidence}")
     vics, good = write_demo_hashsets(evidence, roles, out / "hashsets")
+    vpdq = write_vpdq_file(Path(extra["known_video"][0]), out / "hashsets" / "demo-video.vpdq")
     lib = HashSetLibrary(home)
     res = lib.import_file(vics, "demo-known", fmt="vics", scheme="uk", category_map="1=A,2=B,3=C")
     console.print(f"imported hash set demo-known: {res.entries} entries ({res.mapping_note})")
+    res = lib.import_file(vpdq, "demo-known-video", fmt="vpdq", scheme="uk", grade="B")
+    console.print(f"imported hash set demo-known-video: {res.entries} video (vPDQ, grade B)")
     res = lib.import_file(good, "demo-known-good", fmt="md5sum", known_good=True)
     console.print(f"imported hash set demo-known-good: {res.entries} entries (known-good)")
     settings = ScanSettings()

@@ -74,6 +74,10 @@ class Hashes:
     pdq_quality: int | None = None
     partial: bool = False
     frames: tuple[FrameHash, ...] = ()
+    # Query variants of the picture's PDQ (rotations, mirrors, EXIF-oriented, trimmed).
+    pdq_variants: dict[str, str] = field(default_factory=dict, compare=False)
+    # Blurred greyscale JPEG keyframes of a video, for the review app: (seconds, bytes).
+    thumbnails: tuple[tuple[float, bytes], ...] = field(default=(), compare=False)
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
 

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from vigil import synthetic_video as corpus
 from vigil.hashing.video import frame_pdq, hash_video, reduction_factor
 from vigil.hashing.video_sampling import LinearSampler, plan_gop
-
-
-def _load_corpus():
-    """The benign clip generator, shared with the benchmarks (not an installed module)."""
-    name = "vigil_bench_video_corpus"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[2] / "benchmarks" / "video_corpus.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-corpus = _load_corpus()
 
 
 def _distance(a: str, b: str) -> int:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
+from vigil import synthetic_video as corpus
 from vigil.hashing.video import frame_pdq, hash_video
 from vigil.hashsets.vpdq_file import read_vpdq_file
 from vigil.matching.video import StillSegment, match_video, stills_in_video
@@ -17,19 +16,6 @@ SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 HASHES = SHARED / "reference" / "vpdq" / "sample-hashes"
 
 
-def _load_corpus():
-    """The benign clip generator, shared with the benchmarks (not an installed module)."""
-    name = "vigil_bench_video_corpus"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[2] / "benchmarks" / "video_corpus.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-corpus = _load_corpus()
 
 
 def _frames(name: str) -> list[FrameHash]:

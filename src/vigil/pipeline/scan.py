@@ -39,6 +39,8 @@ class ScanSettings:
     pdq_mode: str = "fast"
     pdq_min_quality: int = 50
     pdq_max_distance: int = 31
+    video_fps: float = 1.0
+    video_match_threshold: float = 0.8
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form (tuples become lists)."""

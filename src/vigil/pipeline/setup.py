@@ -6,8 +6,10 @@ from pathlib import Path
 
 from vigil.hashsets.library import HashSetLibrary
 from vigil.matching.exact import ExactMatcher
+from vigil.matching.perceptual import PerceptualMatcher, PerceptualSettings
 from vigil.model import Hashes, Match
 from vigil.pipeline.analyse import Analyser, Matcher
+from vigil.pipeline.perceptual import perceptual_analysers
 from vigil.pipeline.scan import ScanSettings
 
 
@@ -37,4 +39,14 @@ def build_matchers(home: Path, settings: ScanSettings) -> tuple[list[Matcher], d
     def exact_match(h: Hashes) -> list[Match]:
         return exact.match(h.md5, h.sha1, h.sha256)
 
-    return [exact_match], {}
+    perceptual = PerceptualMatcher(
+        library,
+        names,
+        PerceptualSettings(
+            min_quality=settings.pdq_min_quality,
+            max_distance=settings.pdq_max_distance,
+            video_threshold=settings.video_match_threshold,
+        ),
+    )
+    analysers = perceptual_analysers(settings.pdq_mode, settings.video_fps)
+    return [exact_match, perceptual], analysers

@@ -35,10 +35,12 @@ from vigil.store.schema import (
     contents,
     errors,
     exhibits,
+    frames,
     items,
     matches,
     scan_hashsets,
     scans,
+    thumbnails,
 )
 
 _CASE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -374,6 +376,23 @@ class CaseStore:
                 )
             ).scalar_one()
         )
+        if h.frames:
+            by_time = {f.timestamp: f for f in h.frames}
+            conn.execute(
+                insert(frames),
+                [
+                    {"content_id": content_id, "timestamp": t, "pdq": f.pdq, "quality": f.quality}
+                    for t, f in sorted(by_time.items())
+                ],
+            )
+        if h.thumbnails:
+            conn.execute(
+                insert(thumbnails),
+                [
+                    {"content_id": content_id, "timestamp": t, "jpeg": jpeg}
+                    for t, jpeg in dict(h.thumbnails).items()
+                ],
+            )
         if found:
             conn.execute(
                 insert(matches),

@@ -1,0 +1,63 @@
+"""Perceptual analysers: add PDQ to pictures and frame hashes to videos.
+
+Each takes an item and its crypto hashes, re-opens the item's bytes (the crypto pass
+has already read them once, so they are usually in the page cache) and returns the
+hashes with perceptual values added, plus any errors as records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import partial
+
+from vigil.hashing.pdq import pdq_for_file
+from vigil.hashing.video import hash_video
+from vigil.model import Hashes, Item, ScanError
+from vigil.pipeline.analyse import Analyser
+
+
+def analyse_picture(
+    item: Item, hashes: Hashes, mode: str = "fast"
+) -> tuple[Hashes, list[ScanError]]:
+    """PDQ hash, quality and query variants of a still picture."""
+    with item.open() as stream:
+        result = pdq_for_file(stream, mode)  # type: ignore[arg-type]
+    errors = []
+    if result.error:
+        errors.append(ScanError(item.path, "decode", result.error))
+    elif result.partial:
+        errors.append(ScanError(item.path, "decode", "picture only partly decoded (truncated?)"))
+    return (
+        replace(
+            hashes,
+            pdq=result.hash,
+            pdq_quality=result.quality,
+            partial=hashes.partial or result.partial,
+            pdq_variants=dict(result.variants),
+        ),
+        errors,
+    )
+
+
+def analyse_video(item: Item, hashes: Hashes, fps: float = 1.0) -> tuple[Hashes, list[ScanError]]:
+    """Frame hashes (vPDQ-compatible) and blurred review thumbnails of a video."""
+    with item.open() as stream:
+        result = hash_video(stream, fps=fps)
+    errors = [ScanError(item.path, "video", reason) for reason in result.errors]
+    return (
+        replace(
+            hashes,
+            frames=tuple(result.frames),
+            thumbnails=tuple(result.thumbnails),
+            partial=hashes.partial or result.partial,
+        ),
+        errors,
+    )
+
+
+def perceptual_analysers(pdq_mode: str = "fast", video_fps: float = 1.0) -> dict[str, Analyser]:
+    """The built-in analysers by media kind."""
+    return {
+        "image": partial(analyse_picture, mode=pdq_mode),
+        "video": partial(analyse_video, fps=video_fps),
+    }
