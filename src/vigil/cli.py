@@ -22,10 +22,9 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from rich.table import Table
 from rich.text import Text
 
-from vigil.errors import VigilError
+from vigil.errors import UsageError, VigilError
 
 # One maths thread per worker: the scan already runs a worker per core, and OpenBLAS's
 # own threads multiply the per-picture cost of PDQ on a busy machine.
@@ -36,8 +35,6 @@ from vigil.home import vigil_home
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
 )
-hashset_app = typer.Typer(no_args_is_help=True, help="Import, list and remove hash sets.")
-app.add_typer(hashset_app, name="hashset")
 console = Console(stderr=True)
 out = Console()
 
@@ -46,96 +43,6 @@ def _store_url(db: str | None, case: str) -> str:
     from vigil.store.api import default_store_url
 
     return db or default_store_url(vigil_home(), case)
-
-
-# -- hash sets -------------------------------------------------------------------------
-
-
-@hashset_app.command("import")
-def hashset_import(
-    file: Annotated[Path, typer.Argument(help="The hash-set file to import.")],
-    name: Annotated[str, typer.Option(help="Name of the set in the library.")],
-    format: Annotated[str, typer.Option("--format", help="auto or a format name.")] = "auto",
-    scheme: Annotated[str, typer.Option(help="Grading scheme: uk or projectvic.")] = "projectvic",
-    category_map: Annotated[
-        str | None, typer.Option(help="Source category to grade, e.g. '1=A,2=B,3=C,0=none'.")
-    ] = None,
-    known_good: Annotated[
-        bool | None,
-        typer.Option("--known-good/--notable", help="Known-good (e.g. NSRL) or notable."),
-    ] = None,
-    grade: Annotated[
-        str | None, typer.Option(help="Grade for every entry of a set without categories.")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-) -> None:
-    """Import a hash-set file into the library."""
-    from vigil.hashsets.library import HashSetLibrary
-
-    lib = HashSetLibrary(vigil_home())
-    with console.status(f"importing {file}"):
-        result = lib.import_file(
-            file,
-            name,
-            fmt=format,
-            scheme=scheme,
-            category_map=category_map,
-            known_good=known_good,
-            grade=grade,
-        )
-    if as_json:
-        data = asdict(result)
-        out.print_json(json.dumps(data, default=str))
-        return
-    kind = "known-good" if result.known_good else "notable"
-    out.print(
-        f"imported [bold]{result.name}[/] ({result.format}, {kind}): {result.entries} entries"
-    )
-    if result.mapping_note:
-        out.print(result.mapping_note)
-    if result.unmapped:
-        out.print(f"[yellow]{result.unmapped} entries have a category with no grade mapping[/]")
-    if result.malformed:
-        out.print(f"[yellow]{result.malformed} malformed records skipped:[/]")
-        for m in result.malformed_samples:
-            out.print(f"  record {m.record}: {m.reason}")
-
-
-@hashset_app.command("list")
-def hashset_list(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """List the hash sets in the library."""
-    from vigil.hashsets.library import HashSetLibrary
-
-    infos = HashSetLibrary(vigil_home()).list()
-    if as_json:
-        out.print_json(json.dumps([asdict(i) for i in infos], default=str))
-        return
-    table = Table(
-        "name", "format", "scheme", "kind", "entries", "categories", "source SHA-256", "imported at"
-    )
-    for i in infos:
-        table.add_row(
-            i.name,
-            i.format,
-            i.scheme or "",
-            "known-good" if i.known_good else "notable",
-            str(i.entries),
-            ", ".join(f"{k}: {v}" for k, v in sorted(i.categories.get("grade", {}).items())),
-            i.source_sha256[:16] + "…",
-            i.imported_at,
-        )
-    out.print(table)
-
-
-@hashset_app.command("remove")
-def hashset_remove(name: Annotated[str, typer.Argument(help="The set to remove.")]) -> None:
-    """Remove a hash set from the library."""
-    from vigil.hashsets.library import HashSetLibrary
-
-    HashSetLibrary(vigil_home()).remove(name)
-    out.print(f"removed {name}")
 
 
 # -- scan ------------------------------------------------------------------------------
@@ -185,6 +92,18 @@ def scan(
         str | None, typer.Option(help="Case-store URL (default: SQLite in VIGIL_HOME).")
     ] = None,
     max_depth: Annotated[int, typer.Option(help="Container nesting limit.")] = 8,
+    carve: Annotated[
+        bool, typer.Option(help="Carve JPEG/PNG/GIF from unallocated and unpartitioned space.")
+    ] = False,
+    vss: Annotated[bool, typer.Option(help="Also scan each NTFS volume shadow copy.")] = False,
+    pdq_mode: Annotated[
+        str, typer.Option(help="PDQ: fast (reduced decode) or reference (full resolution).")
+    ] = "fast",
+    pdq_min_quality: Annotated[
+        int, typer.Option(help="PDQ hashes below this quality are stored, never matched.")
+    ] = 50,
+    pdq_max_distance: Annotated[int, typer.Option(help="Largest PDQ match distance.")] = 31,
+    video_fps: Annotated[float, typer.Option(help="Video frames hashed per second.")] = 1.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
@@ -196,7 +115,18 @@ def scan(
     from vigil.store.api import CaseStore
 
     home = vigil_home()
-    settings = ScanSettings(hashsets=tuple(hashset or ()), max_depth=max_depth)
+    if pdq_mode not in ("fast", "reference"):
+        raise UsageError(f"--pdq-mode must be fast or reference, not {pdq_mode!r}")
+    settings = ScanSettings(
+        hashsets=tuple(hashset or ()),
+        max_depth=max_depth,
+        carve=carve,
+        vss=vss,
+        pdq_mode=pdq_mode,
+        pdq_min_quality=pdq_min_quality,
+        pdq_max_distance=pdq_max_distance,
+        video_fps=video_fps,
+    )
     library = HashSetLibrary(home)
     records = hashset_records(library, settings.hashsets)
     matchers, analysers = build_matchers(home, settings)
@@ -266,9 +196,11 @@ def demo(
 
 def _register_subcommands() -> None:
     # Each area owns its commands; cli.py only mounts them.
+    from vigil.hashsets.commands import register as register_hashsets
     from vigil.report.commands import register as register_report
     from vigil.web.commands import register as register_web
 
+    register_hashsets(app)
     register_report(app)
     register_web(app)
 

@@ -1,0 +1,111 @@
+"""``vigil hashset``: import, list, remove and suppress entries of hash sets."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vigil.home import vigil_home
+
+hashset_app = typer.Typer(no_args_is_help=True, help="Import, list and remove hash sets.")
+out = Console()
+console = Console(stderr=True)
+
+
+
+@hashset_app.command("import")
+def hashset_import(
+    file: Annotated[Path, typer.Argument(help="The hash-set file to import.")],
+    name: Annotated[str, typer.Option(help="Name of the set in the library.")],
+    format: Annotated[str, typer.Option("--format", help="auto or a format name.")] = "auto",
+    scheme: Annotated[str, typer.Option(help="Grading scheme: uk or projectvic.")] = "projectvic",
+    category_map: Annotated[
+        str | None, typer.Option(help="Source category to grade, e.g. '1=A,2=B,3=C,0=none'.")
+    ] = None,
+    known_good: Annotated[
+        bool | None,
+        typer.Option("--known-good/--notable", help="Known-good (e.g. NSRL) or notable."),
+    ] = None,
+    grade: Annotated[
+        str | None, typer.Option(help="Grade for every entry of a set without categories.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Import a hash-set file into the library."""
+    from vigil.hashsets.library import HashSetLibrary
+
+    lib = HashSetLibrary(vigil_home())
+    with console.status(f"importing {file}"):
+        result = lib.import_file(
+            file,
+            name,
+            fmt=format,
+            scheme=scheme,
+            category_map=category_map,
+            known_good=known_good,
+            grade=grade,
+        )
+    if as_json:
+        data = asdict(result)
+        out.print_json(json.dumps(data, default=str))
+        return
+    kind = "known-good" if result.known_good else "notable"
+    out.print(
+        f"imported [bold]{result.name}[/] ({result.format}, {kind}): {result.entries} entries"
+    )
+    if result.mapping_note:
+        out.print(result.mapping_note)
+    if result.unmapped:
+        out.print(f"[yellow]{result.unmapped} entries have a category with no grade mapping[/]")
+    if result.malformed:
+        out.print(f"[yellow]{result.malformed} malformed records skipped:[/]")
+        for m in result.malformed_samples:
+            out.print(f"  record {m.record}: {m.reason}")
+
+
+@hashset_app.command("list")
+def hashset_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the hash sets in the library."""
+    from vigil.hashsets.library import HashSetLibrary
+
+    infos = HashSetLibrary(vigil_home()).list()
+    if as_json:
+        out.print_json(json.dumps([asdict(i) for i in infos], default=str))
+        return
+    table = Table(
+        "name", "format", "scheme", "kind", "entries", "categories", "source SHA-256", "imported at"
+    )
+    for i in infos:
+        table.add_row(
+            i.name,
+            i.format,
+            i.scheme or "",
+            "known-good" if i.known_good else "notable",
+            str(i.entries),
+            ", ".join(f"{k}: {v}" for k, v in sorted(i.categories.get("grade", {}).items())),
+            i.source_sha256[:16] + "…",
+            i.imported_at,
+        )
+    out.print(table)
+
+
+@hashset_app.command("remove")
+def hashset_remove(name: Annotated[str, typer.Argument(help="The set to remove.")]) -> None:
+    """Remove a hash set from the library."""
+    from vigil.hashsets.library import HashSetLibrary
+
+    HashSetLibrary(vigil_home()).remove(name)
+    out.print(f"removed {name}")
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``vigil hashset`` on the main app."""
+    app.add_typer(hashset_app, name="hashset")
