@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -64,20 +63,6 @@ class _FilesColumn(ProgressColumn):
         return Text(f"{items}{of} files {rate:,.0f} files/s", style="progress.download")
 
 
-def _count_folder(path: Path, state: object, task_id: int, bar: Progress) -> None:
-    files = size = 0
-    for dirpath, _dirs, names in os.walk(path):
-        for n in names:
-            try:
-                st = os.lstat(os.path.join(dirpath, n))
-            except OSError:
-                continue
-            files += 1
-            size += st.st_size
-    state.total_items = files  # type: ignore[attr-defined]
-    bar.update(task_id, total=size)
-
-
 @app.command()
 def scan(
     path: Annotated[Path, typer.Argument(help="Evidence: a folder or a forensic image.")],
@@ -87,7 +72,14 @@ def scan(
         list[str] | None, typer.Option("--hashset", help="Hash set to match (repeat; default all).")
     ] = None,
     resume: Annotated[bool, typer.Option(help="Finish an interrupted scan.")] = False,
-    workers: Annotated[int, typer.Option(help="Analysis threads.")] = 0,
+    workers: Annotated[int, typer.Option(help="Local workers (default: one per core).")] = 0,
+    executor: Annotated[
+        str, typer.Option(help="Where units run on this machine: processes or threads.")
+    ] = "processes",
+    cluster: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (tcp://HOST:8786): run units on a cluster."),
+    ] = None,
     db: Annotated[
         str | None, typer.Option(help="Case-store URL (default: SQLite in VIGIL_HOME).")
     ] = None,
@@ -129,7 +121,8 @@ def scan(
     )
     library = HashSetLibrary(home)
     records = hashset_records(library, settings.hashsets)
-    matchers, analysers = build_matchers(home, settings)
+    # Built here once (and cached in VIGIL_HOME) before any worker needs the PDQ index.
+    build_matchers(home, settings)
     store = CaseStore(_store_url(db, case))
     state = ScanProgress()
     n_workers = workers or (os.cpu_count() or 2)
@@ -147,23 +140,24 @@ def scan(
     )
     with bar:
         task_id = bar.add_task("scan", total=None)
-        if path.is_dir() and show:
-            threading.Thread(
-                target=_count_folder, args=(path, state, task_id, bar), daemon=True
-            ).start()
+
+        def update(p: ScanProgress) -> None:
+            bar.update(task_id, completed=p.bytes, total=p.total_bytes)
+
         summary = run_scan(
             store,
             case,
             exhibit,
             path,
             settings,
-            matchers,
-            analysers,
+            home,
             records,
             resume=resume,
             workers=n_workers,
+            executor=executor,
+            cluster=cluster,
             progress=state,
-            on_progress=(lambda p: bar.update(task_id, completed=p.bytes)) if show else None,
+            on_progress=update if show else None,
         )
     store.close()
     if as_json:

@@ -246,7 +246,7 @@ def run_demo(out: Path, console: Console | None = None) -> Path:
     res = lib.import_file(good, "demo-known-good", fmt="md5sum", known_good=True)
     console.print(f"imported hash set demo-known-good: {res.entries} entries (known-good)")
     settings = ScanSettings()
-    matchers, analysers = build_matchers(home, settings)
+    build_matchers(home, settings)
     store = CaseStore(f"sqlite:///{out / 'demo-case.sqlite'}")
     summary = run_scan(
         store,
@@ -254,9 +254,9 @@ def run_demo(out: Path, console: Console | None = None) -> Path:
         "EX1",
         evidence,
         settings,
-        matchers,
-        analysers,
+        home,
         hashset_records(lib, ()),
+        workers=2,
     )
     console.print(
         f"scanned {summary.items} items, {summary.matches} matches, {summary.errors} errors"

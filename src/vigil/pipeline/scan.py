@@ -1,31 +1,29 @@
-"""The scan loop: source -> analyse (thread pool) -> case store, with exact resume.
+"""The scan loop: list the evidence, run work units on an executor, write their results.
 
-Items are analysed by a bounded pool of worker threads and written by this thread
-in the order they were submitted, in batches that each commit atomically. An item
-row is written only once its content, hashes and matches are; a container's row is
-marked ``expanded`` only once every descendant is written. So after a crash,
-``--resume`` skips exactly the items already in the store and re-enters the
-containers that were not finished, and nothing is missed or counted twice.
+1. The evidence is walked once (no content is read) to list its top-level items;
+   the list is cut into work units (``pipeline/units.py``).
+2. Units run on an executor (threads, local processes or a Dask cluster), at most a
+   few per worker at a time so memory stays bounded whatever the evidence size.
+3. Each unit's result is written in one transaction: its items, their contents and
+   matches, its errors, and the containers it finished. So after a crash
+   ``--resume`` skips exactly what is recorded, re-enters containers that were not
+   finished, and nothing is missed or counted twice.
 """
 
 from __future__ import annotations
 
-import threading
+import bisect
 import time
-from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from vigil.model import Item, ScanError
-from vigil.pipeline.analyse import Analyser, Analysis, Matcher, Outcome
+from vigil.pipeline.executors import make_executor
+from vigil.pipeline.units import UnitResult, WorkUnit, plan_units, run_unit
 from vigil.sources import SourceOptions, open_evidence
-from vigil.sources.expand import Limits, expander_for
-from vigil.store.api import CaseStore, ItemRecord, ScanContext
-
-BATCH_ITEMS = 500
-BATCH_SECONDS = 1.0
+from vigil.store.api import CaseStore, ScanContext
 
 
 @dataclass(frozen=True)
@@ -47,6 +45,14 @@ class ScanSettings:
         data = asdict(self)
         data["hashsets"] = list(self.hashsets)
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScanSettings:
+        """The inverse of ``as_dict``."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["hashsets"] = tuple(values.get("hashsets", ()))
+        return cls(**values)
 
 
 @dataclass
@@ -75,76 +81,43 @@ class ScanSummary:
     errors: int = 0
     skipped: int = 0
     matches: int = 0
+    units: int = 0
     resumed: bool = False
     elapsed: float = 0.0
     status: str = "complete"
     media: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass
-class _Frame:
-    """One generator on the expansion stack: the source itself or a container."""
-
-    items: Iterator[Item | ScanError]
-    container: str | None
-    pending: int = 0
-    exhausted: bool = False
-    parent: _Frame | None = None
-    sha256: str | None = None
-
-    def encloses(self, sha256: str) -> bool:
-        """Whether this container or one around it has the content ``sha256``."""
-        frame: _Frame | None = self
-        while frame is not None:
-            if frame.sha256 == sha256:
-                return True
-            frame = frame.parent
-        return False
-
-
-class _Writer:
-    """Batches finished records and commits them in order."""
-
-    def __init__(self, store: CaseStore, ctx: ScanContext, content_ids: dict[str, int]) -> None:
-        self.store = store
-        self.ctx = ctx
-        self.content_ids = content_ids
-        self.records: list[ItemRecord] = []
-        self.errors: list[ScanError] = []
-        self.expanded: list[str] = []
-        # Records whose content is being analysed by another item still in flight.
-        self.waiting: dict[str, list[ItemRecord]] = {}
-        # Contents whose analysing record has been added (written now or soon).
-        self.arrived: set[str] = set()
-        self.last_flush = time.monotonic()
-
-    def add(self, rec: ItemRecord, new_content: bool) -> None:
-        sha = rec.hashes.sha256 if rec.hashes else None
-        if sha is None or new_content or sha in self.content_ids or sha in self.arrived:
-            self.records.append(rec)
-            if sha is not None and new_content:
-                self.arrived.add(sha)
-                self.records.extend(self.waiting.pop(sha, []))
+def list_top_level(
+    evidence: Path, settings: ScanSettings
+) -> tuple[list[tuple[str, int | None]], list[ScanError]]:
+    """The evidence's top-level items ``(path, size)`` in source order, and source errors."""
+    items: list[tuple[str, int | None]] = []
+    errors: list[ScanError] = []
+    for entry in open_evidence(evidence, SourceOptions(vss=settings.vss, carve=settings.carve)):
+        if isinstance(entry, Item):
+            items.append((entry.path, entry.size))
         else:
-            self.waiting.setdefault(sha, []).append(rec)
+            errors.append(entry)
+    return items, errors
 
-    def due(self) -> bool:
-        return (
-            len(self.records) + len(self.errors) >= BATCH_ITEMS
-            or time.monotonic() - self.last_flush >= BATCH_SECONDS
-        )
 
-    def flush(self) -> None:
-        # A record still waiting for its content blocks the containers above it, so
-        # `expanded` marks are only written once nothing is waiting.
-        expanded = self.expanded if not self.waiting else []
-        if self.records or self.errors or expanded:
-            self.store.write_batch(self.ctx, self.records, self.errors, expanded, self.content_ids)
-        self.records, self.errors = [], []
-        self.arrived.clear()
-        if expanded:
-            self.expanded = []
-        self.last_flush = time.monotonic()
+def _resume_sets(
+    done: dict[str, bool | None], paths: tuple[str, ...]
+) -> tuple[frozenset[str], frozenset[str]]:
+    """Recorded paths under the unit's items, and the unfinished containers among them."""
+    ordered = sorted(done)
+    found: set[str] = set()
+    for top in paths:
+        if top not in done:
+            continue
+        found.add(top)
+        # Members sort right after their container: "a.zip" < "a.zip!x" < "a.zip@1".
+        i = bisect.bisect_right(ordered, top)
+        while i < len(ordered) and ordered[i].startswith((top + "!", top + "@")):
+            found.add(ordered[i])
+            i += 1
+    return frozenset(found), frozenset(p for p in found if done[p] is False)
 
 
 def run_scan(
@@ -153,11 +126,12 @@ def run_scan(
     exhibit: str,
     evidence: Path,
     settings: ScanSettings,
-    matchers: list[Matcher],
-    analysers: dict[str, Analyser] | None = None,
+    home: Path,
     hashset_records: list[dict[str, object]] | None = None,
     resume: bool = False,
     workers: int = 2,
+    executor: str = "processes",
+    cluster: str | None = None,
     progress: Progress | None = None,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> ScanSummary:
@@ -169,13 +143,14 @@ def run_scan(
         exhibit: exhibit id within the case.
         evidence: a folder or a forensic image.
         settings: what decides the result (recorded with the scan).
-        matchers: functions turning hashes into matches.
-        analysers: perceptual analysers by media kind.
+        home: the vigil home holding the hash-set library (shared storage for a cluster).
         hashset_records: descriptions of the hash sets used, for the report header.
         resume: finish an interrupted scan of the same exhibit.
-        workers: analysis threads.
+        workers: local worker threads or processes.
+        executor: ``processes`` or ``threads`` on this machine.
+        cluster: a Dask scheduler address; units then run on the cluster.
         progress: counters to update (created if None).
-        on_progress: called from this thread after each finished item.
+        on_progress: called after each unit is written.
 
     Returns:
         A summary of this run.
@@ -186,152 +161,111 @@ def run_scan(
     ctx = store.begin_scan(
         case, exhibit, evidence, kind, settings.as_dict(), hashset_records or [], resume
     )
-    done = store.done_items(ctx) if resume else {}
-    content_ids = store.known_contents(ctx)
-    claimed = set(content_ids)
-    claim_lock = threading.Lock()
-
-    def claim(sha256: str) -> bool:
-        with claim_lock:
-            if sha256 in claimed:
-                return False
-            claimed.add(sha256)
-            return True
-
-    analysis = Analysis(matchers, analysers or {}, claim)
-    limits = Limits(max_depth=settings.max_depth)
     progress = progress or Progress()
-    summary = ScanSummary(case, exhibit, store.url, ctx.scan_id, resumed=bool(done))
-    writer = _Writer(store, ctx, content_ids)
-    source = open_evidence(evidence, SourceOptions(vss=settings.vss, carve=settings.carve))
-    stack: list[_Frame] = [_Frame(source, None)]
-    inflight: deque[tuple[Future[Outcome], _Frame]] = deque()
-    max_inflight = max(4, workers * 4)
-
-    def frame_done(frame: _Frame) -> None:
-        # Called when a frame's generator is exhausted and all its items are written.
-        while frame.container is not None and frame.exhausted and frame.pending == 0:
-            writer.expanded.append(frame.container)
-            parent = frame.parent
-            if parent is None:
-                break
-            parent.pending -= 1
-            frame = parent
-
-    def finish(outcome: Outcome, frame: _Frame) -> None:
-        item = outcome.item
-        summary.items += 1
-        progress.items += 1
-        if outcome.hashes is not None:
-            progress.bytes += outcome.hashes.size
-            summary.bytes += outcome.hashes.size
-            media = outcome.hashes.media
-            summary.media[media] = summary.media.get(media, 0) + 1
-        summary.new_contents += int(outcome.new_content)
-        summary.matches += len(outcome.matches)
-        summary.errors += len(outcome.errors)
-        progress.errors += len(outcome.errors)
-        writer.errors.extend(outcome.errors)
-        expander = None
-        if outcome.kind is not None and outcome.hashes is not None:
-            expander = expander_for(outcome.kind.mime)
-            if expander is not None and frame.encloses(outcome.hashes.sha256):
-                # A container holding itself (directly or further down) ends here.
-                writer.errors.append(
-                    ScanError(
-                        item.path, "expand", "recursion: same content as an enclosing container"
-                    )
-                )
-                summary.errors += 1
-                expander = None
-        rec = ItemRecord(item, outcome.hashes, outcome.matches, container=expander is not None)
-        writer.add(rec, outcome.new_content)
-        if expander is not None:
-            _push_container(stack, frame, item, expander(item, limits), outcome.hashes.sha256)
-        else:
-            frame.pending -= 1
-            if frame.exhausted:
-                frame_done(frame)
-        if on_progress:
-            on_progress(progress)
-
-    def drain(until: int) -> None:
-        while len(inflight) > until:
-            future, frame = inflight.popleft()
-            finish(future.result(), frame)
-            if writer.due():
-                writer.flush()
-
+    summary = ScanSummary(case, exhibit, store.url, ctx.scan_id)
+    top, source_errors = list_top_level(evidence, settings)
+    progress.total_items = len(top)
+    progress.total_bytes = sum(size or 0 for _p, size in top)
+    done = store.done_items(ctx) if resume else {}
+    summary.resumed = bool(done)
+    content_ids = store.known_contents(ctx)
+    store.write_batch(ctx, [], source_errors, [], content_ids)
+    summary.errors += len(source_errors)
+    units = []
+    for unit in plan_units(evidence, kind, top):
+        unit_done, reenter = _resume_sets(done, unit.paths) if done else (frozenset(), frozenset())
+        complete = all(p in unit_done and p not in reenter for p in unit.paths)
+        if complete and not reenter:
+            summary.skipped += len(unit.paths)
+            progress.skipped += len(unit.paths)
+            continue
+        units.append(_with_resume(unit, unit_done, reenter))
     status = "complete"
+    pool = make_executor(executor, workers, cluster)
     try:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vigil-analyse") as pool:
-            while stack:
-                frame = stack[-1]
-                nxt = next(frame.items, None)
-                if nxt is None:
-                    stack.pop()
-                    frame.exhausted = True
-                    # A container whose children are still in flight counts as an
-                    # item of its parent until they are all written.
-                    if frame.container is not None and frame.pending == 0:
-                        frame_done(frame)
-                    continue
-                if isinstance(nxt, ScanError):
-                    writer.errors.append(nxt)
-                    summary.errors += 1
-                    progress.errors += 1
-                    continue
-                state = done.get(nxt.path, "absent")
-                if state != "absent":
-                    summary.skipped += 1
-                    progress.skipped += 1
-                    if state is False:
-                        # A container whose children were not all written: re-enter it.
-                        drain(0)
-                        exp = _expander_for_item(nxt)
-                        if exp is not None:
-                            frame.pending += 1
-                            _push_container(stack, frame, nxt, exp(nxt, limits))
-                    continue
-                frame.pending += 1
-                inflight.append((pool.submit(analysis, nxt), frame))
-                if len(inflight) >= max_inflight:
-                    drain(max_inflight // 2)
-            drain(0)
-        writer.flush()
-        if writer.waiting:
-            raise RuntimeError("records left waiting for a content that never arrived")
+        _run_units(
+            pool,
+            units,
+            settings,
+            home,
+            workers,
+            ctx,
+            store,
+            content_ids,
+            summary,
+            progress,
+            on_progress,
+        )
     except KeyboardInterrupt:
         status = "interrupted"
-        writer.flush()
-        store.finish_scan(ctx, status)
+        store.finish_scan(ctx, status, _counts(summary))
         raise
-    store.finish_scan(
-        ctx, status, {"items": summary.items, "errors": summary.errors, "skipped": summary.skipped}
-    )
+    finally:
+        pool.close()
+    store.finish_scan(ctx, status, _counts(summary))
     summary.status = status
     summary.elapsed = time.monotonic() - started
-    summary.skipped = progress.skipped
     return summary
 
 
-def _push_container(
-    stack: list[_Frame],
-    frame: _Frame,
-    item: Item,
-    children: Iterator[Item | ScanError],
-    sha256: str | None = None,
+def _with_resume(unit: WorkUnit, done: frozenset[str], reenter: frozenset[str]) -> WorkUnit:
+    from dataclasses import replace
+
+    return replace(unit, done=done, reenter=reenter)
+
+
+def _counts(summary: ScanSummary) -> dict[str, int]:
+    return {"items": summary.items, "errors": summary.errors, "skipped": summary.skipped}
+
+
+def _run_units(
+    pool: Any,
+    units: list[WorkUnit],
+    settings: ScanSettings,
+    home: Path,
+    workers: int,
+    ctx: ScanContext,
+    store: CaseStore,
+    content_ids: dict[str, int],
+    summary: ScanSummary,
+    progress: Progress,
+    on_progress: Callable[[Progress], None] | None,
 ) -> None:
-    stack.append(_Frame(children, item.path, parent=frame, sha256=sha256))
+    # A few units per worker in flight: enough to keep workers busy, few enough that
+    # results waiting to be written never hold much memory.
+    limit = max(2, workers * 3)
+    queue = list(reversed(units))
+    inflight: set[Any] = set()
+    settings_dict = settings.as_dict()
+    while queue or inflight:
+        while queue and len(inflight) < limit:
+            inflight.add(pool.submit(run_unit, queue.pop(), settings_dict, str(home)))
+        for future in pool.completed(inflight):
+            inflight.discard(future)
+            _write(future.result(), ctx, store, content_ids, summary, progress)
+            if on_progress:
+                on_progress(progress)
 
 
-def _expander_for_item(item: Item) -> Callable | None:
-    """Re-identify a recorded container on resume (reads only its first bytes)."""
-    from vigil.sources.sniff import HEAD_SIZE, sniff
-
-    try:
-        with item.open() as stream:
-            head = stream.read(HEAD_SIZE)
-    except OSError:
-        return None
-    return expander_for(sniff(head).mime)
+def _write(
+    result: UnitResult,
+    ctx: ScanContext,
+    store: CaseStore,
+    content_ids: dict[str, int],
+    summary: ScanSummary,
+    progress: Progress,
+) -> None:
+    new = [r for r in result.records if r.hashes is not None and r.hashes.sha256 not in content_ids]
+    store.write_batch(ctx, result.records, result.errors, result.expanded, content_ids)
+    summary.units += 1
+    summary.items += len(result.records)
+    summary.new_contents += len({r.hashes.sha256 for r in new if r.hashes})
+    summary.matches += sum(len(r.matches) for r in new)
+    summary.errors += len(result.errors)
+    summary.bytes += result.bytes
+    for r in result.records:
+        if r.hashes is not None:
+            summary.media[r.hashes.media] = summary.media.get(r.hashes.media, 0) + 1
+    progress.items += len(result.records)
+    progress.bytes += result.top_bytes
+    progress.errors += len(result.errors)

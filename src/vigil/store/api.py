@@ -324,7 +324,8 @@ class CaseStore:
                     if content_id is None:
                         content_id = self._insert_content(conn, ctx, h, rec.matches)
                         added[h.sha256] = content_id
-                conn.execute(insert(items).values(**_item_row(ctx, rec, content_id)))
+                # A unit re-run after a lost worker may bring an item already recorded.
+                insert_ignore(conn, items, _item_row(ctx, rec, content_id), ["exhibit_id", "path"])
             error_rows = [
                 {
                     "exhibit_id": ctx.exhibit_id,

@@ -1,0 +1,98 @@
+"""The same scan on a real Dask LocalCluster, with one worker killed mid-scan."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from distributed import Client, LocalCluster
+
+from corpus_support import count_items, make_corpus, store_state, write_known_md5
+
+VIGIL = [sys.executable, "-m", "vigil"]
+FILES = 3000
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("cluster")
+    home, evidence = base / "home", base / "evidence"
+    home.mkdir()
+    make_corpus(evidence, FILES)
+    known = write_known_md5(base / "known.md5", 25)
+    env = {**os.environ, "VIGIL_HOME": str(home)}
+    subprocess.run(
+        [*VIGIL, "hashset", "import", str(known), "--name", "k", "--grade", "C", "--scheme", "uk"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    proc = subprocess.run(
+        [
+            *VIGIL,
+            "scan",
+            str(evidence),
+            "--case",
+            "LOCAL",
+            "--exhibit",
+            "E",
+            "-q",
+            "--workers",
+            "2",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return home, evidence
+
+
+def test_cluster_scan_equals_local_scan_despite_a_dead_worker(corpus: tuple[Path, Path]) -> None:
+    home, evidence = corpus
+    expected = store_state(home / "cases" / "LOCAL.sqlite")
+    assert len(expected[0]) == FILES + 1 + 2 * (FILES // 500)
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        env = {**os.environ, "VIGIL_HOME": str(home)}
+        db = home / "cases" / "DASK.sqlite"
+        scan = subprocess.Popen(
+            [
+                *VIGIL,
+                "scan",
+                str(evidence),
+                "--case",
+                "DASK",
+                "--exhibit",
+                "E",
+                "-q",
+                "--cluster",
+                cluster.scheduler_address,
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 300
+        while count_items(db) < FILES // 5:
+            assert scan.poll() is None, "scan ended before a worker could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        pids = client.run(os.getpid)
+        victim = sorted(pids.values())[0]
+        os.kill(victim, signal.SIGKILL)
+        _out, err = scan.communicate(timeout=600)
+        assert scan.returncode == 0, err
+        # The nanny replaced the killed worker; its units were re-run elsewhere.
+        assert victim not in client.run(os.getpid).values()
+    assert store_state(db) == expected
