@@ -190,10 +190,12 @@ def demo(
 
 def _register_subcommands() -> None:
     # Each area owns its commands; cli.py only mounts them.
+    from vigil.hashing.commands import register as register_hashing
     from vigil.hashsets.commands import register as register_hashsets
     from vigil.report.commands import register as register_report
     from vigil.web.commands import register as register_web
 
+    register_hashing(app)
     register_hashsets(app)
     register_report(app)
     register_web(app)

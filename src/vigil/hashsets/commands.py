@@ -13,10 +13,11 @@ from rich.table import Table
 
 from vigil.home import vigil_home
 
-hashset_app = typer.Typer(no_args_is_help=True, help="Import, list and remove hash sets.")
+hashset_app = typer.Typer(
+    no_args_is_help=True, help="Import, list and remove hash sets; suppress entries."
+)
 out = Console()
 console = Console(stderr=True)
-
 
 
 @hashset_app.command("import")
@@ -104,6 +105,42 @@ def hashset_remove(name: Annotated[str, typer.Argument(help="The set to remove."
 
     HashSetLibrary(vigil_home()).remove(name)
     out.print(f"removed {name}")
+
+
+@hashset_app.command("suppress")
+def hashset_suppress(
+    name: Annotated[str, typer.Argument(help="The hash set holding the entry.")],
+    entry_id: Annotated[int, typer.Argument(help="The entry id (as in the report).")],
+    reason: Annotated[str, typer.Option(help="Why the entry is suppressed (recorded).")],
+) -> None:
+    """Stop one entry from matching perceptually (e.g. a flat picture that floods)."""
+    from vigil.errors import UsageError
+    from vigil.hashsets.library import HashSetLibrary
+
+    if not reason.strip():
+        raise UsageError("--reason must say why the entry is suppressed")
+    HashSetLibrary(vigil_home()).suppress(name, entry_id, reason.strip())
+    out.print(
+        f"suppressed entry {entry_id} of {name}: it no longer matches perceptually "
+        "(the PDQ index is rebuilt at the next scan)"
+    )
+
+
+@hashset_app.command("suppressed")
+def hashset_suppressed(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the suppressed entries and the reason given for each."""
+    from vigil.hashsets.library import HashSetLibrary
+
+    found = sorted(HashSetLibrary(vigil_home()).suppressed().items())
+    if as_json:
+        out.print_json(json.dumps([{"entry_id": e, "reason": r} for e, r in found]))
+        return
+    table = Table("entry", "reason")
+    for entry_id, reason in found:
+        table.add_row(str(entry_id), reason)
+    out.print(table if found else "no suppressed entries")
 
 
 def register(app: typer.Typer) -> None:

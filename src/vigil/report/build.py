@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Row
 
 from vigil import __version__
+from vigil.report.floods import FloodSettings, find_suspects, flood_policy, mark_suspect_matches
 from vigil.report.grading import GRADE_POLICY, best_match, effective_grade, grade_label
 from vigil.report.grading import newest_review as pick_review
 from vigil.report.totals import DUPLICATE_POLICY, item_status, mark_representatives, totals
@@ -37,7 +38,7 @@ from vigil.store.schema import (
     scans,
 )
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 # Distributions whose versions decide results; the report names each.
 RESULT_DEPENDENCIES = (
@@ -89,6 +90,7 @@ def _match_json(m: dict[str, Any], schemes: dict[str, str]) -> dict[str, Any]:
         "distance": m["distance"],
         "variant": m["variant"],
         "timestamp": m["timestamp"],
+        "suspect": bool(m.get("suspect")),
     }
 
 
@@ -140,7 +142,8 @@ def _item_json(
         "media": c.media if c else "other",
         "pdq": c.pdq if c else None,
         "pdq_quality": c.pdq_quality if c else None,
-        "known_good": bool(best and best["known_good"]) and not (review_json or {}).get("grade"),
+        "known_good": bool(best and best["known_good"] and not best["suspect"])
+        and not (review_json or {}).get("grade"),
         "match": best,
         "review": review_json,
         "grade": effective_grade(best, review_json),
@@ -181,12 +184,17 @@ def _exhibit_json(
     }
 
 
-def build_report(store: CaseStore, case: str) -> dict[str, Any]:
+def build_report(
+    store: CaseStore, case: str, floods: FloodSettings | None = None
+) -> dict[str, Any]:
     """Build the report model of a case.
 
     Args:
         store: The case store holding the case.
         case: The case name.
+        floods: When a hash-set entry's perceptual matches are a suspect match flood;
+            default ``FloodSettings()`` (more than 1% of the case's distinct pictures
+            and at least 3 contents).
 
     Returns:
         The JSON-ready report model (see ``docs/report-schema.json``).
@@ -236,6 +244,10 @@ def build_report(store: CaseStore, case: str) -> dict[str, Any]:
     for e in error_rows:
         errors_by_item[(e.exhibit_id, e.location)].append(f"{e.stage}: {e.reason}")
 
+    floods = floods or FloodSettings()
+    picture_ids = {cid for cid, c in content_rows.items() if c.media == "image"}
+    suspects = find_suspects(match_rows, picture_ids, floods)
+    mark_suspect_matches(match_rows, suspects)
     best_by_content = {
         cid: _match_json(m, schemes)
         for cid, rows in match_rows.items()
@@ -298,6 +310,8 @@ def build_report(store: CaseStore, case: str) -> dict[str, Any]:
         },
         "duplicate_policy": DUPLICATE_POLICY,
         "grade_policy": GRADE_POLICY,
+        "flood_policy": flood_policy(floods, len(picture_ids)),
+        "suspect_entries": suspects,
         "hashsets": [hashsets[n] for n in sorted(hashsets)],
         "exhibits": exhibits_json,
         "totals": totals(report_items, report_errors, per_exhibit=True),

@@ -58,21 +58,38 @@ def report(
     sign: Annotated[
         Path | None, typer.Option("--sign", help="Examiner private key: sign the manifest.")
     ] = None,
+    flood_share: Annotated[
+        float,
+        typer.Option(
+            help="A hash-set entry matching perceptually more than this fraction of the "
+            "case's distinct pictures is suspect (0.01 = 1%)."
+        ),
+    ] = 0.01,
+    flood_min_contents: Annotated[
+        int,
+        typer.Option(help="...and at least this many distinct contents (both must hold)."),
+    ] = 3,
     db: DbOption = None,
 ) -> None:
     """Write the case report and its manifest (SHA-256 of every file, audit head)."""
+    from vigil.errors import UsageError
     from vigil.hashsets.library import LIBRARY_FILE
     from vigil.home import vigil_home
     from vigil.report.admin import log_output
     from vigil.report.build import build_report
+    from vigil.report.floods import FloodSettings
     from vigil.report.publish import VICS_FORMATS, parse_formats, write_outputs
     from vigil.report.signing import file_sha256, write_manifest
     from vigil.report.vics import photodna_for
 
     formats = parse_formats(format)
+    try:
+        floods = FloodSettings(max_share=flood_share, min_contents=flood_min_contents)
+    except ValueError as exc:
+        raise UsageError(f"--flood-share/--flood-min-contents: {exc}") from exc
     store = _open_store(case, db)
     try:
-        model = build_report(store, case)
+        model = build_report(store, case, floods)
         photodna = None
         if any(f in VICS_FORMATS for f in formats):
             ids = [it["match"]["entry_id"] for it in model["items"] if it["match"]]

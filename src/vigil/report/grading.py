@@ -18,7 +18,8 @@ GRADE_POLICY = (
     "A grade from a hash-set match is authoritative unless a reviewer has graded the "
     "content; the newest review grade then overrides it, and both are recorded. Where "
     "several hash-set entries match, the most severe grade wins, exact before perceptual, "
-    "then the smallest distance."
+    "then the smallest distance. A perceptual match of a suspect entry (a match flood) "
+    "gives no grade."
 )
 
 _UNRANKED = (99, None, False)
@@ -63,7 +64,8 @@ def best_match(rows: list[dict[str, Any]], schemes: dict[str, str]) -> dict[str,
         schemes: Hash-set name to its grading scheme.
 
     Returns:
-        Notable over known-good, graded over ungraded, more severe first, exact before
+        Any match before a suspect one (``suspect`` set by ``floods``), then notable
+        over known-good, graded over ungraded, more severe first, exact before
         perceptual, then the smallest distance; None when there is no match.
     """
     if not rows:
@@ -71,6 +73,7 @@ def best_match(rows: list[dict[str, Any]], schemes: dict[str, str]) -> dict[str,
 
     def key(m: dict[str, Any]) -> tuple[Any, ...]:
         return (
+            bool(m.get("suspect")),
             m["known_good"],
             m["grade"] is None,
             grade_rank(schemes.get(m["hashset"]), m["grade"]),
@@ -103,7 +106,8 @@ def effective_grade(
 
     Returns:
         ``{"scheme", "code", "label", "source"}`` with source ``review`` or ``hashset``;
-        None when the item has no grade (unknown, known-good or ungraded match).
+        None when the item has no grade (unknown, known-good, ungraded match, or a
+        match of a suspect entry only).
     """
     if review is not None and review["grade"] is not None:
         return {
@@ -112,7 +116,12 @@ def effective_grade(
             "label": grade_label(review["scheme"], review["grade"]),
             "source": "review",
         }
-    if match is not None and not match["known_good"] and match["grade"] is not None:
+    if (
+        match is not None
+        and not match.get("suspect")
+        and not match["known_good"]
+        and match["grade"] is not None
+    ):
         return {
             "scheme": match["scheme"],
             "code": match["grade"],

@@ -51,6 +51,7 @@ CSV_COLUMNS = (
     "pdq",
     "pdq_quality",
     "parent",
+    "suspect",
 )
 
 
@@ -101,6 +102,7 @@ def _csv_row(it: dict[str, Any]) -> list[Any]:
         it["pdq"],
         it["pdq_quality"],
         it["parent"],
+        bool(m.get("suspect")),
     ]
 
 

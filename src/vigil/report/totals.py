@@ -22,7 +22,7 @@ DUPLICATE_POLICY = (
     "The total per grade across exhibits is the sum of the exhibits' counts "
     "('per exhibit'); 'distinct' in the total counts a content found on several exhibits "
     "once. Images and videos are counted separately. Known-good items are excluded from "
-    "grade counts."
+    "grade counts, and so are matches of suspect hash-set entries (match floods)."
 )
 
 MEDIA_KINDS = ("image", "video", "other")
@@ -68,13 +68,18 @@ class _Count:
         return {"items": self.items, "distinct": len(self.contents)}
 
 
+def is_suspect(item: dict[str, Any]) -> bool:
+    """Whether the item's only hash-set match is a suspect entry's (a match flood)."""
+    return bool(item["match"] and item["match"].get("suspect"))
+
+
 def item_status(item: dict[str, Any]) -> str:
     """How an item is treated in counts and lists.
 
     Returns:
         ``unreadable`` (no content), ``graded``, ``known_good``, ``ungraded_match`` (a
-        notable set without grades), ``unknown`` (a picture or video to review) or
-        ``other``.
+        notable set without grades), ``unknown`` (a picture or video to review, also
+        when its only match is a suspect entry's) or ``other``.
     """
     if item["sha256"] is None:
         return "unreadable"
@@ -82,7 +87,7 @@ def item_status(item: dict[str, Any]) -> str:
         return "graded"
     if item["known_good"]:
         return "known_good"
-    if item["match"] is not None:
+    if item["match"] is not None and not is_suspect(item):
         return "ungraded_match"
     if item["media"] in ("image", "video"):
         return "unknown"
@@ -103,7 +108,7 @@ def totals(
     Returns:
         The ``totals`` block of the report schema.
     """
-    alls, matched, known_good = _Count(), _Count(), _Count()
+    alls, matched, known_good, suspect = _Count(), _Count(), _Count(), _Count()
     unknown = {"image": _Count(), "video": _Count()}
     media = {k: _Count() for k in MEDIA_KINDS}
     grades: dict[tuple[str, str], dict[str, _Count]] = {}
@@ -114,7 +119,9 @@ def totals(
             continue
         alls.add(it)
         media[it["media"]].add(it)
-        if it["match"] is not None and not it["known_good"]:
+        if is_suspect(it):
+            suspect.add(it)
+        elif it["match"] is not None and not it["known_good"]:
             matched.add(it)
         if status == "known_good":
             known_good.add(it)
@@ -156,6 +163,7 @@ def totals(
         "unknown_images": unknown["image"].json(),
         "unknown_videos": unknown["video"].json(),
         "known_good": known_good.json(),
+        "suspect_matches": suspect.json(),
         "errors": len(errors),
         "unreadable_items": sum(1 for it in items if it["status"] == "unreadable"),
     }

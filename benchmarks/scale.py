@@ -1,0 +1,183 @@
+"""Scaling: the same corpus scanned with 1 and 2 local workers and on a 2-worker Dask cluster.
+
+    .venv/bin/python benchmarks/scale.py [--pictures 1500] [--filler-mb 1024]
+    .venv/bin/python benchmarks/scale.py --memory-gb 20      # peak memory on a big corpus
+
+The corpus (cached under /tmp/vigil-bench-scale) is benign generated photos (1080p and
+smaller JPEGs, so decoding and PDQ dominate as on a real seizure) plus random filler
+files and zips. Each scan is a real ``vigil scan`` process; its peak memory is the
+largest sum of RSS over the scan and all its worker processes, sampled every 0.2 s.
+The cluster is a ``distributed.LocalCluster`` (2 workers, 1 thread each) started here,
+and its workers' memory is sampled too.
+
+Targets (issue: a force's backlog): 2 workers >= 1.8x one worker; the LocalCluster
+within 15% of the local 2-worker run; peak memory < 2 GB whatever the corpus size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import contextlib
+
+from corpus import jpeg_bytes, photo  # noqa: E402
+
+ROOT = Path("/tmp/vigil-bench-scale")
+
+
+def make_corpus(folder: Path, pictures: int, filler_mb: int) -> Path:
+    """Generate (once) ``pictures`` photos and ``filler_mb`` of other files."""
+    marker = folder / f".complete-{pictures}-{filler_mb}"
+    if marker.exists():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    rng = random.Random(8)
+    sizes = [(1920, 1080), (1280, 960), (1024, 768), (640, 480)]
+    for i in range(pictures):
+        w, h = sizes[i % len(sizes)]
+        path = folder / "pictures" / f"d{i % 50:02d}" / f"IMG_{i:05d}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(jpeg_bytes(photo(i, w, h)))
+    block = os.urandom(4 << 20)
+    written, n = 0, 0
+    while written < filler_mb << 20:
+        size = rng.choice([4 << 10, 64 << 10, 1 << 20, 8 << 20])
+        path = folder / "files" / f"d{n % 64:02d}" / f"f{n:06d}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as f:
+            left = size
+            while left:
+                f.write(block[: min(left, len(block))])
+                left -= min(left, len(block))
+            f.write(n.to_bytes(8, "little"))
+        if n % 200 == 0:
+            with zipfile.ZipFile(path.with_suffix(".zip"), "w") as zf:
+                zf.writestr("inside.bin", block[:65536] + n.to_bytes(8, "little"))
+        written += size
+        n += 1
+    marker.touch()
+    return folder
+
+
+def _tree_rss(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            procs = [proc, *proc.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        for p in procs:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += p.memory_info().rss
+    return total
+
+
+def timed_scan(
+    home: Path, evidence: Path, case: str, extra: list[str], watch: list[int]
+) -> tuple[float, int]:
+    """Run one scan; returns (seconds, peak bytes over the scan and ``watch`` processes)."""
+    env = {**os.environ, "VIGIL_HOME": str(home)}
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vigil",
+            "scan",
+            str(evidence),
+            "--case",
+            case,
+            "--exhibit",
+            "E",
+            "-q",
+            *extra,
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _tree_rss([proc.pid, *watch]))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _out, err = proc.communicate()
+    stop.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"scan failed: {err}")
+    return time.perf_counter() - start, peak
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--pictures", type=int, default=1500)
+    ap.add_argument("--filler-mb", type=int, default=1024)
+    ap.add_argument("--memory-gb", type=int, default=0, help="only measure memory on N GB")
+    args = ap.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="vigil-scale-home-"))
+    if args.memory_gb:
+        evidence = make_corpus(ROOT / f"big-{args.memory_gb}", 200, args.memory_gb * 1024)
+        seconds, peak = timed_scan(home, evidence, "BIG", ["--workers", "2"], [])
+        size = sum(p.stat().st_size for p in evidence.rglob("*") if p.is_file())
+        print(
+            f"corpus {size / 1e9:.1f} GB: {seconds:.0f} s, {size / seconds / 1e6:.0f} MB/s, "
+            f"peak memory {peak / 2**20:.0f} MiB (limit 2048 MiB, {peak / 2**31:.2f} of it)"
+        )
+        return
+    evidence = make_corpus(ROOT / "mixed", args.pictures, args.filler_mb)
+    files = sum(1 for p in evidence.rglob("*") if p.is_file())
+    size = sum(p.stat().st_size for p in evidence.rglob("*") if p.is_file())
+    subprocess.run(["cat", *map(str, evidence.rglob("*.jpg"))], stdout=subprocess.DEVNULL)
+    t1, m1 = timed_scan(home, evidence, "W1", ["--workers", "1"], [])
+    t2, m2 = timed_scan(home, evidence, "W2", ["--workers", "2"], [])
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        workers = list(client.run(os.getpid).values())
+        tc, mc = timed_scan(
+            home, evidence, "DASK", ["--cluster", cluster.scheduler_address], workers
+        )
+    print(f"corpus: {files} files ({args.pictures} photos), {size / 1e9:.2f} GB; 2 cores")
+    print(f"1 local worker     {t1:7.1f} s   peak {m1 / 2**20:6.0f} MiB   1.00x")
+    print(
+        f"2 local workers    {t2:7.1f} s   peak {m2 / 2**20:6.0f} MiB   {t1 / t2:.2f}x one worker"
+        " (target >= 1.8x)"
+    )
+    print(
+        f"LocalCluster 2x1   {tc:7.1f} s   peak {mc / 2**20:6.0f} MiB   {tc / t2:.2f} of the local "
+        "2-worker time (target <= 1.15)"
+    )
+    shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
