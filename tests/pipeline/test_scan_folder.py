@@ -5,25 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests_support import VIGIL, run_vigil
 from vigil.demo import build_demo_evidence, draw_landscape, write_demo_hashsets
-
-VIGIL = [sys.executable, "-m", "vigil"]
-
-
-def run_vigil(args: list[str], home: Path, drop_read_override: bool = False) -> str:
-    """Run the CLI; with ``drop_read_override`` root loses the right to read any file."""
-    cmd = VIGIL + args
-    if drop_read_override and os.geteuid() == 0:
-        cmd = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *cmd]
-    env = {**os.environ, "VIGIL_HOME": str(home)}
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
 
 
 @pytest.fixture(scope="module")

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests_support import run_vigil
 from vigil.demo import add_altered_copies, build_demo_evidence, write_demo_hashsets, write_vpdq_file
-
-VIGIL = [sys.executable, "-m", "vigil"]
-
-
-def _vigil(home: Path, *args: str) -> str:
-    env = {**os.environ, "VIGIL_HOME": str(home)}
-    proc = subprocess.run([*VIGIL, *args], env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
 
 
 @pytest.fixture(scope="module")
@@ -31,34 +20,28 @@ def items(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     extra = add_altered_copies(evidence, roles)
     vics, _good = write_demo_hashsets(evidence, roles, base / "sets")
     vpdq = write_vpdq_file(Path(extra["known_video"][0]), base / "sets" / "video.vpdq")
-    _vigil(
+    sets = ["--scheme", "uk"]
+    run_vigil(
+        ["hashset", "import", str(vics), "--name", "known", *sets, "--category-map", "1=A,2=B,3=C"],
         home,
-        "hashset",
-        "import",
-        str(vics),
-        "--name",
-        "known",
-        "--scheme",
-        "uk",
-        "--category-map",
-        "1=A,2=B,3=C",
     )
-    _vigil(
+    run_vigil(
+        [
+            "hashset",
+            "import",
+            str(vpdq),
+            "--name",
+            "videos",
+            "--format",
+            "vpdq",
+            *sets,
+            "--grade",
+            "B",
+        ],
         home,
-        "hashset",
-        "import",
-        str(vpdq),
-        "--name",
-        "videos",
-        "--format",
-        "vpdq",
-        "--scheme",
-        "uk",
-        "--grade",
-        "B",
     )
-    _vigil(home, "scan", str(evidence), "--case", "P", "--exhibit", "E", "-q")
-    _vigil(home, "report", "P", "--format", "json", "--out", str(base / "rep"))
+    run_vigil(["scan", str(evidence), "--case", "P", "--exhibit", "E", "-q"], home)
+    run_vigil(["report", "P", "--format", "json", "--out", str(base / "rep")], home)
     report = json.loads((base / "rep" / "report.json").read_text())
     return {i["path"].removeprefix("Users/alex/"): i for i in report["items"]}
 

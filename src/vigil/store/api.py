@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, create_engine, event, func, insert, select, update
+from sqlalchemy import Table, create_engine, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
@@ -42,6 +42,7 @@ from vigil.store.schema import (
     scans,
     thumbnails,
 )
+from vigil.store.sqlite import configure_sqlite
 
 _CASE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
@@ -68,23 +69,6 @@ def default_store_url(home: Path, case: str) -> str:
     return f"sqlite:///{folder / (check_case_name(case) + '.sqlite')}"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
-    # Let SQLAlchemy's "begin" event emit BEGIN itself (see _sqlite_begin_immediate).
-    dbapi_connection.isolation_level = None
-
-
-def _sqlite_begin_immediate(conn: Any) -> None:
-    # Take the write lock when a transaction starts: two processes writing one case
-    # file then queue on busy_timeout instead of failing to upgrade a read lock.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
 def normalise_url(url: str) -> str:
     """Use the psycopg 3 driver for ``postgresql://`` URLs."""
     if url.startswith("postgresql://") or url.startswith("postgres://"):
@@ -96,9 +80,7 @@ def open_engine(url: str) -> Engine:
     """Create an engine for ``url`` and migrate the schema to the newest revision."""
     try:
         engine = create_engine(normalise_url(url), future=True)
-        if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
-            event.listen(engine, "begin", _sqlite_begin_immediate)
+        configure_sqlite(engine)
         migrate.upgrade(engine)
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot open case store {url}: {exc}") from exc

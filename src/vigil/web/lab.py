@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from vigil.errors import StoreError
+from vigil.store.sqlite import configure_sqlite
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -28,15 +28,6 @@ def default_lab_url(home: Path) -> str:
     return f"sqlite:///{Path(home) / 'lab.sqlite'}"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
-
-
 def open_lab(url: str) -> Engine:
     """Create an engine for the lab database at ``url`` and migrate it.
 
@@ -51,8 +42,7 @@ def open_lab(url: str) -> Engine:
     """
     try:
         engine = create_engine(url, future=True)
-        if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
+        configure_sqlite(engine)
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with engine.begin() as connection:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from vigil.errors import HashSetFormatError
 from vigil.hashsets.entry import HashEntry, Malformed, algorithm_for_length, normalize_hex
-from vigil.hashsets.formats.textlines import head_lines, numbered_lines
+from vigil.hashsets.formats.textlines import head_lines, mostly_parses, numbered_lines
 
 NAME = "plain"
 HAS_CATEGORIES = False
@@ -47,21 +47,7 @@ def sniff(head: bytes, path: Path) -> bool:
     lines = [line for line in head_lines(head) if not _is_skipped(line)]
     if not lines:
         return False
-    return _mostly_parses(lines)
-
-
-def _mostly_parses(lines: list[str]) -> bool:
-    # The first line must parse (as read() demands); a few bad lines later are tolerated.
-    good = 0
-    for number, line in enumerate(lines, start=1):
-        try:
-            _parse(line, number)
-        except ValueError:
-            if number == 1:
-                return False
-            continue
-        good += 1
-    return good * 2 >= len(lines)
+    return mostly_parses(lines, _parse)
 
 
 def read(path: Path) -> Iterator[HashEntry | Malformed]:

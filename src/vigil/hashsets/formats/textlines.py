@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from vigil.errors import HashSetFormatError
@@ -48,3 +48,21 @@ def head_lines(head: bytes, limit: int = 20) -> list[str]:
     if len(lines) > 1 and not text.endswith(("\n", "\r")):
         lines = lines[:-1]
     return lines[:limit]
+
+
+def mostly_parses(lines: list[str], parse: Callable[[str, int], object]) -> bool:
+    """Sniffing rule of the line formats: the first line parses, and half of all do.
+
+    ``parse(line, number)`` raises ValueError for a line that does not fit; a few bad
+    lines after the first are tolerated, as ``read`` tolerates them.
+    """
+    good = 0
+    for number, line in enumerate(lines, start=1):
+        try:
+            parse(line, number)
+        except ValueError:
+            if number == 1:
+                return False
+            continue
+        good += 1
+    return good * 2 >= len(lines)
