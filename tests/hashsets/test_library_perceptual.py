@@ -62,3 +62,13 @@ def test_suppressed_entries_leave_the_perceptual_bank(tmp_path: Path) -> None:
     assert [h for *_x, h, _g in lib.entries_with_pdq()] == [H2]
     assert lib.suppressed() == {first: "flat picture, matches everything"}
     assert lib.state() != before
+
+
+def test_nsrl_family_name_picks_the_release_format(tmp_path: Path) -> None:
+    lib = HashSetLibrary(tmp_path / "home")
+    v3 = lib.import_file(FIXTURES / "nsrl_rdsv3_minimal_sample.db", "v3", fmt="nsrl")
+    v2 = lib.import_file(FIXTURES / "NSRLFile.txt", "v2", fmt="nsrl")
+    assert (v3.format, v3.entries, v3.known_good) == ("nsrl_v3", 5, True)
+    assert (v2.format, v2.entries, v2.known_good) == ("nsrl_v2", 5, True)
+    with pytest.raises(HashSetFormatError):
+        lib.import_file(FIXTURES / "plain_md5.txt", "x", fmt="nsrl")

@@ -185,10 +185,15 @@ class HashSetLibrary:
         if not path.is_file():
             raise UsageError(f"{path}: no such hash-set file")
         grading = load_scheme(scheme)
-        if fmt != "auto" and fmt not in formats.FORMATS:
-            known = ", ".join(["auto", *formats.FORMATS])
+        if fmt != "auto" and fmt not in formats.FORMATS and fmt not in formats.FAMILIES:
+            known = ", ".join(["auto", *formats.FORMATS, *formats.FAMILIES])
             raise UsageError(f"unknown hash-set format {fmt!r} (known: {known})")
-        fmt_name = formats.detect(path) if fmt == "auto" else fmt
+        if fmt == "auto":
+            fmt_name = formats.detect(path)
+        elif fmt in formats.FAMILIES:
+            fmt_name = formats.detect(path, formats.FAMILIES[fmt])
+        else:
+            fmt_name = fmt
         module = formats.get(fmt_name)
         header = module.header(path) if hasattr(module, "header") else {}
         if known_good is None:

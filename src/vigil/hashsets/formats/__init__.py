@@ -68,11 +68,16 @@ def get(name: str) -> ModuleType:
         raise HashSetFormatError(f"unknown hash-set format {name!r} (known: {known})") from None
 
 
-def detect(path: Path) -> str:
+# A family name the user may give for several readers; detection picks the member.
+FAMILIES: dict[str, tuple[str, ...]] = {"nsrl": ("nsrl_v3", "nsrl_v2")}
+
+
+def detect(path: Path, among: tuple[str, ...] | None = None) -> str:
     """Name the format of a hash-set file by asking each reader in registration order.
 
     Args:
         path: The hash-set file.
+        among: Only these readers (a family such as NSRL v3/v2); default every reader.
 
     Returns:
         The name of the first reader whose ``sniff`` accepts the file.
@@ -86,7 +91,9 @@ def detect(path: Path) -> str:
     except OSError as exc:
         raise HashSetFormatError(f"{path}: cannot open: {exc.strerror or exc}") from exc
     for name, module in FORMATS.items():
-        if module.sniff(head, path):
+        if (among is None or name in among) and module.sniff(head, path):
             return name
+    if among is not None:
+        raise HashSetFormatError(f"{path}: not any of {', '.join(among)}")
     known = ", ".join(FORMATS)
     raise HashSetFormatError(f"{path}: format not recognised; name it with --format ({known})")
