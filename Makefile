@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian packages the tests and benchmarks need (command -> package).
-SYSDEPS := bsdtar:libarchive-tools ewfverify:ewf-tools hashdeep:hashdeep pdftotext:poppler-utils chromium:chromium mkntfs:ntfs-3g mcopy:mtools
+# Debian packages the tests and benchmarks need: archives (bsdtar for RAR), EWF and NTFS
+# tools for the test images, hashdeep (benchmark peer), poppler (PDF text), chromium
+# (review-app browser tests), PostgreSQL (shared-store tests), pango (PDF rendering).
+DEBS := libarchive-tools ewf-tools ntfs-3g mtools hashdeep poppler-utils chromium \
+	postgresql libpango-1.0-0 libpangoft2-1.0-0
 
 .PHONY: demo test lint bench examples sysdeps clean
 
@@ -15,9 +18,8 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 sysdeps:
-	@missing=""; for pair in $(SYSDEPS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
-	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
-	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	@missing=""; for pkg in $(DEBS); do \
+	  dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
