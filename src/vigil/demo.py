@@ -224,7 +224,7 @@ def run_demo(out: Path, console: Console | None = None) -> Path:
     from vigil.pipeline.scan import ScanSettings, run_scan
     from vigil.pipeline.setup import build_matchers, hashset_records
     from vigil.report.build import build_report
-    from vigil.report.render import write_report
+    from vigil.report.publish import write_outputs
     from vigil.store.api import CaseStore
 
     console = console or Console()
@@ -262,6 +262,6 @@ def run_demo(out: Path, console: Console | None = None) -> Path:
         f"scanned {summary.items} items, {summary.matches} matches, {summary.errors} errors"
     )
     report_dir = out / "report"
-    write_report(build_report(store, "DEMO-001"), ["html", "json", "csv"], report_dir)
+    write_outputs(build_report(store, "DEMO-001"), ["html", "pdf", "json", "csv"], report_dir)
     store.close()
     return report_dir

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -127,13 +126,3 @@ _env = Environment(
 def render_html(report: dict[str, Any]) -> str:
     """A self-contained HTML page that prints well and holds no picture content."""
     return _env.get_template("report.html").render(r=report)
-
-
-def write_report(report: dict[str, Any], formats: list[str], out: Path) -> list[Path]:
-    """Render ``report`` in each of ``formats`` into folder ``out``; returns the files.
-
-    Kept for callers of the walking skeleton (``vigil demo``); see ``publish.write_outputs``.
-    """
-    from vigil.report.publish import write_outputs
-
-    return write_outputs(report, formats, out)
