@@ -104,9 +104,11 @@ def scan(
     from vigil.pipeline.scan import Progress as ScanProgress
     from vigil.pipeline.scan import ScanSettings, run_scan
     from vigil.pipeline.setup import build_matchers, hashset_records
+    from vigil.sources import evidence_kind
     from vigil.store.api import CaseStore
 
     home = vigil_home()
+    evidence_kind(path)  # fails now, before any progress bar, if nothing is there
     if pdq_mode not in ("fast", "reference"):
         raise UsageError(f"--pdq-mode must be fast or reference, not {pdq_mode!r}")
     settings = ScanSettings(

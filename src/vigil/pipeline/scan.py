@@ -22,7 +22,7 @@ from typing import Any
 from vigil.model import Item, ScanError
 from vigil.pipeline.executors import make_executor
 from vigil.pipeline.units import UnitResult, WorkUnit, plan_units, run_unit
-from vigil.sources import SourceOptions, open_evidence
+from vigil.sources import SourceOptions, evidence_kind, open_evidence
 from vigil.store.api import CaseStore, ScanContext
 
 
@@ -89,12 +89,13 @@ class ScanSummary:
 
 
 def list_top_level(
-    evidence: Path, settings: ScanSettings
+    evidence: Path, kind: str, settings: ScanSettings
 ) -> tuple[list[tuple[str, int | None]], list[ScanError]]:
     """The evidence's top-level items ``(path, size)`` in source order, and source errors."""
     items: list[tuple[str, int | None]] = []
     errors: list[ScanError] = []
-    for entry in open_evidence(evidence, SourceOptions(vss=settings.vss, carve=settings.carve)):
+    options = SourceOptions(vss=settings.vss, carve=settings.carve)
+    for entry in open_evidence(evidence, options, kind):
         if isinstance(entry, Item):
             items.append((entry.path, entry.size))
         else:
@@ -157,13 +158,13 @@ def run_scan(
     """
     evidence = Path(evidence).resolve()
     started = time.monotonic()
-    kind = "folder" if evidence.is_dir() else "image"
+    kind = evidence_kind(evidence)
     ctx = store.begin_scan(
         case, exhibit, evidence, kind, settings.as_dict(), hashset_records or [], resume
     )
     progress = progress or Progress()
     summary = ScanSummary(case, exhibit, store.url, ctx.scan_id)
-    top, source_errors = list_top_level(evidence, settings)
+    top, source_errors = list_top_level(evidence, kind, settings)
     progress.total_items = len(top)
     progress.total_bytes = sum(size or 0 for _p, size in top)
     done = store.done_items(ctx) if resume else {}

@@ -124,7 +124,7 @@ class _Cursor:
         self._restart()
 
     def _restart(self) -> None:
-        self.items: Iterator[Item | ScanError] = open_evidence(self.evidence, self.options)
+        self.items: Iterator[Item | ScanError] = open_evidence(self.evidence, self.options, "image")
         self.position = 0
 
     def take(self, start: int, stop: int) -> list[Item]:
@@ -176,9 +176,15 @@ def _worker(home: str, settings: dict) -> _Worker:
 def _unit_items(worker: _Worker, unit: WorkUnit) -> list[Item]:
     if unit.kind == "folder":
         return [item_for_file(Path(unit.evidence), p) for p in unit.paths]
+    if unit.kind == "file":
+        evidence = Path(unit.evidence)
+        return [item_for_file(evidence.parent, evidence.name)]
     with worker.lock:
         cursor = worker.cursors.get(unit.evidence)
         if cursor is None:
+            # One image at a time per worker: a long-lived cluster worker must not keep
+            # every image it ever scanned open.
+            worker.cursors.clear()
             cursor = worker.cursors[unit.evidence] = _Cursor(Path(unit.evidence), worker.options)
         return cursor.take(unit.start, unit.stop)
 

@@ -18,16 +18,37 @@ class SourceOptions:
     carve: bool = False
 
 
-def open_evidence(path: Path, options: SourceOptions | None = None) -> Iterator[Item | ScanError]:
-    """Yield the items of the evidence at ``path``: a folder or a forensic image."""
-    options = options or SourceOptions()
+def evidence_kind(path: Path) -> str:
+    """``folder``, ``image`` (dfvfs finds a file system in it) or ``file`` (a loose file).
+
+    Raises:
+        EvidenceError: when there is nothing readable at ``path``.
+    """
     path = Path(path)
     if path.is_dir():
+        return "folder"
+    if path.is_file():
+        from vigil.sources.image import holds_file_system
+
+        return "image" if holds_file_system(path) else "file"
+    raise EvidenceError(f"evidence not found or not readable: {path}")
+
+
+def open_evidence(
+    path: Path, options: SourceOptions | None = None, kind: str | None = None
+) -> Iterator[Item | ScanError]:
+    """Yield the items of the evidence at ``path``: a folder, a forensic image or one file."""
+    options = options or SourceOptions()
+    path = Path(path)
+    kind = kind or evidence_kind(path)
+    if kind == "folder":
         from vigil.sources.folder import iter_folder
 
         return iter_folder(path)
-    if path.is_file():
-        from vigil.sources.image import iter_image
+    if kind == "file":
+        from vigil.sources.folder import item_for_file
 
-        return iter_image(path, vss=options.vss, carve=options.carve)
-    raise EvidenceError(f"evidence not found or not readable: {path}")
+        return iter([item_for_file(path.parent, path.name)])
+    from vigil.sources.image import iter_image
+
+    return iter_image(path, vss=options.vss, carve=options.carve)

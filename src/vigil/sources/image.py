@@ -95,6 +95,16 @@ def iter_image(path: Path, *, vss: bool = False, carve: bool = False) -> Iterato
         yield from carve_mod.carve_unpartitioned(bases)
 
 
+def holds_file_system(path: Path) -> bool:
+    """Whether dfvfs finds at least one file system in the file at ``path``."""
+    try:
+        with BACKEND_LOCK:
+            bases = _scan(Path(path), False)
+    except Exception:  # noqa: BLE001 - not an image dfvfs can read: a loose file
+        return False
+    return any(b.type_indicator != definitions.TYPE_INDICATOR_OS for b in bases)
+
+
 def _scan(path: Path, vss: bool) -> list[Any]:
     options = volume_scanner.VolumeScannerOptions()
     options.partitions = ["all"]
