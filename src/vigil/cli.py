@@ -21,9 +21,10 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from rich.table import Table
 from rich.text import Text
 
-from vigil.errors import UsageError, VigilError
+from vigil.errors import DependencyError, UsageError, VigilError
 
 # One maths thread per worker: the scan already runs a worker per core, and OpenBLAS's
 # own threads multiply the per-picture cost of PDQ on a busy machine.
@@ -188,6 +189,25 @@ def demo(
 
     report_dir = run_demo(out_dir, console=out)
     out.print(f"[bold green]report written to {report_dir / 'report.html'}[/]")
+
+
+@app.command()
+def doctor() -> None:
+    """Check that every backend and tool vigil needs is installed; exit 3 if not."""
+    from vigil.doctor import run_checks
+
+    checks = run_checks()
+    table = Table("backend", "needed for", "status")
+    for c in checks:
+        status = (
+            f"[green]ok[/] {c.version or ''}"
+            if c.found
+            else ("[red]MISSING[/]" if c.required else "[yellow]missing (optional)[/]")
+        )
+        table.add_row(c.name, c.needed_for, status)
+    out.print(table)
+    if any(c.required and not c.found for c in checks):
+        raise DependencyError("required backends are missing (see the table above)")
 
 
 def _register_subcommands() -> None:
