@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from vigil.model import Item, ScanError
-from vigil.pipeline.analyse import Analysis
+from vigil.pipeline.analyse import Analyser, Analysis, Matcher
 from vigil.sources import SourceOptions, open_evidence
-from vigil.sources.expand import Limits, expander_for
+from vigil.sources.expand import Expander, Limits, expander_for
 from vigil.sources.folder import item_for_file
 from vigil.sources.sniff import HEAD_SIZE, sniff
 from vigil.store.api import ItemRecord
@@ -146,7 +146,7 @@ class _Cursor:
 class _Worker:
     """Per-process state: the configured analysis and open evidence cursors."""
 
-    analysis_parts: tuple
+    analysis_parts: tuple[list[Matcher], dict[str, Analyser]]
     limits: Limits
     options: SourceOptions
     cursors: dict[str, _Cursor] = field(default_factory=dict)
@@ -256,7 +256,16 @@ def _process(
         _expand(item, expander, sha, unit, analysis, limits, result, enclosing)
 
 
-def _expand(item, expander, sha, unit, analysis, limits, result, enclosing) -> None:  # noqa: ANN001
+def _expand(
+    item: Item,
+    expander: Expander,
+    sha: str | None,
+    unit: WorkUnit,
+    analysis: Analysis,
+    limits: Limits,
+    result: UnitResult,
+    enclosing: frozenset[str],
+) -> None:
     inner = enclosing | {sha} if sha else enclosing
     for child in expander(item, limits):
         if isinstance(child, ScanError):
@@ -266,7 +275,7 @@ def _expand(item, expander, sha, unit, analysis, limits, result, enclosing) -> N
     result.expanded.append(item.path)
 
 
-def _expander_of(item: Item):  # noqa: ANN202
+def _expander_of(item: Item) -> Expander | None:
     try:
         with item.open() as stream:
             head = stream.read(HEAD_SIZE)
