@@ -79,7 +79,8 @@ def _make_expander(mime: str) -> Callable[[Item, Limits], Iterator[Item | ScanEr
                 size = _measure(plain, limit)
         except OverflowError:
             yield ScanError(
-                item.path, stage,
+                item.path,
+                stage,
                 f"expansion ratio limit: output exceeds {limit} bytes "
                 f"(max_ratio={limits.max_ratio:g}, max_member_bytes={limits.max_member_bytes})",
             )
@@ -104,7 +105,7 @@ def _measure(plain: BinaryIO, limit: int) -> int:
     return total
 
 
-def _opener(item: Item, mime: str, size: int):  # noqa: ANN202
+def _opener(item: Item, mime: str, size: int) -> Callable[[], BinaryIO]:
     def open_() -> BinaryIO:
         with item.open() as stream, _OPENERS[mime](stream) as plain:
             return spool(plain, limit=size)

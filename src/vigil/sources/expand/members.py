@@ -53,26 +53,31 @@ class Budget:
         self.entries += 1
         if self.entries > self.limits.max_entries:
             return ScanError(
-                self.item.path, self.stage, f"entry limit: more than max_entries="
+                self.item.path,
+                self.stage,
+                f"entry limit: more than max_entries="
                 f"{self.limits.max_entries} members, the rest is not listed",
             )
         if size is None:
             return None
         if size > self.limits.max_member_bytes:
             return ScanError(
-                where, self.stage,
+                where,
+                self.stage,
                 f"member size limit: {size} > max_member_bytes={self.limits.max_member_bytes}",
             )
         if packed is not None and size > RATIO_FLOOR and size > packed * self.limits.max_ratio:
             return ScanError(
-                where, self.stage,
+                where,
+                self.stage,
                 f"expansion ratio limit: {size} from {packed} bytes exceeds "
                 f"max_ratio={self.limits.max_ratio:g}",
             )
         self.total += size
         if self.total > self.limits.max_total_bytes:
             return ScanError(
-                where, self.stage,
+                where,
+                self.stage,
                 f"total bytes limit: more than max_total_bytes={self.limits.max_total_bytes}",
             )
         return None

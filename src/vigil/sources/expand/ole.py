@@ -129,8 +129,12 @@ def expand_ole(item: Item, limits: Limits) -> Iterator[Item | ScanError]:
                 continue
             piece = blob[offset : offset + length]
             yield child(
-                item, member, lambda piece=piece: io.BytesIO(piece), length,
-                embedded=True, in_archive=False,
+                item,
+                member,
+                lambda piece=piece: io.BytesIO(piece),
+                length,
+                embedded=True,
+                in_archive=False,
             )
 
 

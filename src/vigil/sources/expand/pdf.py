@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from vigil.model import Item, ScanError
@@ -67,8 +67,13 @@ def expand_pdf(item: Item, limits: Limits) -> Iterator[Item | ScanError]:
                 return
             continue
         yield child(
-            item, "", _opener(item, start, length), length,
-            offset=start, embedded=True, in_archive=False,
+            item,
+            "",
+            _opener(item, start, length),
+            length,
+            offset=start,
+            embedded=True,
+            in_archive=False,
         )
 
 
@@ -113,7 +118,7 @@ def _length(data: bytes, header: bytes, objects: dict[tuple[bytes, bytes], int])
     return int(value.group(1)) if value else None
 
 
-def _opener(item: Item, start: int, length: int):  # noqa: ANN202
+def _opener(item: Item, start: int, length: int) -> Callable[[], BinaryIO]:
     def open_() -> BinaryIO:
         with item.open() as stream:
             stream.seek(start)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC
 from typing import BinaryIO
 
@@ -69,8 +69,12 @@ def expand_rar(item: Item, limits: Limits) -> Iterator[Item | ScanError]:
         yield child(
             item,
             info.filename,
-            _opener(item, info.filename, info.compress_type == _STORED,
-                    min(size, limits.max_member_bytes)),
+            _opener(
+                item,
+                info.filename,
+                info.compress_type == _STORED,
+                min(size, limits.max_member_bytes),
+            ),
             size,
             encrypted=encrypted,
             modified=modified,
@@ -79,7 +83,7 @@ def expand_rar(item: Item, limits: Limits) -> Iterator[Item | ScanError]:
         yield ScanError(item.path, STAGE, "encrypted: members are listed but cannot be read")
 
 
-def _opener(item: Item, name: str, stored: bool, limit: int):  # noqa: ANN202
+def _opener(item: Item, name: str, stored: bool, limit: int) -> Callable[[], BinaryIO]:
     def open_() -> BinaryIO:
         if stored:
             with item.open() as stream:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 import py7zr
@@ -99,8 +99,9 @@ def expand_7z(item: Item, limits: Limits) -> Iterator[Item | ScanError]:
         yield child(
             item,
             info.filename,
-            _opener(item, info.filename, min(size or limits.max_member_bytes,
-                                             limits.max_member_bytes)),
+            _opener(
+                item, info.filename, min(size or limits.max_member_bytes, limits.max_member_bytes)
+            ),
             size,
             encrypted=encrypted,
             modified=info.creationtime,
@@ -109,7 +110,7 @@ def expand_7z(item: Item, limits: Limits) -> Iterator[Item | ScanError]:
         yield ScanError(item.path, STAGE, "encrypted: members are listed but cannot be read")
 
 
-def _opener(item: Item, name: str, limit: int):  # noqa: ANN202
+def _opener(item: Item, name: str, limit: int) -> Callable[[], BinaryIO]:
     def open_() -> BinaryIO:
         factory = _Factory(name, limit)
         with item.open() as stream, py7zr.SevenZipFile(stream) as archive:

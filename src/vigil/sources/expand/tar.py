@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import BinaryIO
 
@@ -56,7 +56,7 @@ def _time(mtime: float) -> datetime | None:
         return None
 
 
-def _opener(item: Item, index: int, size: int):  # noqa: ANN202
+def _opener(item: Item, index: int, size: int) -> Callable[[], BinaryIO]:
     def open_() -> BinaryIO:
         # Members are addressed by position: tar allows the same name twice.
         with item.open() as stream, tarfile.open(fileobj=stream, mode="r:") as archive:

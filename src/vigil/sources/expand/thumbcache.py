@@ -73,8 +73,13 @@ def expand_thumbcache(item: Item, limits: Limits) -> Iterator[Item | ScanError]:
             else:
                 piece = data[start:end]
                 yield child(
-                    item, "", lambda piece=piece: io.BytesIO(piece), length,
-                    offset=start, embedded=True, in_archive=False,
+                    item,
+                    "",
+                    lambda piece=piece: io.BytesIO(piece),
+                    length,
+                    offset=start,
+                    embedded=True,
+                    in_archive=False,
                 )
         pos = data.find(b"CMMM", end)
 

@@ -7,7 +7,7 @@ Pictures inside documents (``word/media/``, ``xl/media/``, ``ppt/media/``, ODF
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import BinaryIO
 
@@ -75,7 +75,7 @@ def _zip_time(date_time: tuple[int, int, int, int, int, int]) -> datetime | None
         return None
 
 
-def _opener(item: Item, name: str, size: int, limits: Limits):  # noqa: ANN202
+def _opener(item: Item, name: str, size: int, limits: Limits) -> Callable[[], BinaryIO]:
     def open_() -> BinaryIO:
         with item.open() as stream, zipfile.ZipFile(stream) as archive, archive.open(name) as m:
             # A header may lie about the size: never inflate past what it declared.
