@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import resource
 import time
 from pathlib import Path
 
@@ -85,6 +86,8 @@ def run(bank: int, queries: int, planted: int, brute_sample: int, seed: int) -> 
         f"  process RSS: {with_bank:,.0f} MiB with index + bank copy for brute force"
         f" (baseline {base:,.0f} MiB; bank copy {brute_codes.nbytes / 2**20:,.0f} MiB)"
     )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  process peak RSS so far (queries and their results included): {peak:,.0f} MiB")
     del index, brute_codes, results
     gc.collect()
 

@@ -34,8 +34,16 @@ def benchmark_set(directory: Path = BENCH_DIR, count: int = 20) -> list[Path]:
         path = directory / f"clip{index:02d}-{height}p-gop{gop or 250}.mp4"
         if not path.exists():
             partial = path.with_suffix(".part.mp4")
-            write_clip(partial, width=width, height=height, seconds=9.0, fps=30,
-                       seed=1000 + index, gop=gop, bit_rate=4_000_000)
+            write_clip(
+                partial,
+                width=width,
+                height=height,
+                seconds=9.0,
+                fps=30,
+                seed=1000 + index,
+                gop=gop,
+                bit_rate=4_000_000,
+            )
             partial.rename(path)
         paths.append(path)
     return paths

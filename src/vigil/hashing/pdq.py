@@ -42,7 +42,7 @@ Mode = Literal["fast", "reference"]
 
 # Short side kept by the reduced decode. Below about 200 px the reduced grid is too
 # coarse for the reference's tent filter: at 192 a generated corpus drifts up to 14 bits,
-# at 256 up to 10 (docs/benchmarks-pdq.md). A 12 MP JPEG is still decoded at 1/8 scale
+# at 256 up to 10 (docs/benchmarks.md). A 12 MP JPEG is still decoded at 1/8 scale
 # and a 1080p one at 1/4.
 FAST_MIN_SIDE = 256
 MATCH_DISTANCE = 31

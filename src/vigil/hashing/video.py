@@ -32,7 +32,7 @@ from vigil.model import FrameHash
 
 # Shorter side of the image fed to PDQ in the scan path (frames larger than twice this
 # are reduced by an integer factor); chosen by measuring the distance to the reference
-# hashes (docs/benchmarks-video.md): at most 8 bits, far inside the match distance 31.
+# hashes (docs/benchmarks.md): at most 8 bits, far inside the match distance 31.
 DEFAULT_MIN_SIDE = 540
 # Codecs whose packets may be flagged key although frames build on the previous one
 # (GIF disposal, APNG blending): decoded frame by frame, never skipped.

@@ -87,17 +87,32 @@ def open_engine(url: str) -> Engine:
     return engine
 
 
+_IN_CHUNK = 500
+
+
+def _dialect_insert(conn: Connection, table: Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        return pg_insert(table)
+    if conn.dialect.name == "sqlite":
+        return sqlite_insert(table)
+    raise StoreError(f"unsupported database {conn.dialect.name}")  # pragma: no cover
+
+
 def insert_ignore(
     conn: Connection, table: Table, values: dict[str, Any], conflict: list[str]
 ) -> bool:
     """Insert a row unless one with the same ``conflict`` columns exists; True if inserted."""
-    if conn.dialect.name == "postgresql":
-        stmt = pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    elif conn.dialect.name == "sqlite":
-        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise StoreError(f"unsupported database {conn.dialect.name}")
-    return conn.execute(stmt).rowcount == 1
+    stmt = _dialect_insert(conn, table).values(**values)
+    return conn.execute(stmt.on_conflict_do_nothing(index_elements=conflict)).rowcount == 1
+
+
+def insert_ignore_many(
+    conn: Connection, table: Table, rows: list[dict[str, Any]], conflict: list[str]
+) -> None:
+    """Insert many rows in one statement, skipping those whose ``conflict`` columns exist."""
+    if rows:
+        stmt = _dialect_insert(conn, table).on_conflict_do_nothing(index_elements=conflict)
+        conn.execute(stmt, rows)
 
 
 @dataclass
@@ -293,21 +308,25 @@ class CaseStore:
     ) -> None:
         """Write finished items, errors and completed containers in one transaction.
 
-        ``content_ids`` (SHA-256 to id) is updated with the contents this batch adds,
-        but only once the transaction has committed.
+        One statement per table per batch. A content's matches, frames and thumbnails
+        are written only by the batch that inserted the content, so a content another
+        scan of the case recorded first keeps exactly its own. ``content_ids`` (SHA-256
+        to id) is updated once the transaction has committed.
         """
-        added: dict[str, int] = {}
+        records = list(records)
+        first: dict[str, ItemRecord] = {}
+        for rec in records:
+            if rec.hashes is not None and rec.hashes.sha256 not in content_ids:
+                first.setdefault(rec.hashes.sha256, rec)
         with self.engine.begin() as conn:
-            for rec in records:
-                content_id = None
-                if rec.hashes is not None:
-                    h = rec.hashes
-                    content_id = content_ids.get(h.sha256) or added.get(h.sha256)
-                    if content_id is None:
-                        content_id = self._insert_content(conn, ctx, h, rec.matches)
-                        added[h.sha256] = content_id
-                # A unit re-run after a lost worker may bring an item already recorded.
-                insert_ignore(conn, items, _item_row(ctx, rec, content_id), ["exhibit_id", "path"])
+            added = self._insert_contents(conn, ctx, list(first.values()))
+            known = {**content_ids, **added}
+            item_rows = [
+                _item_row(ctx, rec, known[rec.hashes.sha256] if rec.hashes else None)
+                for rec in records
+            ]
+            # A unit re-run after a lost worker may bring items already recorded.
+            insert_ignore_many(conn, items, item_rows, ["exhibit_id", "path"])
             error_rows = [
                 {
                     "exhibit_id": ctx.exhibit_id,
@@ -317,85 +336,69 @@ class CaseStore:
                 }
                 for e in scan_errors
             ]
-            for row in error_rows:
-                insert_ignore(conn, errors, row, ["exhibit_id", "location", "stage", "reason"])
-            for path in expanded:
+            insert_ignore_many(
+                conn, errors, error_rows, ["exhibit_id", "location", "stage", "reason"]
+            )
+            paths = list(expanded)
+            for start in range(0, len(paths), _IN_CHUNK):
                 conn.execute(
                     update(items)
-                    .where(items.c.exhibit_id == ctx.exhibit_id, items.c.path == path)
+                    .where(
+                        items.c.exhibit_id == ctx.exhibit_id,
+                        items.c.path.in_(paths[start : start + _IN_CHUNK]),
+                    )
                     .values(expanded=True)
                 )
         content_ids.update(added)
 
-    def _insert_content(
-        self, conn: Connection, ctx: ScanContext, h: Hashes, found: list[Match]
-    ) -> int:
-        values = {
-            "case_id": ctx.case_id,
-            "sha256": h.sha256,
-            "sha1": h.sha1,
-            "md5": h.md5,
-            "size": h.size,
-            "mime": h.mime,
-            "media": h.media,
-            "pdq": h.pdq,
-            "pdq_quality": h.pdq_quality,
-            "partial": h.partial,
-        }
-        if not insert_ignore(conn, contents, values, ["case_id", "sha256"]):
-            # Another scan of the same case (another exhibit) recorded it first; its
-            # matches are already there.
-            return int(
-                conn.execute(
-                    select(contents.c.id).where(
-                        contents.c.case_id == ctx.case_id, contents.c.sha256 == h.sha256
-                    )
-                ).scalar_one()
-            )
-        content_id = int(
-            conn.execute(
-                select(contents.c.id).where(
-                    contents.c.case_id == ctx.case_id, contents.c.sha256 == h.sha256
-                )
-            ).scalar_one()
+    def _insert_contents(
+        self, conn: Connection, ctx: ScanContext, recs: list[ItemRecord]
+    ) -> dict[str, int]:
+        """Insert the contents of ``recs`` (one record per new SHA-256); SHA-256 -> id."""
+        if not recs:
+            return {}
+        rows = [_content_row(ctx, rec.hashes) for rec in recs if rec.hashes is not None]
+        stmt = _dialect_insert(conn, contents).on_conflict_do_nothing(
+            index_elements=["case_id", "sha256"]
         )
-        if h.frames:
-            by_time = {f.timestamp: f for f in h.frames}
-            conn.execute(
-                insert(frames),
-                [
-                    {"content_id": content_id, "timestamp": t, "pdq": f.pdq, "quality": f.quality}
-                    for t, f in sorted(by_time.items())
-                ],
+        inserted = {
+            r.sha256: int(r.id)
+            for r in conn.execute(stmt.returning(contents.c.id, contents.c.sha256), rows)
+        }
+        ids = dict(inserted)
+        missing = [rec.hashes.sha256 for rec in recs if rec.hashes and rec.hashes.sha256 not in ids]
+        for start in range(0, len(missing), _IN_CHUNK):
+            # Recorded first by another scan of the same case (another exhibit).
+            chunk = missing[start : start + _IN_CHUNK]
+            for r in conn.execute(
+                select(contents.c.sha256, contents.c.id).where(
+                    contents.c.case_id == ctx.case_id, contents.c.sha256.in_(chunk)
+                )
+            ):
+                ids[r.sha256] = int(r.id)
+        match_rows, frame_rows, thumb_rows = [], [], []
+        for rec in recs:
+            h = rec.hashes
+            if h is None or h.sha256 not in inserted:
+                continue
+            content_id = inserted[h.sha256]
+            match_rows.extend(_match_row(content_id, m) for m in rec.matches)
+            frame_rows.extend(
+                {"content_id": content_id, "timestamp": t, "pdq": f.pdq, "quality": f.quality}
+                for t, f in sorted({f.timestamp: f for f in h.frames}.items())
             )
-        if h.thumbnails:
-            conn.execute(
-                insert(thumbnails),
-                [
-                    {"content_id": content_id, "timestamp": t, "jpeg": jpeg}
-                    for t, jpeg in dict(h.thumbnails).items()
-                ],
+            thumb_rows.extend(
+                {"content_id": content_id, "timestamp": t, "jpeg": jpeg}
+                for t, jpeg in dict(h.thumbnails).items()
             )
-        if found:
-            conn.execute(
-                insert(matches),
-                [
-                    {
-                        "content_id": content_id,
-                        "hashset": m.hashset,
-                        "entry_id": m.entry_id,
-                        "grade": m.grade,
-                        "basis": m.basis,
-                        "algorithm": m.algorithm,
-                        "known_good": m.known_good,
-                        "distance": m.distance,
-                        "variant": m.variant,
-                        "timestamp": m.timestamp,
-                    }
-                    for m in found
-                ],
-            )
-        return content_id
+        for table, table_rows in (
+            (matches, match_rows),
+            (frames, frame_rows),
+            (thumbnails, thumb_rows),
+        ):
+            if table_rows:
+                conn.execute(insert(table), table_rows)
+        return ids
 
     # -- summaries ------------------------------------------------------------
 
@@ -409,6 +412,36 @@ class CaseStore:
                     .where(items.c.exhibit_id == ctx.exhibit_id)
                 ).scalar_one()
             )
+
+
+def _content_row(ctx: ScanContext, h: Hashes) -> dict[str, Any]:
+    return {
+        "case_id": ctx.case_id,
+        "sha256": h.sha256,
+        "sha1": h.sha1,
+        "md5": h.md5,
+        "size": h.size,
+        "mime": h.mime,
+        "media": h.media,
+        "pdq": h.pdq,
+        "pdq_quality": h.pdq_quality,
+        "partial": h.partial,
+    }
+
+
+def _match_row(content_id: int, m: Match) -> dict[str, Any]:
+    return {
+        "content_id": content_id,
+        "hashset": m.hashset,
+        "entry_id": m.entry_id,
+        "grade": m.grade,
+        "basis": m.basis,
+        "algorithm": m.algorithm,
+        "known_good": m.known_good,
+        "distance": m.distance,
+        "variant": m.variant,
+        "timestamp": m.timestamp,
+    }
 
 
 def _item_row(ctx: ScanContext, rec: ItemRecord, content_id: int | None) -> dict[str, Any]:
