@@ -24,8 +24,8 @@ from typing import BinaryIO
 
 import av
 import numpy as np
-import pdqhash
 
+from vigil.hashing import pdq_core
 from vigil.hashing.video_sampling import LinearSampler, plan_gop
 from vigil.hashing.video_thumbnails import ThumbnailPicker
 from vigil.model import FrameHash
@@ -67,10 +67,7 @@ class VideoResult:
 
 
 def frame_pdq(pixels: np.ndarray) -> tuple[str, int]:
-    """PDQ of one frame.
-
-    The one place video hashing calls a PDQ implementation, so it can move to vigil's
-    own fast PDQ without touching the rest.
+    """PDQ of one frame, with vigil's numpy PDQ core (bit-identical to Meta's C++ core).
 
     Args:
         pixels: uint8 array, either H x W luma or H x W x 3 RGB.
@@ -78,10 +75,9 @@ def frame_pdq(pixels: np.ndarray) -> tuple[str, int]:
     Returns:
         (64-hex hash in the reference's order, quality 0-100).
     """
-    if pixels.ndim == 2:
-        pixels = np.repeat(pixels[:, :, np.newaxis], 3, axis=2)
-    bits, quality = pdqhash.compute(np.ascontiguousarray(pixels))
-    return np.packbits(bits.astype(np.uint8)).tobytes().hex(), int(quality)
+    grey = pdq_core.luma(pixels) if pixels.ndim == 3 else pixels.astype(np.float32)
+    block, quality = pdq_core.hash_grey(grey)
+    return pdq_core.block_to_hex(block), int(quality)
 
 
 class _Errors:
