@@ -21,7 +21,7 @@ from typing import Any
 
 from vigil.model import Item, ScanError
 from vigil.pipeline.executors import make_executor
-from vigil.pipeline.units import UnitResult, WorkUnit, plan_units, run_unit
+from vigil.pipeline.units import UnitResult, WorkUnit, plan_units, run_unit, warm_up
 from vigil.sources import SourceOptions, evidence_kind, open_evidence
 from vigil.store.api import CaseStore, ScanContext
 
@@ -164,6 +164,46 @@ def run_scan(
     )
     progress = progress or Progress()
     summary = ScanSummary(case, exhibit, store.url, ctx.scan_id)
+    pool = make_executor(executor, workers, cluster)
+    try:
+        return _scan_with(
+            pool,
+            store,
+            ctx,
+            evidence,
+            kind,
+            settings,
+            home,
+            resume,
+            workers,
+            progress,
+            on_progress,
+            summary,
+            started,
+        )
+    finally:
+        pool.close()
+
+
+def _scan_with(
+    pool: Any,
+    store: CaseStore,
+    ctx: ScanContext,
+    evidence: Path,
+    kind: str,
+    settings: ScanSettings,
+    home: Path,
+    resume: bool,
+    workers: int,
+    progress: Progress,
+    on_progress: Callable[[Progress], None] | None,
+    summary: ScanSummary,
+    started: float,
+) -> ScanSummary:
+    # Workers import their libraries and open the hash-set library while the
+    # evidence is being listed, not after.
+    for _ in range(workers):
+        pool.submit(warm_up, settings.as_dict(), str(home))
     top, source_errors = list_top_level(evidence, kind, settings)
     progress.total_items = len(top)
     progress.total_bytes = sum(size or 0 for _p, size in top)
@@ -182,7 +222,6 @@ def run_scan(
             continue
         units.append(_with_resume(unit, unit_done, reenter))
     status = "complete"
-    pool = make_executor(executor, workers, cluster)
     try:
         _run_units(
             pool,
@@ -201,8 +240,6 @@ def run_scan(
         status = "interrupted"
         store.finish_scan(ctx, status, _counts(summary))
         raise
-    finally:
-        pool.close()
     store.finish_scan(ctx, status, _counts(summary))
     summary.status = status
     summary.elapsed = time.monotonic() - started

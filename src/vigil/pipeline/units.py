@@ -173,6 +173,11 @@ def _worker(home: str, settings: dict) -> _Worker:
         return _WORKERS[key]
 
 
+def warm_up(settings: dict, home: str) -> None:
+    """Prepare this worker process for units of a scan with ``settings`` (imports, matchers)."""
+    _worker(home, settings)
+
+
 def _unit_items(worker: _Worker, unit: WorkUnit) -> list[Item]:
     if unit.kind == "folder":
         return [item_for_file(Path(unit.evidence), p) for p in unit.paths]
