@@ -2,11 +2,13 @@
 
 Run from the repository root: ``.venv/bin/python docs/examples/make_examples.py``.
 
-* ``demo/``: the demo case (procedurally drawn landscapes, a renamed copy, a zip) scanned
-  against the demo VICS set, in every format, signed with a throw-away examiner key whose
+* ``demo/``: the demo case (procedurally drawn landscapes, a renamed copy, a zip, altered
+  copies that match perceptually, two generated videos) scanned against the demo VICS set
+  and a vPDQ video set, in every format, signed with a throw-away examiner key whose
   public half is written to ``examiner.pub``.
-* ``disk-image/``: the generated NTFS test image from ``../shared`` (when the disk-image
-  source is present), scanned against the same set: deleted entries and errors show up.
+* ``disk-image/``: the generated MBR disk (FAT32, NTFS, exFAT partitions, deleted files,
+  nested archives) from ``../shared``, scanned against the shared fixture VICS and NSRL
+  sets: deleted entries, archive members and known-good files show up.
 """
 
 from __future__ import annotations
@@ -18,11 +20,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from vigil.demo import build_demo_evidence, write_demo_hashsets
+from vigil.demo import (
+    add_altered_copies,
+    build_demo_evidence,
+    write_demo_hashsets,
+    write_vpdq_file,
+)
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / ".." / "shared"
-NTFS = SHARED / "fixtures" / "disk" / "generated" / "gen_ntfs.raw"
+DISK = SHARED / "fixtures" / "disk" / "generated" / "gen_mbr_disk.E01"
+FIXTURE_SETS = SHARED / "fixtures" / "hashsets"
 FORMATS = "json,csv,html,pdf,vics,vics-uk"
 
 
@@ -39,21 +47,26 @@ def main() -> None:
         home = base / "home"
         evidence = base / "evidence"
         roles = build_demo_evidence(evidence)
+        extra = add_altered_copies(evidence, roles)
         known, good = write_demo_hashsets(evidence, roles, base / "sets")
+        video = write_vpdq_file(Path(extra["known_video"][0]), base / "sets" / "video.vpdq")
         uk = ["--scheme", "uk", "--category-map", "1=A,2=B,3=C"]
         vigil(home, "hashset", "import", str(known), "--name", "demo-known", *uk)
+        vigil(home, "hashset", "import", str(video), "--name", "demo-known-video",
+              "--format", "vpdq", "--scheme", "uk", "--grade", "B")  # fmt: skip
         vigil(home, "hashset", "import", str(good), "--name", "demo-known-good", "--known-good")
+        vigil(home, "hashset", "import", str(FIXTURE_SETS / "vics_2.0_media.json"),
+              "--name", "fixture-notable")  # fmt: skip
+        vigil(home, "hashset", "import", str(FIXTURE_SETS / "NSRLFile.txt"),
+              "--name", "fixture-nsrl")  # fmt: skip
         vigil(home, "keys", "new", "--out", str(base / "keys"))
         key = str(base / "keys" / "vigil-ed25519.key")
         shutil.copyfile(base / "keys" / "vigil-ed25519.pub", HERE / "examiner.pub")
 
-        cases = [("DEMO-001", "EX1", evidence, "Demo folder of benign generated pictures", "demo")]
-        if (
-            HERE.parents[1] / "src" / "vigil" / "sources" / "image.py"
-        ).is_file() and NTFS.is_file():
-            cases.append(
-                ("DISK-001", "HDD1", NTFS.resolve(), "Generated NTFS test image", "disk-image")
-            )
+        cases = [
+            ("DEMO-001", "EX1", evidence, "Demo folder of benign generated pictures", "demo"),
+            ("DISK-001", "HDD1", DISK.resolve(), "Generated MBR disk image (E01)", "disk-image"),
+        ]
         for case, exhibit, path, description, folder in cases:
             db = f"sqlite:///{base / (case + '.sqlite')}"
             vigil(home, "scan", str(path), "--case", case, "--exhibit", exhibit, "-q", "--db", db)
