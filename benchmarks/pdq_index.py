@@ -113,12 +113,18 @@ _SERVE = """
 import resource, time, numpy as np
 from vigil.matching.pdq_index import PdqIndex
 index = PdqIndex.load("{tmp}/bank.idx")
-queries = np.load("{tmp}/queries.npy")
+queries = np.load("{tmp}/queries.npy")[:5000]
 start = time.perf_counter()
-index.query_codes(queries)
+# As the scan's matcher asks: one picture's 10 variants at a time.
+for row in range(0, len(queries), 10):
+    index.query_codes(queries[row : row + 10])
 elapsed = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(f"peak RSS {{peak:,.0f}} MiB (limit 1,024 MiB), {{len(queries) / elapsed:,.0f}} queries/s")
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+mib = lambda key: int(status[key].split()[0]) // 1024
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+print(f"RSS {{mib('VmRSS'):,}} MiB ({{mib('RssFile'):,}} MiB the memory-mapped index, shared by"
+      f" workers; {{mib('RssAnon'):,}} MiB private), peak {{peak:,}} MiB (limit 1,024 MiB);"
+      f" {{len(queries) / elapsed:,.0f}} queries/s in batches of 10")
 """
 
 
