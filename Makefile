@@ -35,8 +35,19 @@ test: $(STAMP) sysdeps
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
+# About 5 minutes once the corpora are cached in /tmp (building them first: ~10 minutes).
+# Heavier runs, by hand: benchmarks/pdq_index.py --bank 10000000 (8 min, 1.5 GB) and
+# benchmarks/scale.py --memory-gb 20 (20 GiB in /tmp; delete it afterwards).
 bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/crypto_throughput.py
+	$(BIN)/python benchmarks/vics_import_memory.py
+	$(BIN)/python benchmarks/pdq.py
+	$(BIN)/python benchmarks/pdq.py --no-speed --drift 1000
+	$(BIN)/python benchmarks/pdq_index.py --bank 1000000
+	$(BIN)/python benchmarks/e01_scan.py --workers 2
+	$(BIN)/python benchmarks/video_throughput.py
+	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/review_keys.py
 
 examples: $(STAMP)
 	$(BIN)/python docs/examples/make_examples.py
