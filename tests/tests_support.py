@@ -5,6 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from vigil.cli import app
+from vigil.errors import VigilError
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = (REPO / ".." / "shared").resolve()
 VIGIL = [sys.executable, "-m", "vigil"]
@@ -23,3 +28,21 @@ def run_vigil(args: list[str], home: Path, drop_read_override: bool = False) -> 
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
+
+
+class InProcessVigil:
+    """Runs the real ``vigil`` app in this process with one VIGIL_HOME (faster than a
+    subprocess, for tests that call many commands)."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, code: int = 0) -> str:
+        result = self.runner.invoke(app, list(args), env={"VIGIL_HOME": str(self.home)})
+        exit_code = result.exit_code
+        # As vigil.cli.main does: a VigilError becomes its exit code.
+        if isinstance(result.exception, VigilError):
+            exit_code = result.exception.exit_code
+        assert exit_code == code, (args, result.output, result.exception)
+        return result.output

@@ -13,38 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from vigil.cli import app
+from tests_support import InProcessVigil
 from vigil.demo import build_demo_evidence, write_demo_hashsets
-from vigil.errors import VigilError
 from vigil.hashing.crypto import digest_stream
 from vigil.hashing.pdq import pdq_for_file
 
 PHOTODNA = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMA=="
 
 
-class Vigil:
-    """Runs ``vigil`` in-process with one VIGIL_HOME."""
-
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self.runner = CliRunner()
-
-    def __call__(self, *args: str, code: int = 0) -> str:
-        result = self.runner.invoke(app, list(args), env={"VIGIL_HOME": str(self.home)})
-        exit_code = result.exit_code
-        # As vigil.cli.main does: a VigilError becomes its exit code.
-        if isinstance(result.exception, VigilError):
-            exit_code = result.exception.exit_code
-        assert exit_code == code, (args, result.output, result.exception)
-        return result.output
-
-
 @pytest.fixture
-def make_vigil() -> type[Vigil]:
+def make_vigil() -> type[InProcessVigil]:
     """The in-process ``vigil`` runner class, for tests that need their own home."""
-    return Vigil
+    return InProcessVigil
 
 
 def _md5(path: Path) -> str:
@@ -57,7 +38,7 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     base = tmp_path_factory.mktemp("report")
     home = base / "home"
     home.mkdir()
-    vigil = Vigil(home)
+    vigil = InProcessVigil(home)
     evidence = base / "evidence"
     roles = build_demo_evidence(evidence)
     known, _good = write_demo_hashsets(evidence, roles, base / "sets")

@@ -20,11 +20,9 @@ from typing import Any
 import jsonschema
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
-from typer.testing import CliRunner
 
-from vigil.cli import app
+from tests_support import InProcessVigil
 from vigil.demo import draw_landscape
-from vigil.errors import VigilError
 from vigil.hashing.crypto import digest_stream
 from vigil.hashing.pdq import hamming, pdq_for_file
 
@@ -95,24 +93,7 @@ def build_flood_case(base: Path) -> tuple[Path, Path]:
     return evidence, vics
 
 
-class Vigil:
-    """Runs the real ``vigil`` app in process with one VIGIL_HOME."""
-
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self.runner = CliRunner()
-
-    def __call__(self, *args: str, code: int = 0) -> str:
-        result = self.runner.invoke(app, list(args), env={"VIGIL_HOME": str(self.home)})
-        exit_code = result.exit_code
-        # As vigil.cli.main does: a VigilError becomes its exit code.
-        if isinstance(result.exception, VigilError):
-            exit_code = result.exception.exit_code
-        assert exit_code == code, (args, result.output, result.exception)
-        return result.output
-
-
-def _report(vigil: Vigil, case: str, out: Path, *extra: str) -> dict[str, Any]:
+def _report(vigil: InProcessVigil, case: str, out: Path, *extra: str) -> dict[str, Any]:
     vigil("report", case, "--out", str(out), *extra)
     return json.loads((out / "report.json").read_text())
 
@@ -122,7 +103,7 @@ def flood(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     base = tmp_path_factory.mktemp("flood")
     home = base / "home"
     home.mkdir()
-    vigil = Vigil(home)
+    vigil = InProcessVigil(home)
     evidence, vics = build_flood_case(base)
     vigil("hashset", "import", str(vics), "--name", "known", "--scheme", "uk",
           "--category-map", "1=A,2=B,3=C")  # fmt: skip
