@@ -188,7 +188,10 @@ def speed_run(home: Path, pictures: int, filler_mb: int) -> None:
 
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+            # As the README's `dask worker --preload vigil.pipeline.units`: workers
+            # import vigil when they start, not on their first unit.
+            preload=["vigil.pipeline.units"],
         ) as cluster,
         Client(cluster) as client,
     ):

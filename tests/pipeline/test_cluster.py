@@ -59,7 +59,11 @@ def test_cluster_scan_equals_local_scan_despite_a_dead_worker(corpus: tuple[Path
     assert len(expected[0]) == FILES + 1 + 2 * (FILES // 500)
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            preload=["vigil.pipeline.units"],  # as the README tells lab workers to start
         ) as cluster,
         Client(cluster) as client,
     ):

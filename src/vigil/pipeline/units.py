@@ -190,6 +190,18 @@ def _worker(home: str, settings: dict) -> _Worker:
         return _WORKERS[key]
 
 
+def dask_setup(worker: object) -> None:
+    """Dask preload hook (``dask worker --preload vigil.pipeline.units``).
+
+    Imports the analysis libraries (decoders, PDQ, video, matchers) when the worker
+    starts rather than on its first unit, and fixes its allocator (see
+    ``_heap_for_large_arrays``).
+    """
+    import vigil.pipeline.setup  # noqa: F401
+
+    _heap_for_large_arrays()
+
+
 def warm_up(settings: dict, home: str) -> None:
     """Prepare this worker process for units of a scan with ``settings`` (imports, matchers)."""
     _worker(home, settings)
