@@ -1,6 +1,6 @@
 """Scaling: the same corpus scanned with 1 and 2 local workers and on a 2-worker Dask cluster.
 
-    .venv/bin/python benchmarks/scale.py [--pictures 1500] [--filler-mb 1024]
+    .venv/bin/python benchmarks/scale.py [--pictures 4000] [--filler-mb 3072]
     .venv/bin/python benchmarks/scale.py --memory-gb 20      # peak memory on a big corpus
 
 The corpus (cached under /tmp/vigil-bench-scale) is benign generated photos (1080p and
@@ -140,8 +140,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--pictures", type=int, default=1500)
-    ap.add_argument("--filler-mb", type=int, default=1024)
+    ap.add_argument("--pictures", type=int, default=4000)
+    ap.add_argument("--filler-mb", type=int, default=3072)
     ap.add_argument("--memory-gb", type=int, default=0, help="only measure memory on N GB")
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="vigil-scale-home-"))
