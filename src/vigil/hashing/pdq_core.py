@@ -197,16 +197,23 @@ def dihedral_blocks(block: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def hash_grey(grey: np.ndarray, scale: int = 1) -> tuple[np.ndarray, int]:
+def hash_grey(
+    grey: np.ndarray, scale: int = 1, gain: float = 1.0, offset: float = 0.0
+) -> tuple[np.ndarray, int]:
     """DCT block and quality of a luma array.
 
     Args:
         grey: H x W luma array, at least 1x1.
         scale: reduction factor of ``grey`` against the original picture (see
             ``downsample``).
+        gain: with ``offset``, maps ``grey`` to 0-255 luma (e.g. video-range Y). The
+            filter is linear with unit weights, so this is applied to the 64x64 buffer.
+        offset: see ``gain``.
 
     Returns:
         (16x16 float32 DCT block, quality).
     """
     buffer = downsample(grey, scale)
+    if gain != 1.0 or offset != 0.0:
+        buffer = buffer * np.float32(gain) + np.float32(offset)
     return dct_block(buffer), quality(buffer)
