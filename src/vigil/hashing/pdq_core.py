@@ -117,6 +117,29 @@ def luma(rgb: np.ndarray) -> np.ndarray:
     return np.float32(0.299) * r + np.float32(0.587) * g + np.float32(0.114) * b
 
 
+@lru_cache(maxsize=512)
+def _axis_band(size: int, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """The non-zero band of each row of ``_axis_weights``: (input indices, weights).
+
+    Each of the 64 outputs reads only a tent's width of inputs (7 of 480 rows, 9 of 640
+    columns); gathering those instead of multiplying by the mostly-zero 64 x size
+    matrix is 2-3x faster, and differs from it by float rounding (about 3e-5 levels).
+    """
+    weights = _axis_weights(size, scale)
+    # The difference-array construction leaves ~1e-17 residues off the band.
+    keep = np.abs(weights) > 1e-9
+    first = keep.argmax(axis=1)
+    last = size - 1 - keep[:, ::-1].argmax(axis=1)
+    width = int((last - first).max()) + 1
+    index = first[:, None] + np.arange(width)[None, :]
+    inside = index <= last[:, None]
+    index = np.minimum(index, size - 1)
+    band = np.where(inside, weights[np.arange(BUFFER)[:, None], index], 0).astype(np.float32)
+    index.setflags(write=False)
+    band.setflags(write=False)
+    return index, band
+
+
 def downsample(grey: np.ndarray, scale: int = 1) -> np.ndarray:
     """Tent-filter and decimate a luma array to the 64x64 PDQ buffer.
 
@@ -130,13 +153,11 @@ def downsample(grey: np.ndarray, scale: int = 1) -> np.ndarray:
         64 x 64 float32 array.
     """
     height, width = grey.shape
-    rows = _axis_weights(height, scale)
-    cols = _axis_weights(width, scale)
-    # Multiply along the longer axis first: the intermediate is then 64 x shorter side.
+    row_index, row_band = _axis_band(height, scale)
+    col_index, col_band = _axis_band(width, scale)
     pixels = grey.astype(np.float32, copy=False)
-    if height >= width:
-        return (rows @ pixels) @ cols.T
-    return rows @ (pixels @ cols.T)
+    rows = np.einsum("rl,rlw->rw", row_band, pixels[row_index])
+    return np.einsum("cl,rcl->rc", col_band, rows[:, col_index])
 
 
 def quality(buffer: np.ndarray) -> int:
