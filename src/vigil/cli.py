@@ -61,7 +61,7 @@ class _FilesColumn(ProgressColumn):
         rate = items / elapsed if elapsed > 0 else 0.0
         total = self.state.total_items  # type: ignore[attr-defined]
         of = f"/{total}" if total is not None else ""
-        return Text(f"{items}{of} files {rate:,.0f} files/s", style="progress.download")
+        return Text(f"{items}{of} files {rate:,.0f}/s", style="progress.download")
 
 
 @app.command()
