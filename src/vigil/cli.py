@@ -109,7 +109,8 @@ def scan(
     from vigil.store.api import CaseStore
 
     home = vigil_home()
-    evidence_kind(path)  # fails now, before any progress bar, if nothing is there
+    # Found once, and before any progress bar: fails now if nothing is there.
+    kind = evidence_kind(path)
     if pdq_mode not in ("fast", "reference"):
         raise UsageError(f"--pdq-mode must be fast or reference, not {pdq_mode!r}")
     settings = ScanSettings(
@@ -161,6 +162,7 @@ def scan(
             cluster=cluster,
             progress=state,
             on_progress=update if show else None,
+            kind=kind,
         )
     store.close()
     if as_json:

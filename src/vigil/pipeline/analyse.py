@@ -28,7 +28,6 @@ class Outcome:
     kind: Kind | None
     matches: list[Match] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
-    new_content: bool = False
 
 
 @dataclass
@@ -63,7 +62,6 @@ class Analysis:
         # Perceptual work and matching happen once per distinct content in the case.
         if not self.claimed(hashes.sha256):
             return outcome
-        outcome.new_content = True
         analyser = self.analysers.get(kind.media)
         if analyser is not None:
             try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +135,7 @@ def run_scan(
     cluster: str | None = None,
     progress: Progress | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    kind: str | None = None,
 ) -> ScanSummary:
     """Scan ``evidence`` into ``store`` as exhibit ``exhibit`` of ``case``.
 
@@ -152,13 +153,14 @@ def run_scan(
         cluster: a Dask scheduler address; units then run on the cluster.
         progress: counters to update (created if None).
         on_progress: called after each unit is written.
+        kind: ``evidence_kind(evidence)`` when the caller has already found it.
 
     Returns:
         A summary of this run.
     """
     evidence = Path(evidence).resolve()
     started = time.monotonic()
-    kind = evidence_kind(evidence)
+    kind = kind or evidence_kind(evidence)
     ctx = store.begin_scan(
         case, exhibit, evidence, kind, settings.as_dict(), hashset_records or [], resume
     )
@@ -220,7 +222,7 @@ def _scan_with(
             summary.skipped += len(unit.paths)
             progress.skipped += len(unit.paths)
             continue
-        units.append(_with_resume(unit, unit_done, reenter))
+        units.append(replace(unit, done=unit_done, reenter=reenter))
     status = "complete"
     try:
         _run_units(
@@ -244,12 +246,6 @@ def _scan_with(
     summary.status = status
     summary.elapsed = time.monotonic() - started
     return summary
-
-
-def _with_resume(unit: WorkUnit, done: frozenset[str], reenter: frozenset[str]) -> WorkUnit:
-    from dataclasses import replace
-
-    return replace(unit, done=done, reenter=reenter)
 
 
 def _counts(summary: ScanSummary) -> dict[str, int]:

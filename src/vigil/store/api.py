@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, create_engine, func, insert, select, update
+from sqlalchemy import Table, create_engine, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
@@ -399,19 +399,6 @@ class CaseStore:
             if table_rows:
                 conn.execute(insert(table), table_rows)
         return ids
-
-    # -- summaries ------------------------------------------------------------
-
-    def count_items(self, ctx: ScanContext) -> int:
-        """How many items the exhibit has recorded."""
-        with self.engine.connect() as conn:
-            return int(
-                conn.execute(
-                    select(func.count())
-                    .select_from(items)
-                    .where(items.c.exhibit_id == ctx.exhibit_id)
-                ).scalar_one()
-            )
 
 
 def _content_row(ctx: ScanContext, h: Hashes) -> dict[str, Any]:
