@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Debian packages the tests and benchmarks need: archives (bsdtar for RAR), EWF and NTFS
 # tools for the test images, hashdeep (benchmark peer), poppler (PDF text), chromium
 # (review-app browser tests), PostgreSQL (shared-store tests), pango (PDF rendering).
-DEBS := libarchive-tools ewf-tools ntfs-3g mtools hashdeep poppler-utils chromium \
+DEBS := libarchive13 libarchive-tools ewf-tools ntfs-3g mtools hashdeep poppler-utils chromium \
 	postgresql libpango-1.0-0 libpangoft2-1.0-0
 
 .PHONY: demo test lint bench examples sysdeps clean

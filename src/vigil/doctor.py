@@ -28,8 +28,7 @@ MODULES = (
     ("dfvfs", "dfvfs", "forensic images (E01, VHD, VMDK, QCOW, partitions, file systems)"),
     ("pytsk3", "pytsk3", "deleted entries and carving"),
     ("pyewf", "libewf-python", "EnCase E01 images and vigil verify"),
-    ("py7zr", "py7zr", "7z archives"),
-    ("rarfile", "rarfile", "RAR archives"),
+    ("libarchive", "libarchive-c", "archives: zip, 7z, RAR, tar, cpio, cab, compressed streams"),
     ("PIL", "pillow", "decoding pictures"),
     ("pillow_heif", "pillow-heif", "HEIC/HEIF pictures"),
     ("pdqhash", "pdqhash", "PDQ reference mode"),
@@ -42,7 +41,7 @@ MODULES = (
 )
 # (command, Debian package, needed for, required)
 TOOLS = (
-    ("bsdtar", "libarchive-tools", "compressed RAR archives (rarfile's extractor)", True),
+    ("bsdtar", "libarchive-tools", "the archive tests' and benchmarks' peer", False),
     ("ewfverify", "ewf-tools", "the E01 benchmark peer", False),
     ("hashdeep", "hashdeep", "the hashing benchmark peer", False),
     ("chromium", "chromium", "the review app's browser tests", False),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from vigil.model import Item, ScanError
-from vigil.sources.expand import Limits, expander_for
+from vigil.sources.expand import expander_for
 from vigil.sources.expand.recurse import expand_tree
 from vigil.sources.sniff import sniff
 
@@ -116,5 +116,12 @@ def test_corrupt_archive_is_an_error(tmp_path: Path) -> None:
     data = (ARCHIVES / "bundle.zip").read_bytes()
     bad = tmp_path / "bad.zip"
     bad.write_bytes(data[:100])
-    results = list(expander_for("application/zip")(file_item(bad), Limits()))  # type: ignore[misc]
-    assert len(results) == 1 and isinstance(results[0], ScanError)
+    results = list(expand_tree(file_item(bad)))
+    # The intact first member is kept (read from its local header), then the damage.
+    assert [(r.path, md5_of(r)) for r in results if isinstance(r, Item)] == [
+        ("bad.zip!inner/hello.txt", EXPECTED["bundle.zip"]["inner/hello.txt"])
+    ]
+    assert results[-1] == ScanError(
+        "bad.zip", "expand.archive",
+        "archive read stopped after 1 entries: Truncated ZIP file header",
+    )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import zipfile
 from pathlib import Path
 
 from vigil.model import Item, ScanError
-from vigil.sources.expand import Limits, expander_for
+from vigil.sources.expand import Budget, Limits, expander_for
 from vigil.sources.expand.recurse import expand_tree
 
 
@@ -24,36 +25,67 @@ def make_zip(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> b
     return out.getvalue()
 
 
-def test_zip_bomb_hits_ratio_limit() -> None:
-    bomb = make_zip({"zeros.bin": bytes(20 * 1024 * 1024), "ok.txt": b"fine"})
+def expand(mime: str, data: bytes, name: str = "c", limits: Limits | None = None) -> list:
+    """Run one expander over ``data``; members are read (and dropped) as they stream out."""
+    item = bytes_item(data, name)
+    budget = Budget(name, limits or Limits(), size=len(data))
+    out: list = []
+    for found in expander_for(mime)(item, io.BytesIO(data), budget):  # type: ignore[misc]
+        if isinstance(found, ScanError):
+            out.append(found)
+        else:
+            try:
+                out.append((found.name, len(found.stream.read())))
+            except OSError as exc:
+                out.append((found.name, str(exc)))
+    return out
+
+
+def test_ratio_is_no_reason_to_refuse_a_member() -> None:
+    # 20 MiB of zeros from a 20 kB zip (ratio 1000): inside the byte budget, so read.
+    bomb = make_zip({"ok.txt": b"fine", "zeros.bin": bytes(20 * 1024 * 1024)})
     results = list(expand_tree(bytes_item(bomb, "bomb.zip")))
-    errors = [r for r in results if isinstance(r, ScanError)]
-    assert len(errors) == 1
-    assert errors[0].location == "bomb.zip!zeros.bin"
-    assert "expansion ratio limit" in errors[0].reason
+    assert [r for r in results if isinstance(r, ScanError)] == []
+    assert [(r.path, r.size) for r in results if isinstance(r, Item)] == [
+        ("bomb.zip!ok.txt", 4),
+        ("bomb.zip!zeros.bin", 20 * 1024 * 1024),
+    ]
+
+
+def test_byte_budget_keeps_what_came_before() -> None:
+    bomb = make_zip({"ok.txt": b"fine", "zeros.bin": bytes(20 * 1024 * 1024)})
+    limits = Limits(min_bytes=1024 * 1024, max_ratio=10)
+    results = list(expand_tree(bytes_item(bomb, "bomb.zip"), limits))
     assert [r.path for r in results if isinstance(r, Item)] == ["bomb.zip!ok.txt"]
+    errors = [r for r in results if isinstance(r, ScanError)]
+    assert len(errors) == 1 and errors[0].location == "bomb.zip"
+    assert errors[0].stage == "budget"
+    assert errors[0].reason.startswith("bytes budget: more than 1048576 expanded bytes")
 
 
-def test_total_bytes_and_entry_limits() -> None:
+def test_member_budget() -> None:
     data = make_zip({f"f{i}.txt": b"x" * 100 for i in range(10)}, zipfile.ZIP_STORED)
-    limits = Limits(max_total_bytes=450, max_entries=100)
-    results = list(expander_for("application/zip")(bytes_item(data, "a.zip"), limits))  # type: ignore[misc]
-    assert sum(isinstance(r, Item) for r in results) == 4
-    assert all("total bytes limit" in r.reason for r in results if isinstance(r, ScanError))
-    limits = Limits(max_entries=3)
-    results = list(expander_for("application/zip")(bytes_item(data, "a.zip"), limits))  # type: ignore[misc]
-    assert sum(isinstance(r, Item) for r in results) == 3
-    assert "entry limit" in results[-1].reason  # type: ignore[union-attr]
+    results = list(expand_tree(bytes_item(data, "a.zip"), Limits(max_members=3)))
+    assert [r.path for r in results if isinstance(r, Item)] == [
+        "a.zip!f0.txt",
+        "a.zip!f1.txt",
+        "a.zip!f2.txt",
+    ]
+    assert results[-1] == ScanError(
+        "a.zip", "budget", "members budget: more than max_members=3 members"
+    )
 
 
-def test_gzip_bomb_hits_ratio_limit() -> None:
+def test_gzip_bomb_stops_at_the_byte_budget() -> None:
     bomb = gzip.compress(bytes(30 * 1024 * 1024))
-    results = list(expand_tree(bytes_item(bomb, "z.gz")))
-    assert len(results) == 1 and isinstance(results[0], ScanError)
-    assert "expansion ratio limit" in results[0].reason
+    whole = list(expand_tree(bytes_item(bomb, "z.gz")))
+    assert [(r.path, r.size) for r in whole if isinstance(r, Item)] == [("z.gz!z", None)]
+    stopped = list(expand_tree(bytes_item(bomb, "z.gz"), Limits(min_bytes=1024 * 1024)))
+    assert [r for r in stopped if isinstance(r, Item)] == []
+    assert len(stopped) == 1 and stopped[0].reason.startswith("bytes budget")
 
 
-def test_nested_zips_stop_at_depth_limit() -> None:
+def test_nested_zips_stop_at_depth_budget() -> None:
     data = b"deepest"
     name = "leaf.txt"
     for level in range(12):
@@ -63,8 +95,8 @@ def test_nested_zips_stop_at_depth_limit() -> None:
     items = [r for r in results if isinstance(r, Item)]
     errors = [r for r in results if isinstance(r, ScanError)]
     assert max(i.depth for i in items) == 5
-    assert len(errors) == 1 and "depth limit" in errors[0].reason
-    assert errors[0].location.count("!") == 5
+    assert len(errors) == 1 and errors[0].location.count("!") == 5
+    assert errors[0].reason.startswith("depth budget: members would be deeper than max_depth=5")
 
 
 def test_self_containing_content_is_stopped() -> None:
@@ -75,13 +107,10 @@ def test_self_containing_content_is_stopped() -> None:
 
     results = list(expand_tree(bytes_item(gz, "a.gz")))
     assert [r.path for r in results if isinstance(r, Item)] == ["a.gz!a", "a.gz!a!x.txt"]
-    quine = bytes_item(gz, "q.gz")
     same = Item(path="q.gz!q.gz", open=lambda: io.BytesIO(gz), size=len(gz), depth=1,
                 parent="q.gz")
-    from vigil.sources.expand import recurse
-
-    digest = recurse._digest(quine)
-    stopped = list(recurse.expand_tree(same, None, frozenset({digest})))
+    digest = hashlib.sha1(gz).hexdigest()
+    stopped = list(expand_tree(same, None, frozenset({digest})))
     assert len(stopped) == 1 and "recursion" in stopped[0].reason  # type: ignore[union-attr]
 
 
@@ -107,9 +136,15 @@ def test_encrypted_zip_lists_names_and_reports() -> None:
 
 
 def test_truncated_containers(tmp_path: Path) -> None:
-    whole = make_zip({"a.txt": b"hello" * 1000})
+    whole = make_zip({"a.txt": b"hello" * 1000, "b.txt": b"world" * 1000})
+    # The first member is whole before the cut: kept, then a record of the damage.
+    assert expand("application/zip", whole[: len(whole) // 2]) == [
+        ("a.txt", 5000),
+        ("b.txt", "member data damaged: ZIP decompression failed (-5)"),
+        ScanError("c", "expand.archive", "archive read stopped after 2 entries: "
+                  "Truncated input file (needed 5 bytes, only 0 available)"),
+    ]
     for mime, data in (
-        ("application/zip", whole[: len(whole) // 2]),
         ("application/gzip", gzip.compress(bytes(range(256)) * 40)[:60]),
         ("application/x-7z-compressed", b"7z\xbc\xaf\x27\x1c" + b"\0" * 30),
         ("application/vnd.rar", b"Rar!\x1a\x07\x01\x00" + b"\xff" * 30),
@@ -117,5 +152,5 @@ def test_truncated_containers(tmp_path: Path) -> None:
         ("application/x-ole-storage", bytes.fromhex("d0cf11e0a1b11ae1") + b"\0" * 600),
         ("application/x-tar", b"\0" * 100 + b"garbage" * 100),
     ):
-        results = list(expander_for(mime)(bytes_item(data, "c"), Limits()))  # type: ignore[misc]
-        assert all(isinstance(r, ScanError) for r in results), mime
+        results = expand(mime, data)
+        assert results and all(isinstance(r, ScanError) for r in results), (mime, results)

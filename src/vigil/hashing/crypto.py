@@ -25,12 +25,15 @@ class Digests:
     head: bytes
 
 
-def digest_stream(stream: BinaryIO, chunk: int = CHUNK) -> Digests:
+def digest_stream(
+    stream: BinaryIO, chunk: int = CHUNK, copy_to: BinaryIO | None = None
+) -> Digests:
     """Read ``stream`` to its end once and return its digests.
 
     Args:
         stream: a binary stream positioned at the start of the content.
         chunk: read size in bytes.
+        copy_to: also write every byte here (a spool for a second read).
 
     Returns:
         The size, MD5, SHA-1 and SHA-256 (lower-case hex) and the first 4 KiB.
@@ -61,4 +64,6 @@ def digest_stream(stream: BinaryIO, chunk: int = CHUNK) -> Digests:
         md5.update(block)
         sha1.update(block)
         sha256.update(block)
+        if copy_to is not None:
+            copy_to.write(block)
     return Digests(size, md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest(), head)

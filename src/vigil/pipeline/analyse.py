@@ -1,7 +1,8 @@
 """The work done on one item: read it once, identify it, hash it, match it.
 
-``analyse`` runs in worker threads. It never writes to the store and never raises
-for a bad item: failures come back as ``ScanError`` records in the outcome.
+``Analysis`` runs in workers. It never writes to the store and never raises for a bad
+item: failures come back as ``ScanError`` records in the outcome. The only exception
+that passes through is ``ItemTimeout``, the walk's CPU budget for one step.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from vigil.hashing.crypto import digest_stream
+from vigil.hashing.crypto import Digests, digest_stream
 from vigil.model import Hashes, Item, Match, ScanError
 from vigil.sources.sniff import Kind, sniff
 
@@ -39,7 +40,7 @@ class Analysis:
     claimed: Callable[[str], bool]
 
     def __call__(self, item: Item) -> Outcome:
-        """Analyse one item; see the module docstring."""
+        """Analyse one item whose bytes ``item.open()`` gives; see the module docstring."""
         if item.deleted and item.size is None:
             # A deleted name whose content cannot be recovered: recorded, not hashed
             # (hashing nothing would claim the empty file's MD5).
@@ -48,7 +49,15 @@ class Analysis:
             with item.open() as stream:
                 digests = digest_stream(stream)
         except Exception as exc:  # noqa: BLE001 - any read failure is a record, not a crash
-            return Outcome(item, None, None, errors=[_read_error(item, exc)])
+            return Outcome(item, None, None, errors=[read_error(item, exc)])
+        return self.finish(item, digests)
+
+    def finish(self, item: Item, digests: Digests) -> Outcome:
+        """Identify, hash perceptually and match an item whose bytes were read once.
+
+        ``item.open()`` must give the bytes again if the content is a picture or a video
+        (a spooled copy for a container member).
+        """
         kind = sniff(digests.head)
         hashes = Hashes(
             size=digests.size,
@@ -66,6 +75,8 @@ class Analysis:
         if analyser is not None:
             try:
                 hashes, errs = analyser(item, hashes)
+            except ItemTimeout:
+                raise
             except Exception as exc:  # noqa: BLE001
                 errs = [ScanError(item.path, kind.media, f"{type(exc).__name__}: {exc}")]
             outcome.hashes = hashes
@@ -80,7 +91,11 @@ class Analysis:
         return outcome
 
 
-def _read_error(item: Item, exc: BaseException) -> ScanError:
+class ItemTimeout(Exception):
+    """One step of the walk took more CPU time than its budget (raised by a timer)."""
+
+
+def read_error(item: Item, exc: BaseException) -> ScanError:
     if isinstance(exc, OSError) and exc.strerror:
         reason = f"{type(exc).__name__}: {exc.strerror}"
     else:

@@ -13,17 +13,25 @@
 from __future__ import annotations
 
 import bisect
+import queue as queue_module
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
+
 from vigil.model import Item, ScanError
+from vigil.pipeline.batches import Batch
 from vigil.pipeline.executors import make_executor
-from vigil.pipeline.units import UnitResult, WorkUnit, plan_units, run_unit, warm_up
+from vigil.pipeline.units import WorkUnit, plan_units, run_unit, warm_up
 from vigil.sources import SourceOptions, evidence_kind, open_evidence
+from vigil.sources.expand import Limits
 from vigil.store.api import CaseStore, ScanContext
+
+# How often a unit whose worker was lost is run again before it is recorded as lost.
+RETRIES = 1
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,12 @@ class ScanSettings:
 
     hashsets: tuple[str, ...] = ()
     max_depth: int = 8
+    max_members: int = Limits.max_members
+    max_ratio: float = Limits.max_ratio
+    min_bytes: int = Limits.min_bytes
+    max_bytes: int = Limits.max_bytes
+    max_seconds: float = Limits.max_seconds
+    max_item_seconds: float = Limits.max_item_seconds
     carve: bool = False
     vss: bool = False
     pdq_mode: str = "fast"
@@ -39,6 +53,18 @@ class ScanSettings:
     pdq_max_distance: int = 31
     video_fps: float = 1.0
     video_match_threshold: float = 0.8
+
+    def limits(self) -> Limits:
+        """The budgets of each top-level item."""
+        return Limits(
+            max_depth=self.max_depth,
+            max_members=self.max_members,
+            max_ratio=self.max_ratio,
+            min_bytes=self.min_bytes,
+            max_bytes=self.max_bytes,
+            max_seconds=self.max_seconds,
+            max_item_seconds=self.max_item_seconds,
+        )
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form (tuples become lists)."""
@@ -170,6 +196,7 @@ def run_scan(
     try:
         return _scan_with(
             pool,
+            _spool_dir(store, home),
             store,
             ctx,
             evidence,
@@ -187,8 +214,19 @@ def run_scan(
         pool.close()
 
 
+def _spool_dir(store: CaseStore, home: Path) -> str:
+    """Where members too large for memory are spooled: beside the case store."""
+    if store.url.startswith("sqlite:///"):
+        folder = Path(store.url.removeprefix("sqlite:///")).parent / "spool"
+    else:
+        folder = home / "spool"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return str(folder)
+
+
 def _scan_with(
     pool: Any,
+    spool_dir: str,
     store: CaseStore,
     ctx: ScanContext,
     evidence: Path,
@@ -237,6 +275,7 @@ def _scan_with(
             summary,
             progress,
             on_progress,
+            spool_dir,
         )
     except KeyboardInterrupt:
         status = "interrupted"
@@ -264,42 +303,148 @@ def _run_units(
     summary: ScanSummary,
     progress: Progress,
     on_progress: Callable[[Progress], None] | None,
+    spool_dir: str | None,
 ) -> None:
     # A few units per worker in flight: enough to keep workers busy, few enough that
     # results waiting to be written never hold much memory.
     limit = max(2, workers * 3)
     queue = list(reversed(units))
-    inflight: set[Any] = set()
+    inflight: dict[Any, WorkUnit] = {}
+    running: set[int] = set()  # units whose final batch has not been written
+    attempts: dict[int, int] = {}
     settings_dict = settings.as_dict()
-    while queue or inflight:
+
+    def write(batch: Batch) -> None:
+        _write(batch, ctx, store, content_ids, summary, progress)
+        if batch.final:
+            running.discard(batch.unit)
+        if on_progress:
+            on_progress(progress)
+
+    while queue or inflight or running:
         while queue and len(inflight) < limit:
-            inflight.add(pool.submit(run_unit, queue.pop(), settings_dict, str(home)))
-        for future in pool.completed(inflight):
-            inflight.discard(future)
-            _write(future.result(), ctx, store, content_ids, summary, progress)
-            if on_progress:
-                on_progress(progress)
+            unit = queue.pop()
+            future = pool.submit(run_unit, unit, settings_dict, str(home), spool_dir)
+            inflight[future] = unit
+            running.add(unit.number)
+        _drain(pool.channel, write, wait=0.05 if inflight or running else 0)
+        for future in pool.completed(set(inflight), timeout=0 if pool.channel else None):
+            unit = inflight.pop(future)
+            try:
+                batches = future.result()
+            except Exception as exc:  # noqa: BLE001 - a lost worker is a record, not the end
+                _lost(pool, unit, exc, attempts, queue, running, store, ctx, summary, progress)
+                continue
+            for batch in batches:
+                write(batch)
+        if not inflight and running and pool.channel is not None:
+            # Every unit returned: its last batches are on their way through the channel.
+            _drain(pool.channel, write, wait=1.0)
+
+
+def _drain(channel: Any, write: Callable[[Batch], None], wait: float) -> None:
+    """Write every batch waiting on the channel (waiting up to ``wait`` s for the first)."""
+    if channel is None:
+        return
+    timeout: float | None = wait
+    while True:
+        try:
+            batch = channel.get(timeout=timeout) if timeout else channel.get_nowait()
+        except queue_module.Empty:
+            return
+        write(batch)
+        timeout = 0
+
+
+def _lost(
+    pool: Any,
+    unit: WorkUnit,
+    exc: BaseException,
+    attempts: dict[int, int],
+    queue: list[WorkUnit],
+    running: set[int],
+    store: CaseStore,
+    ctx: ScanContext,
+    summary: ScanSummary,
+    progress: Progress,
+) -> None:
+    """A unit whose worker died: run it again once (on a new pool), then record it."""
+    attempts[unit.number] = attempts.get(unit.number, 0) + 1
+    if attempts[unit.number] <= RETRIES and pool.restart():
+        queue.append(unit)
+        return
+    running.discard(unit.number)
+    errors = [
+        ScanError(path, "worker", f"worker lost twice on this item's unit: {type(exc).__name__}")
+        for path in unit.paths
+    ]
+    store.write_batch(ctx, [], errors, [], {})
+    summary.errors += len(errors)
+    progress.errors += len(errors)
+
+
+def _write_each(
+    batch: Batch, ctx: ScanContext, store: CaseStore, content_ids: dict[str, int]
+) -> list[ScanError]:
+    """Write a batch that failed as a whole row by row; a row that fails becomes a record."""
+    failed: list[ScanError] = []
+    for record in batch.records:
+        try:
+            store.write_batch(ctx, [record], [], [], content_ids)
+        except OperationalError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            failed.append(
+                ScanError(
+                    _printable(record.item.path),
+                    "store",
+                    f"item could not be recorded: {type(exc).__name__}: {_printable(str(exc))}",
+                )
+            )
+    for error in batch.errors + failed:
+        try:
+            store.write_batch(ctx, [], [error], [], content_ids)
+        except OperationalError:
+            raise
+        except Exception:  # noqa: BLE001
+            printable = ScanError(
+                _printable(error.location), error.stage, _printable(error.reason)
+            )
+            store.write_batch(ctx, [], [printable], [], content_ids)
+    store.write_batch(ctx, [], [], batch.expanded, content_ids)
+    return batch.errors + failed
+
+
+def _printable(text: str) -> str:
+    """``text`` with undecodable bytes (surrogate escapes) shown as ``\\xNN``."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _write(
-    result: UnitResult,
+    batch: Batch,
     ctx: ScanContext,
     store: CaseStore,
     content_ids: dict[str, int],
     summary: ScanSummary,
     progress: Progress,
 ) -> None:
-    new = [r for r in result.records if r.hashes is not None and r.hashes.sha256 not in content_ids]
-    store.write_batch(ctx, result.records, result.errors, result.expanded, content_ids)
-    summary.units += 1
-    summary.items += len(result.records)
+    new = [r for r in batch.records if r.hashes is not None and r.hashes.sha256 not in content_ids]
+    try:
+        store.write_batch(ctx, batch.records, batch.errors, batch.expanded, content_ids)
+    except OperationalError:
+        raise  # the store itself (full, locked, unreadable): the scan cannot go on
+    except Exception:  # noqa: BLE001 - one bad row must not end the scan
+        batch.errors = _write_each(batch, ctx, store, content_ids)
+    if batch.final:
+        summary.units += 1
+    summary.items += len(batch.records)
     summary.new_contents += len({r.hashes.sha256 for r in new if r.hashes})
     summary.matches += sum(len(r.matches) for r in new)
-    summary.errors += len(result.errors)
-    summary.bytes += result.bytes
-    for r in result.records:
+    summary.errors += len(batch.errors)
+    summary.bytes += batch.bytes
+    for r in batch.records:
         if r.hashes is not None:
             summary.media[r.hashes.media] = summary.media.get(r.hashes.media, 0) + 1
-    progress.items += len(result.records)
-    progress.bytes += result.top_bytes
-    progress.errors += len(result.errors)
+    progress.items += len(batch.records)
+    progress.bytes += batch.top_bytes
+    progress.errors += len(batch.errors)

@@ -3,10 +3,11 @@
 The coordinator (``pipeline/scan.py``) walks the evidence once to list its top-level
 items, cuts the list into units and hands them to an executor: threads, local
 processes or a Dask cluster all run the same ``run_unit``. A worker re-opens the
-evidence by path (shared storage for a cluster), analyses each item of its unit and
-everything inside it (archive members, embedded pictures) and returns plain records.
-It never writes to the store: the coordinator writes each unit's result in one
-transaction, so a unit is either wholly recorded or not at all.
+evidence by path (shared storage for a cluster), walks each item of its unit and
+everything inside it (``pipeline/walk.py``) and sends plain records back in batches as
+they are made (``pipeline/batches.py``), through the executor's channel when it has
+one (local threads and processes), else as the unit's return value (Dask). It never
+writes to the store: the coordinator writes each batch in one transaction.
 """
 
 from __future__ import annotations
@@ -16,19 +17,17 @@ import ctypes.util
 import os
 import sys
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 from vigil.model import Item, ScanError
 from vigil.pipeline.analyse import Analyser, Analysis, Matcher
+from vigil.pipeline.batches import Batch, BatchWriter
+from vigil.pipeline.walk import Walk, walk_item
 from vigil.sources import SourceOptions, open_evidence
-from vigil.sources.expand import Expander, Limits, expander_for
+from vigil.sources.expand import Limits
 from vigil.sources.folder import item_for_file
-from vigil.sources.sniff import HEAD_SIZE, sniff
-from vigil.store.api import ItemRecord
 
 UNIT_ITEMS = 64
 UNIT_BYTES = 64 * 1024 * 1024
@@ -53,19 +52,6 @@ class WorkUnit:
     reenter: frozenset[str] = frozenset()
 
 
-@dataclass
-class UnitResult:
-    """What a worker found in one unit (picklable: items carry no opener)."""
-
-    number: int
-    records: list[ItemRecord] = field(default_factory=list)
-    errors: list[ScanError] = field(default_factory=list)
-    expanded: list[str] = field(default_factory=list)
-    bytes: int = 0
-    # Bytes of the unit's top-level items, for progress against the listed total.
-    top_bytes: int = 0
-
-
 def plan_units(evidence: Path, kind: str, items: list[tuple[str, int | None]]) -> list[WorkUnit]:
     """Cut the top-level ``(path, size)`` list into units of bounded count and bytes."""
     units: list[WorkUnit] = []
@@ -85,38 +71,6 @@ def plan_units(evidence: Path, kind: str, items: list[tuple[str, int | None]]) -
             )
             start, size = i + 1, 0
     return units
-
-
-def _no_bytes() -> BinaryIO:
-    raise OSError("item bytes are not carried across processes")
-
-
-def _plain(value: datetime | None) -> datetime | None:
-    # Backends return datetime subclasses (rarfile's nsdatetime) that do not unpickle.
-    if value is None or type(value) is datetime:
-        return value
-    return datetime(
-        value.year,
-        value.month,
-        value.day,
-        value.hour,
-        value.minute,
-        value.second,
-        value.microsecond,
-        tzinfo=value.tzinfo,
-    )
-
-
-def detach(item: Item) -> Item:
-    """A copy of ``item`` without its opener and with plain datetimes, safe to pickle."""
-    return replace(
-        item,
-        open=_no_bytes,
-        created=_plain(item.created),
-        modified=_plain(item.modified),
-        accessed=_plain(item.accessed),
-        changed=_plain(item.changed),
-    )
 
 
 class _Cursor:
@@ -184,7 +138,7 @@ def _worker(home: str, settings: dict) -> _Worker:
             s = ScanSettings.from_dict(settings)
             _WORKERS[key] = _Worker(
                 build_matchers(Path(home), s),
-                Limits(max_depth=s.max_depth),
+                s.limits(),
                 SourceOptions(vss=s.vss, carve=s.carve),
             )
         return _WORKERS[key]
@@ -223,8 +177,24 @@ def _unit_items(worker: _Worker, unit: WorkUnit) -> list[Item]:
         return cursor.take(unit.start, unit.stop)
 
 
-def run_unit(unit: WorkUnit, settings: dict, home: str) -> UnitResult:
-    """Analyse every item of ``unit`` and everything inside them; see the module docstring."""
+# Where a worker sends its batches: set by the executor in each local worker process
+# (or in the scan's process for threads); None on a Dask worker.
+_CHANNEL: Callable[[Batch], None] | None = None
+
+
+def set_channel(send: Callable[[Batch], None] | None) -> None:
+    """Make ``send`` the destination of the batches of units run in this process."""
+    global _CHANNEL
+    _CHANNEL = send
+
+
+def run_unit(unit: WorkUnit, settings: dict, home: str, spool_dir: str | None) -> list[Batch]:
+    """Walk every item of ``unit``; see the module docstring.
+
+    Returns:
+        The unit's batches when there is no channel, else an empty list (the last batch
+        sent, marked ``final``, tells the coordinator the unit is finished).
+    """
     worker = _worker(home, settings)
     matchers, analysers = worker.analysis_parts
     claimed: set[str] = set()
@@ -235,12 +205,14 @@ def run_unit(unit: WorkUnit, settings: dict, home: str) -> UnitResult:
         claimed.add(sha256)
         return True
 
-    analysis = Analysis(matchers, analysers, claim)
-    result = UnitResult(unit.number)
+    kept: list[Batch] = []
+    out = BatchWriter(unit.number, _CHANNEL or kept.append)
+    walk = Walk(Analysis(matchers, analysers, claim), worker.limits, out, unit.done, unit.reenter)
+    walk.spool_dir = spool_dir if spool_dir and os.path.isdir(spool_dir) else None
     items = _unit_items(worker, unit)
     found = tuple(i.path for i in items)
     if found != unit.paths:
-        result.errors.append(
+        out.error(
             ScanError(
                 unit.paths[0] if unit.paths else unit.evidence,
                 "source",
@@ -248,71 +220,9 @@ def run_unit(unit: WorkUnit, settings: dict, home: str) -> UnitResult:
                 f"from {unit.paths[:1]}, found {len(found)} from {found[:1]}",
             )
         )
-        return result
-    for item in items:
-        result.top_bytes += item.size or 0
-        _process(item, unit, analysis, worker.limits, result, frozenset())
-    return result
-
-
-def _process(
-    item: Item,
-    unit: WorkUnit,
-    analysis: Analysis,
-    limits: Limits,
-    result: UnitResult,
-    enclosing: frozenset[str],
-) -> None:
-    if item.path in unit.reenter:
-        # Recorded before an interruption, but not all its members were.
-        expander = _expander_of(item)
-        if expander is not None:
-            _expand(item, expander, None, unit, analysis, limits, result, enclosing)
-        return
-    if item.path in unit.done:
-        return
-    outcome = analysis(item)
-    result.errors.extend(outcome.errors)
-    expander = None
-    if outcome.kind is not None and outcome.hashes is not None:
-        result.bytes += outcome.hashes.size
-        expander = expander_for(outcome.kind.mime)
-        if expander is not None and outcome.hashes.sha256 in enclosing:
-            result.errors.append(
-                ScanError(item.path, "expand", "recursion: same content as an enclosing container")
-            )
-            expander = None
-    result.records.append(
-        ItemRecord(detach(item), outcome.hashes, outcome.matches, container=expander is not None)
-    )
-    if expander is not None:
-        sha = outcome.hashes.sha256 if outcome.hashes else None
-        _expand(item, expander, sha, unit, analysis, limits, result, enclosing)
-
-
-def _expand(
-    item: Item,
-    expander: Expander,
-    sha: str | None,
-    unit: WorkUnit,
-    analysis: Analysis,
-    limits: Limits,
-    result: UnitResult,
-    enclosing: frozenset[str],
-) -> None:
-    inner = enclosing | {sha} if sha else enclosing
-    for child in expander(item, limits):
-        if isinstance(child, ScanError):
-            result.errors.append(child)
-        else:
-            _process(child, unit, analysis, limits, result, inner)
-    result.expanded.append(item.path)
-
-
-def _expander_of(item: Item) -> Expander | None:
-    try:
-        with item.open() as stream:
-            head = stream.read(HEAD_SIZE)
-    except OSError:
-        return None
-    return expander_for(sniff(head).mime)
+    else:
+        for item in items:
+            out.count_top_bytes(item.size or 0)
+            walk_item(item, walk)
+    out.flush(final=True)
+    return kept

@@ -45,8 +45,7 @@ RESULT_DEPENDENCIES = (
     "dfvfs",
     "pytsk3",
     "libewf-python",
-    "py7zr",
-    "rarfile",
+    "libarchive-c",
     "pillow",
     "pillow-heif",
     "pdqhash",
@@ -65,7 +64,18 @@ def dependency_versions() -> dict[str, str]:
             found[name] = importlib_metadata.version(name)
         except importlib_metadata.PackageNotFoundError:
             found[name] = "not installed"
+    found["libarchive"] = _libarchive_version()
     return found
+
+
+def _libarchive_version() -> str:
+    """The C library behind libarchive-c (it, not the binding, reads the archives)."""
+    try:
+        from libarchive import ffi
+    except (ImportError, OSError):
+        return "not installed"
+    n = ffi.version_number()
+    return f"{n // 1_000_000}.{n // 1000 % 1000}.{n % 1000}"
 
 
 def _rows_by_content(conn: Connection, table: Any, content_ids: list[int]) -> dict[int, list]:

@@ -8,14 +8,19 @@ segment is resolved through the same expanders the scan used.
 
 from __future__ import annotations
 
+import io
+import shutil
+import tempfile
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
 from vigil.errors import EvidenceError
 from vigil.model import MEMBER_SEP, OFFSET_SEP, Item, ScanError
 from vigil.sources import SourceOptions, open_evidence
-from vigil.sources.expand import Limits, expander_for
+from vigil.sources.expand import Limits, child_item, expander_for
+from vigil.sources.expand.budget import Budget, BudgetExceeded
 from vigil.sources.folder import item_for_file
 from vigil.sources.sniff import HEAD_SIZE, sniff
 
@@ -33,7 +38,7 @@ def find_item(evidence: Path, item_path: str) -> Item:
     """The ``Item`` recorded as ``item_path`` in ``evidence`` (see ``open_item``)."""
     evidence = Path(evidence)
     item = _top_level(evidence, item_path)
-    limits = Limits(max_depth=10**6)
+    limits = Limits(max_depth=10**6, max_item_seconds=0)
     while item.path != item_path:
         item = _child_on_the_way(item, item_path, limits)
     return item
@@ -69,15 +74,57 @@ def _on_the_way(items: Iterable[Item | ScanError], item_path: str) -> Item | Non
 
 
 def _child_on_the_way(item: Item, item_path: str, limits: Limits) -> Item:
+    """Walk ``item`` to the member on the way to ``item_path``; its bytes, in a temp file."""
     try:
-        with item.open() as stream:
-            head = stream.read(HEAD_SIZE)
+        stream = item.open()
     except OSError as exc:
         raise EvidenceError(f"cannot read {item.path!r}: {exc}") from exc
-    expander = expander_for(sniff(head).mime)
-    if expander is None:
-        raise EvidenceError(f"{item.path!r} is not a container, cannot reach {item_path!r}")
-    found = _on_the_way(expander(item, limits), item_path)
-    if found is None:
-        raise EvidenceError(f"no member on the way to {item_path!r} in {item.path!r}")
-    return found
+    with stream:
+        expander = expander_for(sniff(stream.read(HEAD_SIZE)).mime)
+        stream.seek(0)
+        if expander is None:
+            raise EvidenceError(f"{item.path!r} is not a container, cannot reach {item_path!r}")
+        names: dict[str, int] = {}
+        try:
+            for found in expander(item, stream, Budget(item.path, limits, size=item.size)):
+                if isinstance(found, ScanError):
+                    continue
+                child, _repeated = child_item(item, found, names)
+                if child.path == item_path or item_path.startswith(
+                    (child.path + MEMBER_SEP, child.path + OFFSET_SEP)
+                ):
+                    copy = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller
+                    shutil.copyfileobj(found.stream, copy, 1 << 20)
+                    copy.seek(0)
+                    return replace(child, open=lambda copy=copy: _Reread(copy))
+        except (BudgetExceeded, OSError) as exc:
+            raise EvidenceError(f"cannot read {item.path!r}: {exc}") from exc
+    raise EvidenceError(f"no member on the way to {item_path!r} in {item.path!r}")
+
+
+class _Reread(io.RawIOBase):
+    """The temp file holding a member's bytes, from its start; closing it deletes it."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        super().__init__()
+        self._file = file
+        file.seek(0)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        return self._file.readinto(buffer)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()

@@ -43,6 +43,7 @@ def _is_isobmff(h: bytes, brands: tuple[bytes, ...]) -> bool:
 
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
 _AVIF_BRANDS = (b"avif", b"avis")
+_LHA_METHODS = (b"h0", b"h1", b"h4", b"h5", b"h6", b"h7", b"hd", b"zs", b"z5", b"z4")
 
 
 def sniff(head: bytes) -> Kind:
@@ -102,8 +103,24 @@ def sniff(head: bytes) -> Kind:
         return Kind("application/x-bzip2", "other")
     if h[:6] == b"\xfd7zXZ\x00":
         return Kind("application/x-xz", "other")
+    if h[:4] == b"\x28\xb5\x2f\xfd":
+        return Kind("application/zstd", "other")
+    if h[:4] == b"\x04\x22\x4d\x18":
+        return Kind("application/x-lz4", "other")
+    if h[:2] == b"\x1f\x9d":
+        return Kind("application/x-compress", "other")
+    if h[:4] == b"LZIP":
+        return Kind("application/x-lzip", "other")
     if len(h) >= 262 and h[257:262] == b"ustar":
         return Kind("application/x-tar", "other")
+    if h[:6] in (b"070707", b"070701", b"070702") or h[:2] in (b"\xc7\x71", b"\x71\xc7"):
+        return Kind("application/x-cpio", "other")
+    if h[:4] == b"MSCF":
+        return Kind("application/vnd.ms-cab-compressed", "other")
+    if h[:8] == b"!<arch>\n":
+        return Kind("application/x-archive", "other")
+    if len(h) >= 7 and h[2:4] == b"-l" and h[6:7] == b"-" and h[4:6] in _LHA_METHODS:
+        return Kind("application/x-lzh-compressed", "other")
     if h[:5] == b"%PDF-":
         return Kind("application/pdf", "other")
     if h[:8] == bytes.fromhex("d0cf11e0a1b11ae1"):

@@ -5,15 +5,15 @@ Two helpers shared by the image reader and the expanders:
 * ``LockedStream`` wraps a backend file object (dfvfs, pytsk3) so that every read and
   seek runs under one lock: libyal/TSK handles are not known to be thread-safe, and the
   pipeline reads items from several worker threads while the walk goes on.
-* ``spool`` copies a forward-only member stream (zip, tar, gzip ...) into an anonymous
-  ``SpooledTemporaryFile`` so the result is seekable; small members stay in memory, big
-  ones go to an unnamed temp file (member names are never used as paths).
+* ``Spool`` keeps the one copy of a container member that must be read twice (digest,
+  then decode or walk): in memory up to ``SPOOL_MEMORY``, then in an unnamed temp file
+  (``O_TMPFILE``: deleted at once, never named after the member) in the case folder.
+  ``Spool.open()`` gives independent read-only views of it while the walk is on it.
 """
 
 from __future__ import annotations
 
 import io
-import shutil
 import tempfile
 import threading
 from collections.abc import Callable
@@ -113,32 +113,22 @@ class LockedStream(io.RawIOBase):
         super().close()
 
 
-def spool(source: BinaryIO, limit: int | None = None) -> BinaryIO:
-    """Copy ``source`` into an anonymous seekable temp stream and rewind it.
+class Spool:
+    """One member's bytes, written once, readable many times until ``close``."""
 
-    Args:
-        source: A readable stream, read to its end (or to ``limit`` bytes).
-        limit: Stop after this many bytes; ``None`` reads everything.
+    def __init__(self, directory: str | None = None) -> None:
+        self._file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY, dir=directory)  # noqa: SIM115
+        self._lock = threading.RLock()
 
-    Returns:
-        A seekable stream positioned at 0 (in memory up to 16 MiB, then an unnamed file).
+    def write(self, data: bytes | memoryview) -> int:
+        return self._file.write(data)
 
-    Raises:
-        OverflowError: If ``source`` holds more than ``limit`` bytes.
-    """
-    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115
-    if limit is None:
-        shutil.copyfileobj(source, out, CHUNK)
-    else:
-        total = 0
-        while True:
-            chunk = source.read(min(CHUNK, limit + 1 - total))
-            if not chunk:
-                break
-            total += len(chunk)
-            if total > limit:
-                out.close()
-                raise OverflowError(f"more than {limit} bytes")
-            out.write(chunk)
-    out.seek(0)
-    return out  # type: ignore[return-value]
+    def open(self) -> BinaryIO:
+        """A new read-only view from the start (closing it leaves the spool open)."""
+        if self._file.closed:
+            raise OSError("the walk has moved past this member")
+        size = self._file.seek(0, io.SEEK_END)
+        return LockedStream(lambda: self._file, size, self._lock)  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self._file.close()

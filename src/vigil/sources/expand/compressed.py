@@ -1,43 +1,38 @@
-"""Single-stream compression: gzip, bzip2, xz. One child, the decompressed stream.
+"""Single compressed streams: gzip, bzip2, xz, zstd, lz4, compress (.Z), lzip.
 
-The child's name is the gzip header's original name when present, else the parent's
-name without its compression suffix (``sys.tgz`` -> ``sys.tar``), else ``data``.
-Decompression stops at ``max_member_bytes`` and at ``max_ratio`` times the input size
-(beyond 1 MiB): a bomb becomes a ScanError naming the limit.
+One child: the decompressed stream, read by libarchive's filters as it is consumed.
+Its name is the gzip header's original name when present, else the parent's name
+without its compression suffix (``sys.tgz`` -> ``sys.tar``), else ``data``. A tar
+inside is then walked as its own container (``x.tgz!x.tar!member``). A truncated
+stream yields the bytes before the damage and a record of where it broke.
 """
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import lzma
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import BinaryIO
 
 from vigil.model import Item, ScanError
-from vigil.sources.expand import Limits, register
-from vigil.sources.expand.members import RATIO_FLOOR, Budget, child
-from vigil.sources.spool import spool
+from vigil.sources.expand import Budget, Member, register
+from vigil.sources.expand.libarchive_walk import WalkError, walk
 
+STAGE = "expand.compressed"
 _SUFFIXES = {
     "application/gzip": ((".tgz", ".tar"), (".gz", ""), (".gzip", "")),
     "application/x-bzip2": ((".tbz2", ".tar"), (".tbz", ".tar"), (".bz2", "")),
     "application/x-xz": ((".txz", ".tar"), (".xz", "")),
-}
-_OPENERS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
-    "application/gzip": lambda s: gzip.GzipFile(fileobj=s, mode="rb"),  # type: ignore[misc]
-    "application/x-bzip2": lambda s: bz2.BZ2File(s, mode="rb"),  # type: ignore[misc]
-    "application/x-xz": lambda s: lzma.LZMAFile(s, mode="rb"),  # type: ignore[misc]  # noqa: SIM115
+    "application/zstd": ((".tzst", ".tar"), (".zst", "")),
+    "application/x-lz4": ((".lz4", ""),),
+    "application/x-compress": ((".taz", ".tar"), (".z", "")),
+    "application/x-lzip": ((".lz", ""),),
 }
 
 
-def _member_name(item: Item, mime: str) -> str:
-    if mime == "application/gzip":
-        with item.open() as stream:
-            name = _gzip_original_name(stream.read(4096))
-        if name:
-            return name
+def member_name(item: Item, mime: str, head: bytes) -> str:
+    """The decompressed stream's name (see the module docstring)."""
+    if mime == "application/gzip" and (name := _gzip_original_name(head)):
+        return name
     base = item.path.rsplit("/", 1)[-1].rsplit("!", 1)[-1]
     lower = base.lower()
     for suffix, replacement in _SUFFIXES[mime]:
@@ -61,57 +56,19 @@ def _gzip_original_name(head: bytes) -> str | None:
     return name or None
 
 
-def _make_expander(mime: str) -> Callable[[Item, Limits], Iterator[Item | ScanError]]:
-    stage = f"expand.{mime.rsplit('/', 1)[-1].removeprefix('x-')}"
-
-    def expand(item: Item, limits: Limits) -> Iterator[Item | ScanError]:
-        budget = Budget(item, limits, stage)
-        if (error := budget.depth_error()) is not None:
-            yield error
-            return
-        limit = limits.max_member_bytes
-        if item.size:
-            limit = min(limit, max(RATIO_FLOOR, int(item.size * limits.max_ratio)))
+def _expander(mime: str):  # noqa: ANN202 - a registered Expander
+    def expand(item: Item, stream: BinaryIO, budget: Budget) -> Iterator[Member | ScanError]:
+        head = stream.read(4096)
+        stream.seek(0)
+        name = member_name(item, mime, head)
         try:
-            name = _member_name(item, mime)
-            # Decompress once to learn the size and to stop bombs before anyone reads it.
-            with item.open() as stream, _OPENERS[mime](stream) as plain:
-                size = _measure(plain, limit)
-        except OverflowError:
-            yield ScanError(
-                item.path,
-                stage,
-                f"expansion ratio limit: output exceeds {limit} bytes "
-                f"(max_ratio={limits.max_ratio:g}, max_member_bytes={limits.max_member_bytes})",
-            )
-            return
-        except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:
-            yield ScanError(item.path, stage, f"cannot decompress: {exc}")
-            return
-        if (error := budget.admit(name, size, None)) is not None:
-            yield error
-            return
-        yield child(item, name, _opener(item, mime, size), size)
+            for _entry, data in walk(stream, raw=True):
+                yield Member(name=name, stream=data, in_archive=True)
+        except WalkError as exc:
+            yield ScanError(item.path, STAGE, f"cannot decompress: {exc}")
 
     return expand
 
 
-def _measure(plain: BinaryIO, limit: int) -> int:
-    total = 0
-    while chunk := plain.read(1024 * 1024):
-        total += len(chunk)
-        if total > limit:
-            raise OverflowError
-    return total
-
-
-def _opener(item: Item, mime: str, size: int) -> Callable[[], BinaryIO]:
-    def open_() -> BinaryIO:
-        with item.open() as stream, _OPENERS[mime](stream) as plain:
-            return spool(plain, limit=size)
-
-    return open_
-
-
-for _mime in _OPENERS:
-    register((_mime,), _make_expander(_mime))
+for _mime in _SUFFIXES:
+    register((_mime,), _expander(_mime))

@@ -11,11 +11,11 @@ from __future__ import annotations
 import io
 import struct
 from collections.abc import Iterator
+from typing import BinaryIO
 
-from vigil.model import OFFSET_SEP, Item, ScanError
+from vigil.model import Item, ScanError
 from vigil.sources.carve import carve
-from vigil.sources.expand import Limits, register
-from vigil.sources.expand.members import Budget, child
+from vigil.sources.expand import Budget, Member, embedded, read_whole, register
 
 STAGE = "expand.ole"
 _MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
@@ -95,47 +95,31 @@ class CompoundFile:
             yield name, data[:size]
 
 
-def expand_ole(item: Item, limits: Limits) -> Iterator[Item | ScanError]:
+def expand_ole(item: Item, stream: BinaryIO, budget: Budget) -> Iterator[Member | ScanError]:
     """Yield the pictures carved from each stream of an OLE2 file (e.g. Thumbs.db).
 
     Args:
         item: The OLE2 item.
-        limits: Bomb guards (the file is read whole, up to ``max_member_bytes``).
+        stream: Its bytes (parsed in memory).
+        budget: The top-level item's budget.
 
     Returns:
-        An iterator of embedded child ``Item``s and ``ScanError``s.
+        An iterator of embedded ``Member``s (``stream name@offset in stream``) and
+        ``ScanError``s.
     """
-    budget = Budget(item, limits, STAGE)
-    if (error := budget.depth_error()) is not None:
-        yield error
+    data = read_whole(item, stream, STAGE)
+    if isinstance(data, ScanError):
+        yield data
         return
     try:
-        with item.open() as stream:
-            data = stream.read(limits.max_member_bytes + 1)
-        if len(data) > limits.max_member_bytes:
-            raise ValueError("larger than max_member_bytes")
         compound = CompoundFile(data)
         streams = list(compound.streams())
-    except (OSError, ValueError, struct.error, IndexError) as exc:
+    except (ValueError, struct.error, IndexError) as exc:
         yield ScanError(item.path, STAGE, f"not a readable OLE2 file: {exc}")
         return
     for name, blob in streams:
         for offset, length, _kind in carve(io.BytesIO(blob), 0, len(blob)):
-            member = f"{name}{OFFSET_SEP}{offset}"
-            if (error := budget.admit(member, length, length)) is not None:
-                yield error
-                if budget.entry_limit_hit():
-                    return
-                continue
-            piece = blob[offset : offset + length]
-            yield child(
-                item,
-                member,
-                lambda piece=piece: io.BytesIO(piece),
-                length,
-                embedded=True,
-                in_archive=False,
-            )
+            yield embedded(blob[offset : offset + length], offset, name)
 
 
 register(("application/x-ole-storage",), expand_ole)

@@ -1,17 +1,21 @@
-"""Expand an item all the way down: sniff, expand, and recurse into every child.
+"""Expand an item all the way down, in memory: the reference walk the tests use.
 
-The pipeline may do this recursion itself; ``expand_tree`` is the reference version the
-tests use. Besides the depth limit, a container whose bytes equal one of its ancestors'
-(a zip that contains itself) is stopped at once with a ScanError.
+The scan's own walk (``pipeline/walk.py``) streams members and keeps only what it must
+read twice; this one reads every member into memory, so the items it yields stay
+readable afterwards. Same expanders, same child paths, same budgets.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 from collections.abc import Iterator
+from dataclasses import replace
 
 from vigil.model import Item, ScanError
-from vigil.sources.expand import Limits, expander_for
+from vigil.sources.expand import Limits, child_item, expander_for
+from vigil.sources.expand.budget import Budget, BudgetExceeded
 from vigil.sources.sniff import HEAD_SIZE, sniff
 
 STAGE = "expand"
@@ -24,35 +28,63 @@ def expand_tree(
 
     Args:
         item: Any item; nothing is yielded if it is not a container.
-        limits: Bomb guards; defaults to ``Limits()``.
+        limits: Budgets; defaults to ``Limits()``.
 
     Returns:
         An iterator of descendant ``Item``s (depth-first) and ``ScanError``s.
     """
-    limits = limits or Limits()
+    budget = Budget(item.path, limits or Limits(), size=item.size)
+    with contextlib.suppress(BudgetExceeded):
+        yield from _expand(item, budget, _ancestors)
+    if budget.exceeded is not None:
+        yield budget.exceeded
+
+
+def _expand(item: Item, budget: Budget, ancestors: frozenset[str]) -> Iterator[Item | ScanError]:
     try:
         with item.open() as stream:
-            head = stream.read(HEAD_SIZE)
+            data = stream.read()
     except Exception as exc:  # noqa: BLE001 - any failure to read is a recorded error
         if item.depth > 0:
             yield ScanError(item.path, STAGE, f"cannot read: {type(exc).__name__}: {exc}")
         return
-    expander = expander_for(sniff(head).mime)
+    expander = expander_for(sniff(data[:HEAD_SIZE]).mime)
     if expander is None:
         return
-    digest = _digest(item)
-    if digest in _ancestors:
+    digest = hashlib.sha1(data).hexdigest()
+    if digest in ancestors:
         yield ScanError(item.path, STAGE, "recursion: same content as an enclosing container")
         return
-    for found in expander(item, limits):
-        yield found
-        if isinstance(found, Item) and not found.encrypted:
-            yield from expand_tree(found, limits, _ancestors | {digest})
+    names: dict[str, int] = {}
+    for found in expander(item, io.BytesIO(data), budget):
+        if isinstance(found, ScanError):
+            yield found
+            continue
+        child, repeated = child_item(item, found, names)
+        if repeated is not None:
+            yield repeated
+        budget.admit()
+        if child.encrypted:
+            yield child
+            continue
+        try:
+            body = _read_charged(found.stream, budget)
+        except OSError as exc:
+            yield ScanError(child.path, "read", f"{type(exc).__name__}: {exc}")
+            continue
+        child = replace(child, open=lambda body=body: io.BytesIO(body))
+        yield child
+        if expander_for(sniff(body[:HEAD_SIZE]).mime) is None:
+            continue
+        if (deep := budget.depth_error(child.path, child.depth)) is not None:
+            yield deep
+            continue
+        yield from _expand(child, budget, ancestors | {digest})
 
 
-def _digest(item: Item) -> str:
-    sha1 = hashlib.sha1()
-    with item.open() as stream:
-        while chunk := stream.read(1 << 20):
-            sha1.update(chunk)
-    return sha1.hexdigest()
+def _read_charged(stream: io.RawIOBase | io.BufferedIOBase, budget: Budget) -> bytes:
+    parts = []
+    while chunk := stream.read(1 << 20):
+        budget.charge(len(chunk))
+        parts.append(chunk)
+    return b"".join(parts)

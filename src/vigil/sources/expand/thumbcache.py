@@ -12,13 +12,12 @@ called (``is_thumbcache`` is the check).
 
 from __future__ import annotations
 
-import io
 import struct
 from collections.abc import Iterator
+from typing import BinaryIO
 
 from vigil.model import Item, ScanError
-from vigil.sources.expand import Limits, register
-from vigil.sources.expand.members import Budget, child
+from vigil.sources.expand import Budget, Member, embedded, read_whole, register
 
 STAGE = "expand.thumbcache"
 MIME = "application/x-thumbcache"
@@ -31,25 +30,22 @@ def is_thumbcache(head: bytes) -> bool:
     return head[:4] == b"CMMM"
 
 
-def expand_thumbcache(item: Item, limits: Limits) -> Iterator[Item | ScanError]:
+def expand_thumbcache(
+    item: Item, stream: BinaryIO, budget: Budget
+) -> Iterator[Member | ScanError]:
     """Yield every thumbnail of a thumbcache database as an embedded child item.
 
     Args:
         item: The thumbcache item.
-        limits: Bomb guards.
+        stream: Its bytes.
+        budget: The top-level item's budget.
 
     Returns:
-        An iterator of child ``Item``s and ``ScanError``s.
+        An iterator of embedded ``Member``s and ``ScanError``s.
     """
-    budget = Budget(item, limits, STAGE)
-    if (error := budget.depth_error()) is not None:
-        yield error
-        return
-    try:
-        with item.open() as stream:
-            data = stream.read(limits.max_member_bytes + 1)
-    except OSError as exc:
-        yield ScanError(item.path, STAGE, f"cannot read: {exc}")
+    data = read_whole(item, stream, STAGE)
+    if isinstance(data, ScanError):
+        yield data
         return
     if not is_thumbcache(data):
         yield ScanError(item.path, STAGE, "no CMMM signature")
@@ -65,22 +61,7 @@ def expand_thumbcache(item: Item, limits: Limits) -> Iterator[Item | ScanError]:
         starts = [i for sig in _PICTURE_SIGS if (i := entry.find(sig, _ENTRY_HEADER)) != -1]
         if starts:
             start = pos + min(starts)
-            length = end - start
-            if (error := budget.admit(f"@{start}", length, length)) is not None:
-                yield error
-                if budget.entry_limit_hit():
-                    return
-            else:
-                piece = data[start:end]
-                yield child(
-                    item,
-                    "",
-                    lambda piece=piece: io.BytesIO(piece),
-                    length,
-                    offset=start,
-                    embedded=True,
-                    in_archive=False,
-                )
+            yield embedded(data[start:end], start)
         pos = data.find(b"CMMM", end)
 
 
