@@ -16,11 +16,13 @@ def test_every_backend_is_present_here() -> None:
     assert [c.name for c in checks if c.required and not c.found] == []
 
 
-def test_missing_tool_fails_loudly(tmp_path: Path) -> None:
-    # A PATH without bsdtar: RAR support is gone, and doctor must say so and exit 3.
-    env = {**os.environ, "PATH": str(tmp_path)}
+def test_missing_backend_fails_loudly(tmp_path: Path) -> None:
+    # libarchive-c pointed at a library that is not there: every archive kind is gone,
+    # and doctor must say so and exit 3.
+    env = {**os.environ, "LIBARCHIVE": str(tmp_path / "libarchive.so.13"), "COLUMNS": "200"}
     proc = subprocess.run(
         [sys.executable, "-m", "vigil", "doctor"], env=env, capture_output=True, text=True
     )
     assert proc.returncode == 3
-    assert "bsdtar" in proc.stdout and "MISSING" in proc.stdout
+    line = next(x for x in proc.stdout.splitlines() if "libarchive-c" in x)
+    assert "MISSING" in line

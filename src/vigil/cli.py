@@ -31,6 +31,7 @@ from vigil.errors import DependencyError, UsageError, VigilError
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 from vigil.home import vigil_home
+from vigil.sources.expand.budget import Limits
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
@@ -84,7 +85,25 @@ def scan(
     db: Annotated[
         str | None, typer.Option(help="Case-store URL (default: SQLite in VIGIL_HOME).")
     ] = None,
-    max_depth: Annotated[int, typer.Option(help="Container nesting limit.")] = 8,
+    max_depth: Annotated[int, typer.Option(help="Container nesting budget.")] = 8,
+    max_members: Annotated[
+        int, typer.Option(help="Members under one top-level item, all levels.")
+    ] = Limits.max_members,
+    max_ratio: Annotated[
+        float, typer.Option(help="Expanded bytes allowed per byte of a top-level item.")
+    ] = Limits.max_ratio,
+    min_bytes: Annotated[
+        int, typer.Option(help="Expanded bytes always allowed to a top-level item.")
+    ] = Limits.min_bytes,
+    max_bytes: Annotated[
+        int, typer.Option(help="Expanded bytes never exceeded by a top-level item.")
+    ] = Limits.max_bytes,
+    max_seconds: Annotated[
+        float, typer.Option(help="Wall-clock seconds for one top-level item.")
+    ] = Limits.max_seconds,
+    max_item_seconds: Annotated[
+        float, typer.Option(help="CPU seconds for one step (one member's decode or parse).")
+    ] = Limits.max_item_seconds,
     carve: Annotated[
         bool, typer.Option(help="Carve JPEG/PNG/GIF from unallocated and unpartitioned space.")
     ] = False,
@@ -116,6 +135,12 @@ def scan(
     settings = ScanSettings(
         hashsets=tuple(hashset or ()),
         max_depth=max_depth,
+        max_members=max_members,
+        max_ratio=max_ratio,
+        min_bytes=min_bytes,
+        max_bytes=max_bytes,
+        max_seconds=max_seconds,
+        max_item_seconds=max_item_seconds,
         carve=carve,
         vss=vss,
         pdq_mode=pdq_mode,

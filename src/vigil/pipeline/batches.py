@@ -30,15 +30,18 @@ class Batch:
     bytes: int = 0
     top_bytes: int = 0
     final: bool = False
+    # Sent by a shipment task (members shared out of the unit's containers).
+    shipment: bool = False
 
 
 class BatchWriter:
     """Collects one unit's results and sends them on in batches."""
 
-    def __init__(self, unit: int, send: Callable[[Batch], None]) -> None:
+    def __init__(self, unit: int, send: Callable[[Batch], None], shipment: bool = False) -> None:
         self.unit = unit
         self._send = send
-        self._batch = Batch(unit)
+        self._shipment = shipment
+        self._batch = Batch(unit, shipment=shipment)
 
     def record(self, record: ItemRecord) -> None:
         self._batch.records.append(record)
@@ -65,5 +68,5 @@ class BatchWriter:
         batch = self._batch
         batch.final = final
         if final or batch.records or batch.errors or batch.expanded:
-            self._batch = Batch(self.unit)
+            self._batch = Batch(self.unit, shipment=self._shipment)
             self._send(batch)

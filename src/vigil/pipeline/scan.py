@@ -25,7 +25,9 @@ from sqlalchemy.exc import OperationalError
 from vigil.model import Item, ScanError
 from vigil.pipeline.batches import Batch
 from vigil.pipeline.executors import make_executor
-from vigil.pipeline.units import WorkUnit, plan_units, run_unit, warm_up
+from vigil.pipeline.shipping import Shipment
+from vigil.pipeline.shipping import remove as remove_shipment
+from vigil.pipeline.units import WorkUnit, plan_units, run_shipment, run_unit, warm_up
 from vigil.sources import SourceOptions, evidence_kind, open_evidence
 from vigil.sources.expand import Limits
 from vigil.store.api import CaseStore, ScanContext
@@ -291,6 +293,49 @@ def _counts(summary: ScanSummary) -> dict[str, int]:
     return {"items": summary.items, "errors": summary.errors, "skipped": summary.skipped}
 
 
+class _Tracker:
+    """Which units are finished: their own last batch and every shipment they sent.
+
+    A unit that shared out members (``pipeline/shipping.py``) has its "container
+    finished" marks held back until the last of its shipments is written, so that a
+    scan stopped in between re-enters those containers on ``--resume``.
+    """
+
+    def __init__(self, store: CaseStore, ctx: ScanContext, content_ids: dict[str, int]) -> None:
+        self.store, self.ctx, self.content_ids = store, ctx, content_ids
+        self.running: set[int] = set()
+        self.outstanding: dict[int, int] = {}
+        self.held: dict[int, list[str]] = {}
+        self.returned: set[int] = set()
+
+    def shipped(self, unit: int) -> None:
+        self.outstanding[unit] = self.outstanding.get(unit, 0) + 1
+        self.held.setdefault(unit, [])
+
+    def hold(self, batch: Batch) -> None:
+        if batch.unit in self.held:
+            self.held[batch.unit].extend(batch.expanded)
+            batch.expanded = []
+
+    def finished(self, batch: Batch) -> None:
+        if batch.shipment:
+            self.outstanding[batch.unit] -= 1
+        else:
+            self.returned.add(batch.unit)
+        self.settle(batch.unit)
+
+    def lost_shipment(self, unit: int) -> None:
+        self.outstanding[unit] -= 1
+        self.settle(unit)
+
+    def settle(self, unit: int) -> None:
+        if unit in self.returned and not self.outstanding.get(unit):
+            marks = self.held.pop(unit, [])
+            if marks:
+                self.store.write_batch(self.ctx, [], [], marks, self.content_ids)
+            self.running.discard(unit)
+
+
 def _run_units(
     pool: Any,
     units: list[WorkUnit],
@@ -305,82 +350,103 @@ def _run_units(
     on_progress: Callable[[Progress], None] | None,
     spool_dir: str | None,
 ) -> None:
-    # A few units per worker in flight: enough to keep workers busy, few enough that
-    # results waiting to be written never hold much memory.
+    # A few tasks per worker in flight: enough to keep workers busy, few enough that
+    # results waiting to be written never hold much memory. Shipments (members shared
+    # out of a large container) go first: they finish what is already open.
     limit = max(2, workers * 3)
-    queue = list(reversed(units))
-    inflight: dict[Any, WorkUnit] = {}
-    running: set[int] = set()  # units whose final batch has not been written
+    queue: list[WorkUnit | Shipment] = list(reversed(units))
+    inflight: dict[Any, WorkUnit | Shipment] = {}
     attempts: dict[int, int] = {}
+    tracker = _Tracker(store, ctx, content_ids)
     settings_dict = settings.as_dict()
 
-    def write(batch: Batch) -> None:
-        _write(batch, ctx, store, content_ids, summary, progress)
-        if batch.final:
-            running.discard(batch.unit)
+    def handle(message: Batch | Shipment) -> None:
+        if isinstance(message, Shipment):
+            tracker.shipped(message.unit)
+            queue.append(message)
+            return
+        tracker.hold(message)
+        _write(message, ctx, store, content_ids, summary, progress)
+        if message.final:
+            tracker.finished(message)
         if on_progress:
             on_progress(progress)
 
-    while queue or inflight or running:
+    while queue or inflight or tracker.running:
         while queue and len(inflight) < limit:
-            unit = queue.pop()
-            future = pool.submit(run_unit, unit, settings_dict, str(home), spool_dir)
-            inflight[future] = unit
-            running.add(unit.number)
-        _drain(pool.channel, write, wait=0.05 if inflight or running else 0)
+            task = queue.pop()
+            if isinstance(task, Shipment):
+                future = pool.submit(run_shipment, task, settings_dict, str(home))
+            else:
+                future = pool.submit(
+                    run_unit, task, settings_dict, str(home), spool_dir, workers
+                )
+                tracker.running.add(task.number)
+            inflight[future] = task
+        _drain(pool.channel, handle, wait=0.05 if inflight or tracker.running else 0)
         for future in pool.completed(set(inflight), timeout=0 if pool.channel else None):
-            unit = inflight.pop(future)
+            task = inflight.pop(future)
             try:
                 batches = future.result()
             except Exception as exc:  # noqa: BLE001 - a lost worker is a record, not the end
-                _lost(pool, unit, exc, attempts, queue, running, store, ctx, summary, progress)
+                _lost(pool, task, exc, attempts, queue, tracker, store, ctx, summary, progress)
                 continue
             for batch in batches:
-                write(batch)
-        if not inflight and running and pool.channel is not None:
-            # Every unit returned: its last batches are on their way through the channel.
-            _drain(pool.channel, write, wait=1.0)
+                handle(batch)
+        if not inflight and tracker.running and pool.channel is not None:
+            # Every task returned: their last batches are on their way through the channel.
+            _drain(pool.channel, handle, wait=1.0)
 
 
-def _drain(channel: Any, write: Callable[[Batch], None], wait: float) -> None:
-    """Write every batch waiting on the channel (waiting up to ``wait`` s for the first)."""
+def _drain(channel: Any, handle: Callable[[Any], None], wait: float) -> None:
+    """Handle every message waiting on the channel (waiting up to ``wait`` s for the first)."""
     if channel is None:
         return
     timeout: float | None = wait
     while True:
         try:
-            batch = channel.get(timeout=timeout) if timeout else channel.get_nowait()
+            message = channel.get(timeout=timeout) if timeout else channel.get_nowait()
         except queue_module.Empty:
             return
-        write(batch)
+        handle(message)
         timeout = 0
 
 
 def _lost(
     pool: Any,
-    unit: WorkUnit,
+    task: WorkUnit | Shipment,
     exc: BaseException,
     attempts: dict[int, int],
-    queue: list[WorkUnit],
-    running: set[int],
+    queue: list[WorkUnit | Shipment],
+    tracker: _Tracker,
     store: CaseStore,
     ctx: ScanContext,
     summary: ScanSummary,
     progress: Progress,
 ) -> None:
-    """A unit whose worker died: run it again once (on a new pool), then record it."""
-    attempts[unit.number] = attempts.get(unit.number, 0) + 1
-    if attempts[unit.number] <= RETRIES and pool.restart():
-        queue.append(unit)
+    """A task whose worker died: run it again once (on a new pool), then record it."""
+    key = id(task) if isinstance(task, Shipment) else task.number
+    attempts[key] = attempts.get(key, 0) + 1
+    if attempts[key] <= RETRIES and pool.restart():
+        queue.append(task)
         return
-    running.discard(unit.number)
+    if isinstance(task, Shipment):
+        paths = [item.path for item, _d, _o, _n in task.entries]
+        remove_shipment(task)
+    else:
+        paths = list(task.paths)
     errors = [
-        ScanError(path, "worker", f"worker lost twice on this item's unit: {type(exc).__name__}")
-        for path in unit.paths
+        ScanError(path, "worker", f"worker lost twice on this item: {type(exc).__name__}")
+        for path in paths
     ]
     store.write_batch(ctx, [], errors, [], {})
     summary.errors += len(errors)
     progress.errors += len(errors)
+    if isinstance(task, Shipment):
+        tracker.lost_shipment(task.unit)
+    else:
+        tracker.returned.add(task.number)
+        tracker.settle(task.number)
 
 
 def _write_each(
@@ -435,7 +501,7 @@ def _write(
         raise  # the store itself (full, locked, unreadable): the scan cannot go on
     except Exception:  # noqa: BLE001 - one bad row must not end the scan
         batch.errors = _write_each(batch, ctx, store, content_ids)
-    if batch.final:
+    if batch.final and not batch.shipment:
         summary.units += 1
     summary.items += len(batch.records)
     summary.new_contents += len({r.hashes.sha256 for r in new if r.hashes})

@@ -14,20 +14,23 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import io
 import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from vigil.model import Item, ScanError
-from vigil.pipeline.analyse import Analyser, Analysis, Matcher
+from vigil.pipeline.analyse import Analyser, Analysis, ItemTimeout, Matcher
 from vigil.pipeline.batches import Batch, BatchWriter
-from vigil.pipeline.walk import Walk, walk_item
+from vigil.pipeline.shipping import Shipment, Shipper, read_entries, remove
+from vigil.pipeline.walk import Walk, cpu_budget, timeout_error, walk_item
 from vigil.sources import SourceOptions, open_evidence
 from vigil.sources.expand import Limits
 from vigil.sources.folder import item_for_file
+from vigil.store.api import ItemRecord
 
 UNIT_ITEMS = 64
 UNIT_BYTES = 64 * 1024 * 1024
@@ -188,14 +191,8 @@ def set_channel(send: Callable[[Batch], None] | None) -> None:
     _CHANNEL = send
 
 
-def run_unit(unit: WorkUnit, settings: dict, home: str, spool_dir: str | None) -> list[Batch]:
-    """Walk every item of ``unit``; see the module docstring.
-
-    Returns:
-        The unit's batches when there is no channel, else an empty list (the last batch
-        sent, marked ``final``, tells the coordinator the unit is finished).
-    """
-    worker = _worker(home, settings)
+def _analysis(worker: _Worker) -> Analysis:
+    """The configured analysis, with perceptual work claimed once per content per task."""
     matchers, analysers = worker.analysis_parts
     claimed: set[str] = set()
 
@@ -205,10 +202,28 @@ def run_unit(unit: WorkUnit, settings: dict, home: str, spool_dir: str | None) -
         claimed.add(sha256)
         return True
 
+    return Analysis(matchers, analysers, claim)
+
+
+def run_unit(
+    unit: WorkUnit, settings: dict, home: str, spool_dir: str | None, workers: int = 1
+) -> list[Batch]:
+    """Walk every item of ``unit``; see the module docstring.
+
+    With a channel and more than one worker, pictures of large containers are shared
+    out to the other workers (``pipeline/shipping.py``).
+
+    Returns:
+        The unit's batches when there is no channel, else an empty list (the last batch
+        sent, marked ``final``, tells the coordinator the unit is finished).
+    """
+    worker = _worker(home, settings)
     kept: list[Batch] = []
     out = BatchWriter(unit.number, _CHANNEL or kept.append)
-    walk = Walk(Analysis(matchers, analysers, claim), worker.limits, out, unit.done, unit.reenter)
+    walk = Walk(_analysis(worker), worker.limits, out, unit.done, unit.reenter)
     walk.spool_dir = spool_dir if spool_dir and os.path.isdir(spool_dir) else None
+    if _CHANNEL is not None and walk.spool_dir and workers > 1:
+        walk.ship = Shipper(unit.number, _CHANNEL, walk.spool_dir, workers)
     items = _unit_items(worker, unit)
     found = tuple(i.path for i in items)
     if found != unit.paths:
@@ -221,8 +236,38 @@ def run_unit(unit: WorkUnit, settings: dict, home: str, spool_dir: str | None) -
             )
         )
     else:
-        for item in items:
-            out.count_top_bytes(item.size or 0)
-            walk_item(item, walk)
+        try:
+            for item in items:
+                out.count_top_bytes(item.size or 0)
+                walk_item(item, walk)
+        finally:
+            if walk.ship is not None:
+                walk.ship.discard()
     out.flush(final=True)
     return kept
+
+
+def run_shipment(shipment: Shipment, settings: dict, home: str) -> list[Batch]:
+    """Analyse members another worker streamed out of a container (see ``shipping.py``).
+
+    Returns:
+        Nothing: the batches go through the channel (shipments exist only where there
+        is one); the last one is marked ``final`` and names the shipment's unit.
+    """
+    worker = _worker(home, settings)
+    analysis = _analysis(worker)
+    out = BatchWriter(shipment.unit, _CHANNEL or (lambda _batch: None), shipment=True)
+    for item, digests, data in read_entries(shipment):
+        member = replace(item, open=lambda data=data: io.BytesIO(data))
+        with cpu_budget(worker.limits.max_item_seconds):
+            try:
+                outcome = analysis.finish(member, digests)
+            except ItemTimeout:
+                out.error(timeout_error(item.path, worker.limits))
+                out.record(ItemRecord(item, None, [], container=False))
+                continue
+        out.errors(outcome.errors)
+        out.record(ItemRecord(item, outcome.hashes, outcome.matches, container=False))
+    out.flush(final=True)
+    remove(shipment)
+    return []

@@ -29,6 +29,7 @@ from vigil.model import Item, ScanError
 from vigil.pipeline.analyse import Analysis, ItemTimeout, read_error
 from vigil.pipeline.batches import BatchWriter
 from vigil.pipeline.records import detach
+from vigil.pipeline.shipping import Shipper
 from vigil.sources.expand import Expander, Member, child_item, expander_for
 from vigil.sources.expand.budget import Budget, BudgetExceeded, Limits, Metered
 from vigil.sources.sniff import sniff
@@ -46,6 +47,7 @@ class Walk:
     done: frozenset[str] = frozenset()
     reenter: frozenset[str] = frozenset()
     spool_dir: str | None = None
+    ship: Shipper | None = None
 
 
 def walk_item(item: Item, walk: Walk) -> None:
@@ -57,7 +59,7 @@ def walk_item(item: Item, walk: Walk) -> None:
         except BudgetExceeded:
             pass
         except ItemTimeout:
-            walk.out.error(_timeout_error(item.path, walk.limits))
+            walk.out.error(timeout_error(item.path, walk.limits))
     if budget.exceeded is not None:
         walk.out.error(budget.exceeded)
 
@@ -101,6 +103,7 @@ def _expand(
     ancestors: frozenset[str],
 ) -> None:
     names: dict[str, int] = {}
+    index = 0
     try:
         for found in expander(item, stream, budget):
             if isinstance(found, ScanError):
@@ -112,12 +115,16 @@ def _expand(
             budget.admit()
             timer.restart()
             try:
-                _member(child, found, walk, budget, timer, ancestors)
+                _member(child, found, index, walk, budget, timer, ancestors)
             except ItemTimeout:
-                walk.out.error(_timeout_error(child.path, walk.limits))
+                walk.out.error(timeout_error(child.path, walk.limits))
+            index += 1
     except ItemTimeout:
-        walk.out.error(_timeout_error(item.path, walk.limits))
+        walk.out.error(timeout_error(item.path, walk.limits))
     finally:
+        # Members given away leave before the mark that the container is finished.
+        if walk.ship is not None:
+            walk.ship.flush()
         # Finished, or stopped by a budget (with its record): either way not re-entered.
         walk.out.expanded(item.path)
 
@@ -125,6 +132,7 @@ def _expand(
 def _member(
     child: Item,
     member: Member,
+    index: int,
     walk: Walk,
     budget: Budget,
     timer: _Timer,
@@ -159,6 +167,16 @@ def _member(
             if expander is not None:
                 with child.open() as stream:
                     _expand(child, stream, expander, walk, budget, timer, ancestors)
+            return
+        if (
+            walk.ship is not None
+            and spool is not None
+            and expander is None
+            and walk.ship.wants(index, digests.size)
+        ):
+            with child.open() as stream:
+                walk.ship.add(child, digests, stream)
+            walk.out.count_bytes(digests.size)
             return
         outcome = walk.analysis.finish(child, digests)
         walk.out.errors(outcome.errors)
@@ -224,13 +242,18 @@ def _expander_of(item: Item) -> Expander | None:
     return expander_for(sniff(head).mime)
 
 
-def _timeout_error(location: str, limits: Limits) -> ScanError:
+def timeout_error(location: str, limits: Limits) -> ScanError:
     return ScanError(
         location,
         "budget",
         f"time budget: one step took more than max_item_seconds={limits.max_item_seconds:g} "
         "s of CPU; stopped there",
     )
+
+
+def cpu_budget(seconds: float) -> _Timer:
+    """A context in which one step may take at most ``seconds`` of CPU (main thread)."""
+    return _Timer(seconds)
 
 
 class _Timer:
