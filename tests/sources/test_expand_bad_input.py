@@ -154,3 +154,19 @@ def test_truncated_containers(tmp_path: Path) -> None:
     ):
         results = expand(mime, data)
         assert results and all(isinstance(r, ScanError) for r in results), (mime, results)
+
+
+def test_pdf_with_long_digit_runs_yields_its_picture() -> None:
+    # Runs of 100,000 digits made the old object regex backtrack for minutes.
+    jpeg = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4 + b"\xff\xd9"
+    digits = b" ".join(b"%d" % i * 100_000 for i in range(4))
+    pdf = (
+        b"%PDF-1.4\n1 0 obj\n<< /Length " + b"%d" % len(digits) + b" >>\nstream\n" + digits
+        + b"\nendstream\nendobj\n2 0 obj\n<< /Subtype /Image /Filter /DCTDecode /Length "
+        + b"%d" % len(jpeg) + b" >>\nstream\n" + jpeg + b"\nendstream\nendobj\n%%EOF\n"
+    )
+    results = list(expand_tree(bytes_item(pdf, "numbers.pdf")))
+    assert [(r.path, r.open().read()) for r in results if isinstance(r, Item)] == [
+        (f"numbers.pdf@{pdf.index(jpeg)}", jpeg)
+    ]
+    assert [r for r in results if isinstance(r, ScanError)] == []
