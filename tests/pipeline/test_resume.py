@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import psutil
 
 from corpus_support import count_items, make_corpus, store_state, write_known_md5
 
@@ -73,8 +76,8 @@ def test_kill_and_resume_equals_uninterrupted(tmp_path: Path) -> None:
     assert len(expected[2]) > 0
 
     db = home / "cases" / "CUT.sqlite"
-    # Kill points drawn at random (seeded, so a failure can be replayed).
-    points = sorted(random.Random(2026).sample(range(5, 90), 3))
+    # 20 kill points drawn at random (seeded, so a failure can be replayed).
+    points = sorted(random.Random(2026).sample(range(3, 95), 20))
     killed_at = []
     for n, percent in enumerate(points):
         proc = _scan(home, evidence, "CUT", *(["--resume"] if n else []))
@@ -83,3 +86,27 @@ def test_kill_and_resume_equals_uninterrupted(tmp_path: Path) -> None:
     proc = _scan(home, evidence, "CUT", "--resume")
     assert proc.wait(timeout=600) == 0
     assert store_state(db) == expected
+
+
+def test_a_killed_worker_is_replaced_and_its_unit_run_again(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    evidence = tmp_path / "evidence"
+    make_corpus(evidence, 4000)
+    full = _scan(home, evidence, "FULL")
+    assert full.wait(timeout=600) == 0
+    expected = store_state(home / "cases" / "FULL.sqlite")
+    db = home / "cases" / "LOST.sqlite"
+    proc = _scan(home, evidence, "LOST")
+    deadline = time.monotonic() + 120
+    while count_items(db) < 1000 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    workers = psutil.Process(proc.pid).children()
+    assert workers, "no worker processes"
+    workers[0].kill()  # SIGKILL: as the kernel's OOM killer would
+    assert proc.wait(timeout=600) == 0
+    assert store_state(db) == expected
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from errors where stage = 'worker'").fetchone() == (
+            0,
+        )
