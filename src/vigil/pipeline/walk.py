@@ -60,6 +60,8 @@ def walk_item(item: Item, walk: Walk) -> None:
             pass
         except ItemTimeout:
             walk.out.error(timeout_error(item.path, walk.limits))
+        except Exception as exc:  # noqa: BLE001 - one item's failure is its record
+            walk.out.error(_failure(item.path, exc))
     if budget.exceeded is not None:
         walk.out.error(budget.exceeded)
 
@@ -118,9 +120,17 @@ def _expand(
                 _member(child, found, index, walk, budget, timer, ancestors)
             except ItemTimeout:
                 walk.out.error(timeout_error(child.path, walk.limits))
+            except BudgetExceeded:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one member's failure is its record
+                walk.out.error(_failure(child.path, exc))
             index += 1
     except ItemTimeout:
         walk.out.error(timeout_error(item.path, walk.limits))
+    except BudgetExceeded:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a broken reader ends this container only
+        walk.out.error(_failure(item.path, exc))
     finally:
         # Members given away leave before the mark that the container is finished.
         if walk.ship is not None:
@@ -240,6 +250,10 @@ def _expander_of(item: Item) -> Expander | None:
     except OSError:
         return None
     return expander_for(sniff(head).mime)
+
+
+def _failure(location: str, exc: BaseException) -> ScanError:
+    return ScanError(location, "walk", f"unexpected failure: {type(exc).__name__}: {exc}")
 
 
 def timeout_error(location: str, limits: Limits) -> ScanError:
