@@ -13,7 +13,9 @@
 from __future__ import annotations
 
 import bisect
+import hashlib
 import queue as queue_module
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -195,10 +197,11 @@ def run_scan(
     progress = progress or Progress()
     summary = ScanSummary(case, exhibit, store.url, ctx.scan_id)
     pool = make_executor(executor, workers, cluster)
+    spool = _spool_dir(store, home, case, exhibit)
     try:
         return _scan_with(
             pool,
-            _spool_dir(store, home),
+            str(spool),
             store,
             ctx,
             evidence,
@@ -214,16 +217,24 @@ def run_scan(
         )
     finally:
         pool.close()
+        shutil.rmtree(spool, ignore_errors=True)
 
 
-def _spool_dir(store: CaseStore, home: Path) -> str:
-    """Where members too large for memory are spooled: beside the case store."""
+def _spool_dir(store: CaseStore, home: Path, case: str, exhibit: str) -> Path:
+    """Where this exhibit's scan spools members and shipments: beside the case store.
+
+    One folder per exhibit (one scan of an exhibit runs at a time), emptied when a scan
+    starts, so what a killed scan left behind is removed by its resume.
+    """
     if store.url.startswith("sqlite:///"):
-        folder = Path(store.url.removeprefix("sqlite:///")).parent / "spool"
+        base = Path(store.url.removeprefix("sqlite:///")).parent / "spool"
     else:
-        folder = home / "spool"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return str(folder)
+        base = home / "spool"
+    key = f"{case}\0{exhibit}".encode("utf-8", "surrogateescape")
+    folder = base / f"exhibit-{hashlib.sha1(key).hexdigest()[:16]}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, mode=0o700)
+    return folder
 
 
 def _scan_with(
