@@ -26,12 +26,12 @@ from typing import Any
 
 from dfvfs.helpers import volume_scanner
 from dfvfs.lib import definitions
-from dfvfs.lib import errors as dfvfs_errors
 from dfvfs.path import factory as path_spec_factory
 from dfvfs.resolver import resolver
 
 from vigil.model import STREAM_SEP, Item, ScanError
 from vigil.sources import deleted as deleted_mod
+from vigil.sources import skips
 from vigil.sources.spool import BACKEND_LOCK, LockedStream
 
 # Volume-system layers whose location names a volume (``/p1``, ``/lvm1``, ``/vss1`` ...).
@@ -58,6 +58,7 @@ _DFVFS_FS_NAMES = {
 _NTFS_FIRST_USER_ENTRY = 24  # MFT entries 0-23 are file-system metadata
 _NTFS_EXTEND_ENTRY = 11
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_UNREADABLE_MFT = "MFT entry unreadable by libfsntfs (dfvfs gives it entry 0)"
 
 
 def iter_image(path: Path, *, vss: bool = False, carve: bool = False) -> Iterator[Item | ScanError]:
@@ -159,19 +160,28 @@ def _iter_file_system(base: Any, carve: bool) -> Iterator[Item | ScanError]:
     name = fs_name(base, fs_info)
     prefix = f"{volume}/{name}" if volume else name
     taken: set[str] = set()
-    for entry in _walk(base, prefix, name):
+    listed = deleted_mod.Listed()
+    for entry in _walk(base, prefix, name, listed):
         if isinstance(entry, Item):
             taken.add(entry.path)
+            if entry.inode is not None:
+                listed.inodes.add(entry.inode)
         yield entry
     if tsk is not None:
-        yield from deleted_mod.iter_deleted(tsk, prefix, taken)
+        yield from deleted_mod.iter_deleted(tsk, prefix, taken, listed)
     if carve:
         from vigil.sources import carve as carve_mod
 
         yield from carve_mod.carve_file_system(base, tsk, name, prefix)
 
 
-def _walk(base: Any, prefix: str, name: str) -> Iterator[Item | ScanError]:
+def _walk(base: Any, prefix: str, name: str, listed: Any) -> Iterator[Item | ScanError]:
+    """The dfvfs walk: every entry its own try, directory loops recorded, not followed.
+
+    A listing that breaks off (libyal cannot decode an entry) is recorded at the
+    directory; Sleuth Kit's walk (``deleted.iter_deleted``) then yields the files of
+    that directory that this walk could not reach.
+    """
     try:
         with BACKEND_LOCK:
             vfs = resolver.Resolver.OpenFileSystem(base)
@@ -183,30 +193,44 @@ def _walk(base: Any, prefix: str, name: str) -> Iterator[Item | ScanError]:
         yield ScanError(prefix, "walk", "cannot open file system root")
         return
     stack: list[tuple[Any, str]] = [(root, "")]
-    seen_dirs: set[str] = set()
+    # Directory identity -> first path walked. Identity is the inode / MFT entry; on FAT
+    # (where dfvfs identifies entries by where their directory entry lies) the first
+    # child's identity, i.e. where the directory's own clusters are.
+    seen_dirs: dict[str, str] = {}
     while stack:
         directory, rel = stack.pop()
-        found: list[Item | ScanError] = []
-        subdirs: list[tuple[Any, str]] = []
+        where = f"{prefix}/{rel}" if rel else prefix
+        walk = _DirectoryWalk(vfs, rel, prefix, name, listed)
         with BACKEND_LOCK:
-            try:
-                for entry in directory.sub_file_entries:
-                    _visit(vfs, entry, rel, prefix, name, found, subdirs)
-            except (OSError, dfvfs_errors.Error, ValueError) as exc:
-                where = f"{prefix}/{rel}" if rel else prefix
-                found.append(ScanError(where, "walk", f"cannot list directory: {exc}"))
-        yield from found
-        for sub, sub_rel in reversed(subdirs):
-            key = _identity(sub) or sub_rel
-            if key in seen_dirs:
+            walk.list(directory)
+        content_key = walk.first_child
+        if name.startswith("FAT") and content_key is not None:
+            first = seen_dirs.get(content_key)
+            if first is not None:
+                yield ScanError(where, "walk", skips.loop(_where(prefix, first)))
                 continue
-            seen_dirs.add(key)
+            seen_dirs[content_key] = rel
+        yield from walk.found
+        for sub, sub_rel in reversed(walk.subdirs):
+            key = _identity(sub)
+            first = seen_dirs.get(key) if key is not None else None
+            if first is not None:
+                yield ScanError(_where(prefix, sub_rel), "walk", skips.loop(_where(prefix, first)))
+                continue
+            if key is not None:
+                seen_dirs[key] = sub_rel
             stack.append((sub, sub_rel))
+
+
+def _where(prefix: str, rel: str) -> str:
+    return f"{prefix}/{rel}" if rel else prefix
 
 
 def _identity(entry: Any) -> str | None:
     spec = entry.path_spec
-    for attr in ("mft_entry", "inode", "identifier"):
+    if spec.type_indicator == definitions.TYPE_INDICATOR_FAT:
+        return None  # the entry's own location, not its directory's: see _walk
+    for attr in ("mft_entry", "inode"):
         value = getattr(spec, attr, None)
         if value is not None:
             return f"{attr}:{value}"
@@ -234,47 +258,107 @@ def _skip(entry: Any, rel: str, name: str) -> bool:
     )
 
 
-def _visit(
-    vfs: Any,
-    entry: Any,
-    rel: str,
-    prefix: str,
-    fs: str,
-    found: list[Item | ScanError],
-    subdirs: list[tuple[Any, str]],
-) -> None:
-    entry_name = entry.name
-    child_rel = f"{rel}/{entry_name}" if rel else entry_name
-    where = f"{prefix}/{child_rel}"
-    try:
-        if _skip(entry, rel, fs):
+class _DirectoryWalk:
+    """The entries of one directory as the dfvfs walk sees them (call with the lock)."""
+
+    def __init__(self, vfs: Any, rel: str, prefix: str, fs: str, listed: Any) -> None:
+        self.vfs, self.rel, self.prefix, self.fs, self.listed = vfs, rel, prefix, fs, listed
+        self.found: list[Item | ScanError] = []
+        self.subdirs: list[tuple[Any, str]] = []
+        self.first_child: str | None = None
+
+    def list(self, directory: Any) -> None:
+        where = _where(self.prefix, self.rel)
+        count = 0
+        try:
+            entries = iter(directory.sub_file_entries)
+            while True:
+                try:
+                    entry = next(entries)
+                except StopIteration:
+                    return
+                count += 1
+                if self.first_child is None:
+                    self.first_child = str(_inode(entry))
+                self.visit(entry)
+        except Exception as exc:  # noqa: BLE001 - a broken listing is one record
+            reason = f"cannot list directory: {exc}" if count == 0 else (
+                f"listing cut after {count} entries: {exc}"
+            )
+            self.found.append(ScanError(where, "walk", reason))
+
+    def visit(self, entry: Any) -> None:
+        try:
+            entry_name = entry.name
+        except Exception as exc:  # noqa: BLE001
+            raise OSError(f"unreadable entry name: {exc}") from exc
+        child_rel = f"{self.rel}/{entry_name}" if self.rel else entry_name
+        where = f"{self.prefix}/{child_rel}"
+        if self.fs == "NTFS" and entry.path_spec.mft_entry == 0 and entry_name != "$MFT":
+            # libfsntfs could not read the entry's MFT record (bad signature or fixups)
+            # and reports entry 0: record it and leave it to the Sleuth Kit walk.
+            self.found.append(ScanError(where, "walk", _UNREADABLE_MFT))
+            return
+        self.listed.paths.add(where)
+        try:
+            self._visit(entry, child_rel, where)
+        except Exception as exc:  # noqa: BLE001 - one bad entry is one record
+            self.found.append(ScanError(where, "walk", f"cannot read entry: {exc}"))
+
+    def _visit(self, entry: Any, child_rel: str, where: str) -> None:
+        if _skip(entry, self.rel, self.fs):
             return
         if entry.IsDirectory():
-            subdirs.append((entry, child_rel))
+            self.subdirs.append((entry, child_rel))
             return
-        if not entry.IsFile() or entry.IsLink():
+        reason = _not_a_file(entry)
+        if reason is not None:
+            self.found.append(ScanError(where, "walk", reason))
             return
         times = _times(entry)
         inode = _inode(entry)
-        for stream in entry.data_streams:
-            stream_name = stream.name or ""
+        if self.fs.startswith("FAT") and entry.size:
+            try:
+                entry.GetExtents()
+            except Exception as exc:  # noqa: BLE001
+                self.found.append(ScanError(where, "walk", f"cluster chain broken: {exc}"))
+        streams = list(entry.data_streams) or [None]
+        for stream in streams:
+            stream_name = (stream.name or "") if stream is not None else ""
             if stream_name:
                 size = _stream_size(entry, stream_name)
                 item_path = f"{where}{STREAM_SEP}{stream_name}"
             else:
                 size = int(entry.size or 0)
                 item_path = where
-            found.append(
+            self.found.append(
                 Item(
                     path=item_path,
-                    open=_opener(vfs, entry.path_spec, stream_name, size),
+                    open=_opener(self.vfs, entry.path_spec, stream_name, size),
                     size=size,
                     inode=inode,
                     **times,
                 )
             )
-    except (OSError, dfvfs_errors.Error, ValueError) as exc:
-        found.append(ScanError(where, "walk", f"cannot read entry: {exc}"))
+
+
+def _not_a_file(entry: Any) -> str | None:
+    """Why an entry that is not a directory is not read as a file, or None for a file."""
+    if entry.IsLink():
+        try:
+            target = entry.link or None
+        except Exception:  # noqa: BLE001
+            target = None
+        return skips.link(target)
+    if entry.IsPipe():
+        return skips.FIFO
+    if entry.IsSocket():
+        return skips.SOCKET
+    if entry.IsDevice():
+        return skips.special("device")
+    if not entry.IsFile():
+        return skips.unknown(f"dfvfs type {entry.entry_type!r}")
+    return None
 
 
 def _stream_size(entry: Any, stream_name: str) -> int:
