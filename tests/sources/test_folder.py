@@ -13,10 +13,14 @@ def test_lists_regular_files_sorted_with_utc_times(tmp_path: Path) -> None:
     (tmp_path / "c.bin").write_bytes(b"ccc")
     os.symlink(tmp_path / "a.txt", tmp_path / "link")
     os.utime(tmp_path / "a.txt", (1_000_000_000, 1_000_000_000))
-    got = list(iter_folder(tmp_path))
-    assert all(isinstance(i, Item) for i in got)
+    results = list(iter_folder(tmp_path))
+    got = [r for r in results if isinstance(r, Item)]
     # Files of a folder before its subfolders; the symbolic link is not followed.
     assert [(i.path, i.size) for i in got] == [("a.txt", 1), ("c.bin", 3), ("b/z.txt", 2)]
+    target = str(tmp_path / "a.txt")
+    assert [r for r in results if isinstance(r, ScanError)] == [
+        ScanError("link", "source", f"symbolic link to {target!r}, not followed")
+    ]
     first = got[0]
     assert first.modified == datetime(2001, 9, 9, 1, 46, 40, tzinfo=UTC)
     with first.open() as f:

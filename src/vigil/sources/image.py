@@ -24,14 +24,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from dfvfs.helpers import volume_scanner
+from dfvfs.analyzer import analyzer
+from dfvfs.helpers import source_scanner, volume_scanner
 from dfvfs.lib import definitions
+from dfvfs.lib import errors as dfvfs_errors
 from dfvfs.path import factory as path_spec_factory
 from dfvfs.resolver import resolver
 
 from vigil.model import STREAM_SEP, Item, ScanError
 from vigil.sources import deleted as deleted_mod
-from vigil.sources import skips
+from vigil.sources import partitions, skips
 from vigil.sources.spool import BACKEND_LOCK, LockedStream
 
 # Volume-system layers whose location names a volume (``/p1``, ``/lvm1``, ``/vss1`` ...).
@@ -81,10 +83,11 @@ def iter_image(path: Path, *, vss: bool = False, carve: bool = False) -> Iterato
         return
     try:
         with BACKEND_LOCK:
-            bases = _scan(path, vss)
+            bases, notes = _scan(path, vss)
     except Exception as exc:  # noqa: BLE001 - any backend failure is a recorded error
         yield ScanError(where, "open", f"cannot open image: {type(exc).__name__}: {exc}")
         return
+    yield from notes
     file_systems = [b for b in bases if b.type_indicator != definitions.TYPE_INDICATOR_OS]
     if not file_systems:
         yield ScanError(where, "open", "no file system found in the image")
@@ -100,20 +103,126 @@ def holds_file_system(path: Path) -> bool:
     """Whether dfvfs finds at least one file system in the file at ``path``."""
     try:
         with BACKEND_LOCK:
-            bases = _scan(Path(path), False)
+            bases, _notes = _scan(Path(path), False)
     except Exception:  # noqa: BLE001 - not an image dfvfs can read: a loose file
         return False
     return any(b.type_indicator != definitions.TYPE_INDICATOR_OS for b in bases)
 
 
-def _scan(path: Path, vss: bool) -> list[Any]:
+def _scan_options(vss: bool) -> Any:
     options = volume_scanner.VolumeScannerOptions()
     options.partitions = ["all"]
     options.volumes = ["all"]
     options.snapshots = ["all"] if vss else ["none"]
     options.credentials = []
-    scanner = volume_scanner.VolumeScanner()
-    return list(scanner.GetBasePathSpecs(str(path), options=options))
+    return options
+
+
+def _scan(path: Path, vss: bool) -> tuple[list[Any], list[ScanError]]:
+    """Base path specs of every file system, and records of what could not be opened.
+
+    When the volume scanner fails on the whole image (a partition past the end, a
+    truncated image) or finds no file system although the image has a partition table
+    (a GPT whose primary header is damaged), the table is read directly and each
+    partition is scanned on its own for a file system (no nested volumes), cut to the
+    bytes the image holds.
+    """
+    options = _scan_options(vss)
+    try:
+        scanner = volume_scanner.VolumeScanner()
+        bases = list(scanner.GetBasePathSpecs(str(path), options=options))
+    except Exception as exc:  # noqa: BLE001 - libyal raises OSError/RuntimeError too
+        note = ScanError(path.name, "open", f"volume scan failed ({exc}); reading the"
+                         " partition table directly")
+        return _scan_by_table(path, [note])
+    if any(b.type_indicator != definitions.TYPE_INDICATOR_OS for b in bases):
+        return bases, []
+    fallback, notes = _scan_by_table(path, [], need_table=True)
+    return (fallback, notes) if fallback else (bases, [])
+
+
+def _scan_by_table(
+    path: Path, notes: list[ScanError], need_table: bool = False
+) -> tuple[list[Any], list[ScanError]]:
+    source = path_spec_factory.Factory.NewPathSpec(definitions.TYPE_INDICATOR_OS,
+                                                   location=str(path))
+    media = source
+    kinds = analyzer.Analyzer.GetStorageMediaImageTypeIndicators(source)
+    if len(kinds) == 1:
+        media = path_spec_factory.Factory.NewPathSpec(kinds[0], parent=source)
+    file_object = resolver.Resolver.OpenFileObject(media)
+    size = int(file_object.get_size())
+    readable = _readable_size(file_object, size)
+    if readable < size:
+        notes.append(ScanError(path.name, "open", f"media readable up to byte {readable} of"
+                               f" {size} (image truncated or damaged)"))
+
+    def read(offset: int, length: int) -> bytes:
+        if offset >= readable:
+            return b""
+        file_object.seek(offset)
+        return file_object.read(min(length, readable - offset))
+
+    if readable == 0:
+        return [], notes
+    table, table_notes = partitions.read_table(read, size)
+    notes += [ScanError(path.name, "open", note) for note in table_notes]
+    if not table:
+        if need_table:
+            return [], []
+        table = [partitions.Partition("", 0, readable)]
+    bases: list[Any] = []
+    for part in table:
+        where = part.name or path.name
+        end = min(part.offset + part.size, readable)
+        if part.offset >= readable:
+            notes.append(ScanError(where, "open", f"partition starts at byte {part.offset},"
+                                   f" past the readable end ({readable}): nothing to read"))
+            continue
+        if end < part.offset + part.size:
+            notes.append(ScanError(where, "open", f"partition runs {part.offset + part.size - end}"
+                                   " bytes past the readable end: read up to the end"))
+        # dfvfs refuses range_offset=0 (a falsy check), so the offset is set afterwards.
+        spec = path_spec_factory.Factory.NewPathSpec(
+            definitions.TYPE_INDICATOR_DATA_RANGE, range_offset=1,
+            range_size=end - part.offset, parent=media)
+        spec.range_offset = part.offset
+        spec.vigil_volume = part.name  # read by volume_prefix
+        reason = "no file system found in the partition"
+        try:
+            base = source_scanner.SourceScanner().ScanForFileSystem(spec)
+        except dfvfs_errors.Error as exc:
+            base, reason = None, f"no file system readable: {exc}"
+        if base is None:
+            notes.append(ScanError(where, "open", reason))
+        else:
+            bases.append(base)
+    return bases, notes
+
+
+def _readable_size(file_object: Any, size: int, block: int = 32 * 1024) -> int:
+    """Bytes readable from the start (a truncated E01 opens but fails past its last chunk)."""
+
+    def ok(index: int) -> bool:
+        try:
+            file_object.seek(index * block)
+            return bool(file_object.read(1))
+        except Exception:  # noqa: BLE001 - a read failure is the answer
+            return False
+
+    blocks = -(-size // block)
+    if blocks == 0 or ok(blocks - 1):
+        return size
+    low, high = 0, blocks - 1  # block ``high`` fails; find the first failing block
+    if not ok(0):
+        return 0
+    while high - low > 1:
+        mid = (low + high) // 2
+        if ok(mid):
+            low = mid
+        else:
+            high = mid
+    return high * block
 
 
 def volume_prefix(base: Any) -> str:
@@ -128,7 +237,9 @@ def volume_prefix(base: Any) -> str:
     names: list[str] = []
     spec = base.parent
     while spec is not None:
-        if spec.type_indicator in _VOLUME_TYPES:
+        if getattr(spec, "vigil_volume", None):
+            names.append(spec.vigil_volume)
+        elif spec.type_indicator in _VOLUME_TYPES:
             location = getattr(spec, "location", None) or ""
             names.append(location.strip("/") or spec.type_indicator.lower())
         spec = spec.parent
@@ -321,7 +432,7 @@ class _DirectoryWalk:
             try:
                 entry.GetExtents()
             except Exception as exc:  # noqa: BLE001
-                self.found.append(ScanError(where, "walk", f"cluster chain broken: {exc}"))
+                self.found.append(ScanError(where, "walk", f"cluster chain unreadable: {exc}"))
         streams = list(entry.data_streams) or [None]
         for stream in streams:
             stream_name = (stream.name or "") if stream is not None else ""
