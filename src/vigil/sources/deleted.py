@@ -85,6 +85,8 @@ _RESCUE = _FAT | {
     int(pytsk3.TSK_FS_TYPE_EXT4),
 }
 _FAT_LABEL = "(Volume Label Entry)"
+_DATA_ATTRS = {int(pytsk3.TSK_FS_ATTR_TYPE_DEFAULT), int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)}
+_SPARSE_RUN = int(pytsk3.TSK_FS_ATTR_RUN_FLAG_SPARSE) | int(pytsk3.TSK_FS_ATTR_RUN_FLAG_FILLER)
 
 
 def tsk_fs_name(ftype: int) -> str | None:
@@ -338,13 +340,12 @@ class _Walk:
         if kind in _VIRTUAL or (self.ftype in _FAT and path.endswith(_FAT_LABEL)):
             return
         if kind not in _FILE_TYPES:
-            reason = _special_reason(entry, kind)
-            found.append(ScanError(path, "deleted", reason))
+            found.append(ScanError(path, "walk", _special_reason(entry, kind)))
             return
         size = int(meta.size) if meta is not None else 0
         self.taken.add(path)
         found.append(
-            ScanError(path, "deleted", "not listed by dfvfs; listed and read through Sleuth Kit")
+            ScanError(path, "walk", "not listed by dfvfs; listed and read through Sleuth Kit")
         )
         found.append(
             Item(
@@ -365,6 +366,27 @@ def _special_reason(entry: Any, kind: int) -> str:
         except AttributeError:
             return skips.link(None)
     return _SPECIAL.get(kind) or skips.unknown(f"Sleuth Kit type {kind}")
+
+
+def tsk_extents(tsk: Any, meta_addr: int) -> list[tuple[int, int]]:
+    """Byte ranges ``(offset, size)`` in the volume of a TSK file's data runs.
+
+    Call with ``BACKEND_LOCK`` held. Resident data (NTFS) has no runs and gives ``[]``.
+    """
+    fs_info = tsk.GetFsInfo()
+    block = int(fs_info.info.block_size)
+    found: list[tuple[int, int]] = []
+    try:
+        for attr in fs_info.open_meta(inode=meta_addr):
+            if int(attr.info.type) not in _DATA_ATTRS:
+                continue
+            for run in attr:
+                if int(run.flags) & _SPARSE_RUN or int(run.len) == 0:
+                    continue
+                found.append((int(run.addr) * block, int(run.len) * block))
+    except (OSError, RuntimeError):
+        return found
+    return found
 
 
 class _TskFile:
@@ -406,6 +428,17 @@ def _opener(tsk: Any, meta_addr: int, size: int | None) -> Any:
             lambda: _TskFile(tsk.GetFsInfo().open_meta(inode=meta_addr), size),
             size,
             BACKEND_LOCK,
+        )
+
+    return open_
+
+
+def path_opener(tsk: Any, path: str, size: int) -> Any:
+    """An ``Item.open`` reading the file at ``path`` (``/``-separated) through Sleuth Kit."""
+
+    def open_() -> io.RawIOBase:
+        return LockedStream(
+            lambda: _TskFile(tsk.GetFsInfo().open(path), size), size, BACKEND_LOCK
         )
 
     return open_

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,11 +31,13 @@ from dfvfs.lib import definitions
 from dfvfs.lib import errors as dfvfs_errors
 from dfvfs.path import factory as path_spec_factory
 from dfvfs.resolver import resolver
+from dfvfs.volume import gpt_volume_system, tsk_volume_system
 
 from vigil.model import STREAM_SEP, Item, ScanError
 from vigil.sources import deleted as deleted_mod
-from vigil.sources import partitions, skips
+from vigil.sources import partitions, skips, verify
 from vigil.sources.spool import BACKEND_LOCK, LockedStream
+from vigil.sources.verify import MediaCheck
 
 # Volume-system layers whose location names a volume (``/p1``, ``/lvm1``, ``/vss1`` ...).
 _VOLUME_TYPES = frozenset(
@@ -57,13 +60,27 @@ _DFVFS_FS_NAMES = {
     definitions.TYPE_INDICATOR_FAT: "FAT",
 }
 
+# Storage-media layers: offsets in the media are offsets in these.
+_MEDIA_TYPES = frozenset(
+    {
+        definitions.TYPE_INDICATOR_EWF,
+        definitions.TYPE_INDICATOR_RAW,
+        definitions.TYPE_INDICATOR_QCOW,
+        definitions.TYPE_INDICATOR_VHDI,
+        definitions.TYPE_INDICATOR_VMDK,
+        definitions.TYPE_INDICATOR_OS,
+    }
+)
+
 _NTFS_FIRST_USER_ENTRY = 24  # MFT entries 0-23 are file-system metadata
 _NTFS_EXTEND_ENTRY = 11
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _UNREADABLE_MFT = "MFT entry unreadable by libfsntfs (dfvfs gives it entry 0)"
 
 
-def iter_image(path: Path, *, vss: bool = False, carve: bool = False) -> Iterator[Item | ScanError]:
+def iter_image(
+    path: Path, *, vss: bool = False, carve: bool = False, media: MediaCheck | None = None
+) -> Iterator[Item | ScanError]:
     """Yield every regular file, deleted entry and (optionally) carved picture of an image.
 
     Args:
@@ -71,6 +88,10 @@ def iter_image(path: Path, *, vss: bool = False, carve: bool = False) -> Iterato
         vss: Also walk each VSS store, each under its own ``vssN`` volume prefix.
         carve: Also carve JPEG/PNG/GIF from unallocated space of each file system and
             from space outside any partition.
+        media: The image's integrity pass (``verify.check_media``). Each item whose
+            bytes overlap a chunk that failed its checksum gets an ``integrity`` record
+            right after it; a bad chunk no item overlaps gets one at the image; a hash
+            that is not verified gets one at the image.
 
     Returns:
         An iterator of ``Item`` (allocated files first per file system, then deleted,
@@ -88,11 +109,27 @@ def iter_image(path: Path, *, vss: bool = False, carve: bool = False) -> Iterato
         yield ScanError(where, "open", f"cannot open image: {type(exc).__name__}: {exc}")
         return
     yield from notes
+    if media is not None and media.hash_status != "verified":
+        yield ScanError(where, "integrity", media.summary())
     file_systems = [b for b in bases if b.type_indicator != definitions.TYPE_INDICATOR_OS]
     if not file_systems:
         yield ScanError(where, "open", "no file system found in the image")
+    hit: set[tuple[int, int]] = set()
     for base in file_systems:
-        yield from _iter_file_system(base, carve)
+        bad = None
+        if media is not None and media.bad_ranges:
+            with BACKEND_LOCK:
+                bad = _BadBytes.on(base, media.bad_ranges, hit)
+            if bad is None:
+                yield ScanError(volume_prefix(base) or where, "integrity",
+                                "cannot map this volume's bytes to the media: items over bad"
+                                " chunks are not flagged")
+        yield from _iter_file_system(base, carve, bad)
+    for offset, size in media.bad_ranges if media is not None else ():
+        if (offset, size) not in hit:
+            yield ScanError(where, "integrity", verify.bad_chunk_reason(offset, size)
+                            + "; no listed item lies over it (file-system metadata or free"
+                            " space)")
     if carve:
         from vigil.sources import carve as carve_mod
 
@@ -263,7 +300,9 @@ def fs_name(base: Any, fs_info: Any | None) -> str:
     return _DFVFS_FS_NAMES.get(base.type_indicator, base.type_indicator.upper())
 
 
-def _iter_file_system(base: Any, carve: bool) -> Iterator[Item | ScanError]:
+def _iter_file_system(
+    base: Any, carve: bool, bad: _BadBytes | None = None
+) -> Iterator[Item | ScanError]:
     volume = volume_prefix(base)
     with BACKEND_LOCK:
         tsk = deleted_mod.open_tsk(base)
@@ -272,21 +311,33 @@ def _iter_file_system(base: Any, carve: bool) -> Iterator[Item | ScanError]:
     prefix = f"{volume}/{name}" if volume else name
     taken: set[str] = set()
     listed = deleted_mod.Listed()
-    for entry in _walk(base, prefix, name, listed):
+    for entry in _walk(base, prefix, name, listed, bad, tsk):
         if isinstance(entry, Item):
             taken.add(entry.path)
             if entry.inode is not None:
                 listed.inodes.add(entry.inode)
         yield entry
     if tsk is not None:
-        yield from deleted_mod.iter_deleted(tsk, prefix, taken, listed)
+        for entry in deleted_mod.iter_deleted(tsk, prefix, taken, listed):
+            yield entry
+            if bad is not None and isinstance(entry, Item) and entry.size:
+                with BACKEND_LOCK:
+                    extents = deleted_mod.tsk_extents(tsk, int(entry.inode or 0))
+                yield from bad.records(entry.path, extents)
     if carve:
         from vigil.sources import carve as carve_mod
 
         yield from carve_mod.carve_file_system(base, tsk, name, prefix)
 
 
-def _walk(base: Any, prefix: str, name: str, listed: Any) -> Iterator[Item | ScanError]:
+def _walk(
+    base: Any,
+    prefix: str,
+    name: str,
+    listed: Any,
+    bad: _BadBytes | None = None,
+    tsk: Any | None = None,
+) -> Iterator[Item | ScanError]:
     """The dfvfs walk: every entry its own try, directory loops recorded, not followed.
 
     A listing that breaks off (libyal cannot decode an entry) is recorded at the
@@ -312,6 +363,7 @@ def _walk(base: Any, prefix: str, name: str, listed: Any) -> Iterator[Item | Sca
         directory, rel = stack.pop()
         where = f"{prefix}/{rel}" if rel else prefix
         walk = _DirectoryWalk(vfs, rel, prefix, name, listed)
+        walk.bad, walk.tsk = bad, tsk
         with BACKEND_LOCK:
             walk.list(directory)
         content_key = walk.first_child
@@ -377,6 +429,8 @@ class _DirectoryWalk:
         self.found: list[Item | ScanError] = []
         self.subdirs: list[tuple[Any, str]] = []
         self.first_child: str | None = None
+        self.bad: _BadBytes | None = None
+        self.tsk: Any | None = None
 
     def list(self, directory: Any) -> None:
         where = _where(self.prefix, self.rel)
@@ -403,6 +457,8 @@ class _DirectoryWalk:
             entry_name = entry.name
         except Exception as exc:  # noqa: BLE001
             raise OSError(f"unreadable entry name: {exc}") from exc
+        if not entry_name.isascii():
+            entry_name = canonical(entry_name)
         child_rel = f"{self.rel}/{entry_name}" if self.rel else entry_name
         where = f"{self.prefix}/{child_rel}"
         if self.fs == "NTFS" and entry.path_spec.mft_entry == 0 and entry_name != "$MFT":
@@ -428,11 +484,9 @@ class _DirectoryWalk:
             return
         times = _times(entry)
         inode = _inode(entry)
+        by_tsk = None
         if self.fs.startswith("FAT") and entry.size:
-            try:
-                entry.GetExtents()
-            except Exception as exc:  # noqa: BLE001
-                self.found.append(ScanError(where, "walk", f"cluster chain unreadable: {exc}"))
+            by_tsk = self._check_fat_chain(entry, child_rel, where)
         streams = list(entry.data_streams) or [None]
         for stream in streams:
             stream_name = (stream.name or "") if stream is not None else ""
@@ -442,15 +496,123 @@ class _DirectoryWalk:
             else:
                 size = int(entry.size or 0)
                 item_path = where
+            opener = by_tsk if by_tsk is not None and not stream_name else _opener(
+                self.vfs, entry.path_spec, stream_name, size
+            )
             self.found.append(
                 Item(
                     path=item_path,
-                    open=_opener(self.vfs, entry.path_spec, stream_name, size),
+                    open=opener,
                     size=size,
                     inode=inode,
                     **times,
                 )
             )
+            if self.bad is not None and stream is not None and size:
+                self.found += self.bad.records(item_path, _extents(stream))
+
+
+    def _check_fat_chain(self, entry: Any, child_rel: str, where: str) -> Any | None:
+        """Record a FAT cluster chain libfsfat cannot follow to the file's size; return a
+        Sleuth Kit opener when its chain is short (libfsfat misreads some FAT12 chains)."""
+        size = int(entry.size)
+        try:
+            covered = sum(int(e.size) for e in entry.GetExtents())
+        except Exception as exc:  # noqa: BLE001 - a cycle, or clusters past the end
+            self.found.append(ScanError(where, "walk", f"cluster chain unreadable: {exc}"))
+            return None
+        if covered >= size:
+            return None
+        if self.tsk is None:
+            self.found.append(ScanError(where, "walk", f"cluster chain covers {covered} of"
+                                        f" {size} bytes"))
+            return None
+        self.found.append(ScanError(where, "walk", f"cluster chain as libfsfat reads it covers"
+                                    f" {covered} of {size} bytes: content read through Sleuth"
+                                    " Kit"))
+        return deleted_mod.path_opener(self.tsk, "/" + child_rel, size)
+
+
+def _extents(stream: Any) -> list[tuple[int, int]]:
+    """Byte ranges ``(offset, size)`` of a dfvfs data stream in its volume (no sparse runs)."""
+    try:
+        extents = stream.GetExtents()
+    except Exception:  # noqa: BLE001 - unreadable runs: the read will say so
+        return []
+    return [(int(e.offset), int(e.size)) for e in extents
+            if e.extent_type != definitions.EXTENT_TYPE_SPARSE]
+
+
+@dataclass
+class _BadBytes:
+    """The media's bad-chunk ranges as seen from one volume that starts at ``offset``."""
+
+    ranges: tuple[tuple[int, int], ...]
+    offset: int
+    hit: set[tuple[int, int]]
+
+    @classmethod
+    def on(
+        cls, base: Any, ranges: tuple[tuple[int, int], ...], hit: set[tuple[int, int]]
+    ) -> _BadBytes | None:
+        """For the file system ``base``, or None when its bytes do not map linearly."""
+        offset = _media_offset(base)
+        return None if offset is None else cls(ranges, offset, hit)
+
+    def records(self, item_path: str, extents: list[tuple[int, int]]) -> list[ScanError]:
+        """An ``integrity`` record per bad chunk the item's extents overlap."""
+        found = []
+        for start, size in self.ranges:
+            if any(start < self.offset + o + n and self.offset + o < start + size
+                   for o, n in extents):
+                self.hit.add((start, size))
+                found.append(ScanError(item_path, "integrity",
+                                       verify.bad_chunk_reason(start, size)))
+        return found
+
+
+def _media_offset(base: Any) -> int | None:
+    """Byte offset of a file system's volume in the media, or None (LVM, VSS ...)."""
+    offset = 0
+    spec = base.parent
+    while spec is not None and spec.type_indicator not in _MEDIA_TYPES:
+        kind = spec.type_indicator
+        if kind == definitions.TYPE_INDICATOR_DATA_RANGE:
+            offset += int(spec.range_offset)
+        elif kind in (definitions.TYPE_INDICATOR_TSK_PARTITION, definitions.TYPE_INDICATOR_GPT):
+            start = _partition_start(spec)
+            if start is None:
+                return None
+            offset += start
+        else:
+            return None
+        spec = spec.parent
+    return offset
+
+
+def _partition_start(spec: Any) -> int | None:
+    system = (tsk_volume_system.TSKVolumeSystem()
+              if spec.type_indicator == definitions.TYPE_INDICATOR_TSK_PARTITION
+              else gpt_volume_system.GPTVolumeSystem())
+    try:
+        system.Open(path_spec_factory.Factory.NewPathSpec(
+            spec.type_indicator, location="/", parent=spec.parent))
+        volume = system.GetVolumeByIdentifier((spec.location or "").strip("/"))
+    except Exception:  # noqa: BLE001
+        return None
+    if volume is None or not volume.extents:
+        return None
+    return int(volume.extents[0].offset)
+
+
+def canonical(name: str) -> str:
+    """``name`` rebuilt as an ordinary Python string.
+
+    libfsntfs hands back a name holding a lone surrogate (an NTFS name that is not valid
+    UTF-16) as a wide string that CPython never compares equal to the same text built
+    any other way, so such a path would miss every dict and set lookup (resume, dedup).
+    """
+    return name.encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass")
 
 
 def _not_a_file(entry: Any) -> str | None:
