@@ -298,11 +298,11 @@ def build_fat32_damaged(out: Path) -> Case:
     case.lost.append("FAT32/chain.png")
     case.also_listed = ["FAT32/chain.png"]
     case.must_record = [
-        ("FAT32/chain.png", "walk", "cluster chain"),
+        ("FAT32/chain.png", "walk", "chain loops back to cluster"),
         ("FAT32/sub/LOOP", "walk", "directory loop"),
         ("FAT32/sub/UP", "walk", "directory loop"),
     ]
-    case.notes = f"readable prefix of chain.png: {3 * cluster_bytes} bytes"
+    case.notes = f"readable prefix of chain.png: {4 * cluster_bytes} bytes (4 clusters)"
     return case
 
 

@@ -138,3 +138,13 @@ def test_non_utf8_names_round_trip_to_bytes() -> None:
     results, _ = _listing(CASES["ext4_names"])
     names = {r.path.encode("utf-8", "surrogateescape") for r in results if isinstance(r, Item)}
     assert b"EXT/caf\xe9.png" in names
+
+
+def test_fat_chain_cycle_reads_its_prefix() -> None:
+    results, _ = _listing(CASES["fat32_damaged"])
+    chain = next(r for r in results if isinstance(r, Item) and r.path == "FAT32/chain.png")
+    planted = pic(30) + pic(31) + pic(32)
+    assert chain.size == len(planted)
+    with chain.open() as stream:
+        # Four 512-byte clusters, then the chain points back to its first cluster.
+        assert stream.read() == planted[:2048]

@@ -35,7 +35,7 @@ from dfvfs.volume import gpt_volume_system, tsk_volume_system
 
 from vigil.model import STREAM_SEP, Item, ScanError
 from vigil.sources import deleted as deleted_mod
-from vigil.sources import partitions, skips, verify
+from vigil.sources import fatchain, partitions, skips, verify
 from vigil.sources.spool import BACKEND_LOCK, LockedStream
 from vigil.sources.verify import MediaCheck
 
@@ -363,7 +363,7 @@ def _walk(
         directory, rel = stack.pop()
         where = f"{prefix}/{rel}" if rel else prefix
         walk = _DirectoryWalk(vfs, rel, prefix, name, listed)
-        walk.bad, walk.tsk = bad, tsk
+        walk.bad, walk.tsk, walk.volume = bad, tsk, base.parent
         with BACKEND_LOCK:
             walk.list(directory)
         content_key = walk.first_child
@@ -431,6 +431,7 @@ class _DirectoryWalk:
         self.first_child: str | None = None
         self.bad: _BadBytes | None = None
         self.tsk: Any | None = None
+        self.volume: Any | None = None
 
     def list(self, directory: Any) -> None:
         where = _where(self.prefix, self.rel)
@@ -519,8 +520,7 @@ class _DirectoryWalk:
         try:
             covered = sum(int(e.size) for e in entry.GetExtents())
         except Exception as exc:  # noqa: BLE001 - a cycle, or clusters past the end
-            self.found.append(ScanError(where, "walk", f"cluster chain unreadable: {exc}"))
-            return None
+            return self._fat_prefix(entry, size, where, exc)
         if covered >= size:
             return None
         if self.tsk is None:
@@ -531,6 +531,33 @@ class _DirectoryWalk:
                                     f" {covered} of {size} bytes: content read through Sleuth"
                                     " Kit"))
         return deleted_mod.path_opener(self.tsk, "/" + child_rel, size)
+
+
+    def _fat_prefix(self, entry: Any, size: int, where: str, exc: Exception) -> Any | None:
+        """Record a chain libfsfat refuses; an opener of its readable prefix, if any."""
+        identifier = getattr(entry.path_spec, "identifier", None)
+        chain = None
+        if self.volume is not None and identifier is not None:
+            try:
+                volume = resolver.Resolver.OpenFileObject(self.volume)
+                chain = fatchain.follow(volume, int(identifier), size)
+            except Exception:  # noqa: BLE001 - no prefix then, the record stands
+                chain = None
+        if chain is None or not chain.readable:
+            self.found.append(ScanError(where, "walk", f"cluster chain unreadable: {exc}"))
+            return None
+        if chain.readable < size:
+            text = f"{chain.reason}; the first {chain.readable} of {size} bytes are read"
+        else:  # the FAT is whole: libfsfat failed on clusters it cannot read
+            text = f"{exc}; read cluster by cluster from the FAT instead"
+        self.found.append(ScanError(where, "walk", f"cluster chain unreadable: {text}"))
+        runs = chain.runs
+
+        def open_() -> io.RawIOBase:
+            return LockedStream(lambda: fatchain.RunsFile(volume, runs), chain.readable,
+                                BACKEND_LOCK)
+
+        return open_
 
 
 def _extents(stream: Any) -> list[tuple[int, int]]:
