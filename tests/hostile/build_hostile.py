@@ -483,9 +483,15 @@ def build_e01_truncated(out: Path) -> list[Case]:
         ("split.E01", "open", "media readable up to byte"),
     ]
     cut = Case("e01_cut", "e01_cut/cut.E01", "image")
-    cut.lost = ["FAT32/first.png", "FAT32/far.png"]
-    cut.must_record = [("cut.E01", "open", "media readable up to byte 0 of")]
-    cut.notes = "the chunk table is after the chunks: libewf reads nothing of a cut segment"
+    # libewf reads nothing of it (the chunk table follows the chunks); the chunks before
+    # the cut are still there, one after the other, and first.png lies in them.
+    cut.must_find = {"FAT32/first.png": md5(first)}
+    cut.lost = ["FAT32/far.png"]
+    cut.also_listed = ["FAT32/fill.bin", "FAT32/far.png"]
+    cut.must_record = [
+        ("cut.E01", "open", "media readable up to byte 0 of"),
+        ("cut.E01", "open", "EWF chunk table missing (segment cut short): 640 chunks"),
+    ]
     return [split, cut]
 
 

@@ -144,6 +144,8 @@ class Listed:
 
     paths: set[str] = field(default_factory=set)
     inodes: set[str] = field(default_factory=set)
+    # The record of each file yielded here for dfvfs; None: the caller records it once.
+    note: str | None = "not listed by dfvfs; listed and read through Sleuth Kit"
 
 
 def iter_deleted(
@@ -344,9 +346,8 @@ class _Walk:
             return
         size = int(meta.size) if meta is not None else 0
         self.taken.add(path)
-        found.append(
-            ScanError(path, "walk", "not listed by dfvfs; listed and read through Sleuth Kit")
-        )
+        if listed.note is not None:
+            found.append(ScanError(path, "walk", listed.note))
         found.append(
             Item(
                 path=path,

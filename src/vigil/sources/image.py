@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytsk3
 from dfvfs.analyzer import analyzer
 from dfvfs.helpers import source_scanner, volume_scanner
 from dfvfs.lib import definitions
@@ -35,7 +36,7 @@ from dfvfs.volume import gpt_volume_system, tsk_volume_system
 
 from vigil.model import STREAM_SEP, Item, ScanError
 from vigil.sources import deleted as deleted_mod
-from vigil.sources import fatchain, partitions, skips, verify
+from vigil.sources import ewfscan, fatchain, partitions, skips, verify
 from vigil.sources.spool import BACKEND_LOCK, LockedStream
 from vigil.sources.verify import MediaCheck
 
@@ -112,6 +113,11 @@ def iter_image(
     if media is not None and media.hash_status != "verified":
         yield ScanError(where, "integrity", media.summary())
     file_systems = [b for b in bases if b.type_indicator != definitions.TYPE_INDICATOR_OS]
+    if not file_systems and verify.is_ewf(path):
+        recovered = ewfscan.recover(path)
+        if recovered is not None:
+            yield from _iter_recovered(recovered, where)
+            return
     if not file_systems:
         yield ScanError(where, "open", "no file system found in the image")
     hit: set[tuple[int, int]] = set()
@@ -134,6 +140,57 @@ def iter_image(
         from vigil.sources import carve as carve_mod
 
         yield from carve_mod.carve_unpartitioned(bases)
+
+
+def _iter_recovered(media: ewfscan.RecoveredMedia, where: str) -> Iterator[Item | ScanError]:
+    """The file systems of an E01 read without its chunk table, through Sleuth Kit."""
+    yield ScanError(where, "open", f"EWF chunk table missing (segment cut short):"
+                    f" {len(media.chunks)} chunks, {media.size} of {media.media_size} media"
+                    " bytes, read in order from the sectors section")
+    image = _RecoveredImage(media)
+    table, notes = partitions.read_table(media.read, media.media_size)
+    yield from (ScanError(where, "open", note) for note in notes)
+    for part in table or [partitions.Partition("", 0, media.size)]:
+        if part.offset >= media.size:
+            yield ScanError(part.name or where, "open", "partition starts past the recovered"
+                            " media: nothing to read")
+            continue
+        try:
+            with BACKEND_LOCK:
+                tsk = _TskOnImage(pytsk3.FS_Info(image, offset=part.offset))
+        except OSError as exc:
+            yield ScanError(part.name or where, "open", f"no file system readable: {exc}")
+            continue
+        name = deleted_mod.tsk_fs_name(int(tsk.GetFsInfo().info.ftype)) or "FS"
+        prefix = f"{part.name}/{name}" if part.name else name
+        yield from deleted_mod.iter_deleted(tsk, prefix, set(), deleted_mod.Listed(note=None))
+
+
+class _RecoveredImage(pytsk3.Img_Info):
+    """Sleuth Kit image over recovered E01 media (the holder keeps it alive)."""
+
+    def __init__(self, media: ewfscan.RecoveredMedia) -> None:
+        self._media = media
+        super().__init__(url="", type=pytsk3.TSK_IMG_TYPE_EXTERNAL)
+
+    def close(self) -> None:
+        pass
+
+    def read(self, offset: int, size: int) -> bytes:
+        return self._media.read(offset, size)
+
+    def get_size(self) -> int:
+        return self._media.size
+
+
+@dataclass
+class _TskOnImage:
+    """The one call ``deleted.py`` makes on a dfvfs TSK file system, over plain pytsk3."""
+
+    fs_info: Any
+
+    def GetFsInfo(self) -> Any:  # noqa: N802 - dfvfs's name
+        return self.fs_info
 
 
 def holds_file_system(path: Path) -> bool:
