@@ -333,9 +333,17 @@ def _ntfs_inode(image: Path, path: str) -> int:
     return int(_run("ifind", "-n", path, str(image)).split()[0])
 
 
+def _reparse_symlink(target: str) -> bytes:
+    """Reparse data of a relative NTFS symbolic link to ``target``."""
+    name = target.encode("utf-16-le")
+    body = struct.pack("<HHHHL", 0, len(name), len(name), len(name), 1) + name + name
+    return struct.pack("<LHH", 0xA000000C, len(body), 0) + body
+
+
 def build_ntfs_damaged(out: Path) -> Case:
-    """NTFS: a deleted directory tree, a BAAD MFT entry, a symlink, a FIFO, a name that
-    is not valid UTF-16 (a lone surrogate)."""
+    """NTFS: a deleted directory tree, a BAAD MFT entry, a reparse-point symbolic link,
+    ntfs-3g's interix link and FIFO (plain files to NTFS), a name that is not valid
+    UTF-16 (a lone surrogate)."""
     image = out / "ntfs_damaged.raw"
     _sparse(image, 16 * MIB)
     _run("mkntfs", "-F", "-q", "-Q", "-c", "4096", "-L", "HOSTILE", str(image))
@@ -355,6 +363,9 @@ def build_ntfs_damaged(out: Path) -> Case:
         os.symlink("keep.png", mount / "link")
         os.mkfifo(mount / "fifo")
         shutil.rmtree(mount / "gone")
+        # A Windows symbolic link: a reparse point (IO_REPARSE_TAG_SYMLINK, relative).
+        (mount / "rp_link").touch()
+        os.setxattr(mount / "rp_link", "system.ntfs_reparse_data", _reparse_symlink("keep.png"))
     # "BAAD" is what NTFS itself writes over an MFT entry that failed its fixups.
     broken = _ntfs_inode(image, "broken.png")
     _write_at(image, _ntfs_mft_offset(image, broken), b"BAAD")
@@ -376,6 +387,7 @@ def build_ntfs_damaged(out: Path) -> Case:
     case.must_record = [
         ("NTFS/broken.png", "walk", "MFT entry unreadable by libfsntfs"),
         ("NTFS/broken.png", "walk", "listed and read through Sleuth Kit"),
+        ("NTFS/rp_link", "walk", "symbolic link to 'keep.png', not followed"),
     ]
     case.also_listed = ["NTFS/fifo", "NTFS/link"]
     case.notes = f"broken.png is MFT entry {broken}; link and fifo are ntfs-3g interix files"
