@@ -117,8 +117,15 @@ class EwfReader:
     def read(self, size: int) -> bytes:
         """The next ``size`` bytes of media (fewer at the end)."""
         buffer = ctypes.create_string_buffer(size)
-        n = self._call("libewf_handle_read_buffer", self._handle, buffer, size)
-        return buffer.raw[:n]
+        return bytes(memoryview(buffer)[: self.read_into(buffer)])
+
+    def read_into(self, buffer: ctypes.Array) -> int:
+        """Read the next bytes of media into ``buffer`` (a ctypes char array); the count.
+
+        ctypes lets go of the GIL for the call, so hashing the previous buffer on other
+        threads goes on meanwhile.
+        """
+        return self._call("libewf_handle_read_buffer", self._handle, buffer, len(buffer))
 
     def checksum_errors(self) -> list[tuple[int, int]]:
         """Byte ranges ``(offset, size)`` whose chunk checksum failed, among those read."""

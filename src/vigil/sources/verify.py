@@ -9,7 +9,9 @@ acquisition-hash result.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -173,22 +175,33 @@ def check_media(path: Path) -> MediaCheck:
         reader = EwfReader(path)
     except LibewfError as exc:
         raise EvidenceError(f"cannot open EWF image {path}: {exc}") from exc
-    with reader:
+    with reader, ThreadPoolExecutor(2) as pool:
         size, chunk = reader.media_size, reader.chunk_size
         md5, sha1 = hashlib.md5(), hashlib.sha1()
         done, error = 0, None
+        # Two buffers: libewf fills one while MD5 and SHA-1 digest the other, each on
+        # its own thread (hashlib and ctypes both let go of the GIL).
+        buffers = [ctypes.create_string_buffer(_CHUNK) for _ in range(2)]
+        pending: list[Future] = []
+        turn = 0
         while done < size:
             try:
-                data = reader.read(min(_CHUNK, size - done))
+                n = reader.read_into(buffers[turn])
             except LibewfError as exc:
                 error = str(exc)
                 break
-            if not data:
+            for future in pending:
+                future.result()
+            if n <= 0:
                 error = "media ends early"
                 break
-            md5.update(data)
-            sha1.update(data)
-            done += len(data)
+            n = min(n, size - done)
+            view = memoryview(buffers[turn])[:n]
+            pending = [pool.submit(md5.update, view), pool.submit(sha1.update, view)]
+            done += n
+            turn ^= 1
+        for future in pending:
+            future.result()
         complete = done == size
         return MediaCheck(
             media_size=size,
