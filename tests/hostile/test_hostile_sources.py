@@ -108,7 +108,7 @@ def test_expected_counts_are_what_the_corpus_plants() -> None:
     assert counts == {
         "e01_bad_chunk": (2, 1, 1),
         "e01_cut": (1, 1, 2),
-        "e01_split_missing": (1, 1, 2),
+        "e01_split_missing": (1, 1, 3),
         "ext4_bad_entry": (6, 1, 1),
         "ext4_names": (6, 0, 5),
         "fat32_damaged": (3, 1, 3),

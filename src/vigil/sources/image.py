@@ -543,6 +543,7 @@ class _DirectoryWalk:
         times = _times(entry)
         inode = _inode(entry)
         by_tsk = None
+        self.chain_runs: tuple[tuple[int, int], ...] = ()
         if self.fs.startswith("FAT") and entry.size:
             by_tsk = self._check_fat_chain(entry, child_rel, where)
         streams = list(entry.data_streams) or [None]
@@ -567,7 +568,9 @@ class _DirectoryWalk:
                 )
             )
             if self.bad is not None and stream is not None and size:
-                self.found += self.bad.records(item_path, _extents(stream))
+                # A chain libfsfat refuses has no extents there: use the FAT's own.
+                extents = _extents(stream) or list(self.chain_runs)
+                self.found += self.bad.records(item_path, extents)
 
 
     def _check_fat_chain(self, entry: Any, child_rel: str, where: str) -> Any | None:
@@ -608,7 +611,7 @@ class _DirectoryWalk:
         else:  # the FAT is whole: libfsfat failed on clusters it cannot read
             text = f"{exc}; read cluster by cluster from the FAT instead"
         self.found.append(ScanError(where, "walk", f"cluster chain unreadable: {text}"))
-        runs = chain.runs
+        runs = self.chain_runs = chain.runs
 
         def open_() -> io.RawIOBase:
             return LockedStream(lambda: fatchain.RunsFile(volume, runs), chain.readable,

@@ -94,9 +94,9 @@ class MediaCheck:
     """One full read of an EWF image's media: chunk checksums and the acquisition hash.
 
     ``bad_ranges`` are media byte ranges ``(offset, size)`` whose chunk failed its
-    Adler-32 (libewf, like pyewf, hands such a chunk back as zeros, so the items over
-    it read wrong bytes); ``computed_*`` are None when the read stopped early
-    (``read_error`` says why).
+    Adler-32, or that libewf cannot find (segments missing or cut short): libewf, like
+    pyewf, hands them back as zeros, so the items over them read wrong bytes.
+    ``computed_*`` are None when the read stopped early (``read_error`` says why).
     """
 
     media_size: int
@@ -136,7 +136,8 @@ class MediaCheck:
             text = (f"acquisition hash MISMATCH (stored MD5 {self.stored_md5}, media"
                     f" {self.computed_md5})")
         elif status == "not stored":
-            text = f"no acquisition hash stored (media MD5 {self.computed_md5})"
+            zeros = ", bad chunks read as zeros" if self.bad_ranges else ""
+            text = f"no acquisition hash stored (media MD5 {self.computed_md5}{zeros})"
         else:
             text = f"media read stopped at byte {self.bytes_read} of {self.media_size}"
             text += f": {self.read_error}" if self.read_error else ""
@@ -155,8 +156,8 @@ class MediaCheck:
 
 def bad_chunk_reason(offset: int, size: int) -> str:
     """The reason recorded for bytes that lie in a chunk whose checksum failed."""
-    return (f"media bytes {offset}-{offset + size - 1} failed the E01 chunk checksum"
-            " (read as zeros: not the acquired bytes)")
+    return (f"media bytes {offset}-{offset + size - 1} failed the E01 chunk checksum or are"
+            " missing (read as zeros: not the acquired bytes)")
 
 
 def check_media(path: Path) -> MediaCheck:
