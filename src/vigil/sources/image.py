@@ -450,7 +450,7 @@ def _identity(entry: Any) -> str | None:
     spec = entry.path_spec
     if spec.type_indicator == definitions.TYPE_INDICATOR_FAT:
         return None  # the entry's own location, not its directory's: see _walk
-    for attr in ("mft_entry", "inode"):
+    for attr in ("mft_entry", "inode", "identifier"):
         value = getattr(spec, attr, None)
         if value is not None:
             return f"{attr}:{value}"
