@@ -261,14 +261,19 @@ def _fat_entry(image: Path, fat: _Fat, short: bytes) -> tuple[int, int]:
 
 
 def build_fat32_damaged(out: Path) -> Case:
-    """FAT32: a cluster-chain cycle in one file, two directory loops (to itself, to root)."""
+    """FAT32: a cluster-chain cycle in one file, two directory loops (to itself, to root),
+    a deleted directory with two deleted pictures in it."""
     image = out / "fat32_damaged.raw"
     _sparse(image, 40 * MIB)
     _run("mkfs.vfat", "-F", "32", "-s", "1", "-n", "HOSTILE", str(image))
     chain = pic(30) + pic(31) + pic(32)  # about 90 KB: many 512-byte clusters
     files = {"a.png": pic(33), "chain.png": chain, "sub/b.png": pic(34), "z.png": pic(35)}
     _run("mmd", "-i", str(image), "::sub")
+    _run("mmd", "-i", str(image), "::olddir")
     _mcopy(str(image), files)
+    gone = {"olddir/first.png": pic(36), "olddir/second.png": pic(37)}
+    _mcopy(str(image), gone)
+    _run("mdeltree", "-i", str(image), "::olddir")  # a deleted directory and its files
     fat = _Fat.read(image)
     cluster_bytes = fat.spc * fat.bps
     _, first = _fat_entry(image, fat, b"CHAIN   PNG")
@@ -295,6 +300,11 @@ def build_fat32_damaged(out: Path) -> Case:
             continue
         assert tsk_recover(image, rel) == md5(data), rel
         case.must_find["FAT32/" + rel] = md5(data)
+    # FAT deleted names lose their first letter; Sleuth Kit still reads the clusters.
+    for rel, data in gone.items():
+        deleted = "/".join("_" + part[1:] for part in rel.split("/"))
+        assert tsk_recover(image, deleted) == md5(data), deleted
+        case.must_find["FAT32/" + deleted] = md5(data)
     case.lost.append("FAT32/chain.png")
     case.also_listed = ["FAT32/chain.png"]
     case.must_record = [

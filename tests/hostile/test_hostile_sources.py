@@ -111,7 +111,7 @@ def test_expected_counts_are_what_the_corpus_plants() -> None:
         "e01_split_missing": (1, 1, 3),
         "ext4_bad_entry": (6, 1, 1),
         "ext4_names": (6, 0, 5),
-        "fat32_damaged": (3, 1, 3),
+        "fat32_damaged": (5, 1, 3),
         "folder": (5, 0, 6),
         "gpt_damaged": (2, 0, 2),
         "mbr_past_end": (3, 1, 5),
