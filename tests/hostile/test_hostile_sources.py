@@ -17,6 +17,7 @@ import pytest
 from hostile.build_hostile import SPARSE_BYTES, Case, build_all, outcome_problems, pic
 from vigil.model import Item, ScanError
 from vigil.sources import SourceOptions, evidence_kind, open_evidence
+from vigil.sources.reopen import open_item
 from vigil.sources.verify import check_media, is_ewf
 
 FOLDER, CASES = build_all()
@@ -148,3 +149,21 @@ def test_fat_chain_cycle_reads_its_prefix() -> None:
     with chain.open() as stream:
         # Four 512-byte clusters, then the chain points back to its first cluster.
         assert stream.read() == planted[:2048]
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("ext4_names", "EXT/caf\udce9.png"),  # listed by Sleuth Kit only
+        ("ntfs_damaged", "NTFS/sur_\ud800.png"),  # a name that is not valid UTF-16
+        ("ntfs_damaged", "NTFS/broken.png"),  # a BAAD MFT entry
+        ("ntfs_damaged", "NTFS/gone/inner/d3.png"),  # inside a deleted directory
+        ("mbr_past_end", "p1/FAT12/one.png"),  # partition table read directly, TSK content
+        ("e01_cut", "FAT32/first.png"),  # chunks read without the chunk table
+    ],
+)
+def test_damaged_items_reopen_by_provenance(name: str, path: str) -> None:
+    # The review app and exports reopen an item long after the scan, by its path.
+    case = CASES[name]
+    with open_item(FOLDER / case.evidence, path) as stream:
+        assert hashlib.md5(stream.read()).hexdigest() == case.must_find[path]
