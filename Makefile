@@ -5,9 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests and benchmarks need: archives (bsdtar for RAR), EWF and NTFS
 # tools for the test images, hashdeep (benchmark peer), poppler (PDF text), chromium
-# (review-app browser tests), PostgreSQL (shared-store tests), pango (PDF rendering).
+# (review-app browser tests), PostgreSQL (shared-store tests), pango (PDF rendering),
+# file-system and partition tools plus Sleuth Kit for the hostile-evidence corpus.
 DEBS := libarchive13 libarchive-tools ewf-tools ntfs-3g mtools hashdeep poppler-utils chromium \
-	postgresql libpango-1.0-0 libpangoft2-1.0-0
+	postgresql libpango-1.0-0 libpangoft2-1.0-0 \
+	e2fsprogs dosfstools fdisk gdisk sleuthkit
 
 .PHONY: demo test lint bench examples sysdeps clean
 

@@ -73,4 +73,9 @@ def test_scan_lists_exactly_the_expected_files(image: str, tmp_path: Path) -> No
             continue
         got[(_fs_relative(path), md5, bool(deleted))] += 1
     assert got == _expected(image)
-    assert errors == []
+    # The only records: each symbolic link, listed and not followed.
+    links = sorted(a["path"] for fs in EXPECTED[image] for a in fs["allocated"]
+                   if a["type"] == "link")
+    assert sorted(_fs_relative(location) for location, _s, _r in errors) == links
+    assert all(stage == "walk" and reason.startswith("symbolic link to ")
+               for _l, stage, reason in errors)

@@ -67,10 +67,14 @@ def test_image_lists_expected_files(
     volume, fs_type = _volume_and_fs(expected["chain"])
     results = _scan(scanned, name)
     items = [r for r in results if isinstance(r, Item)]
-    errors = [r for r in results if isinstance(r, ScanError)]
-    assert errors == []
     (fs_name,) = _fs_names(fs_type, expected["tsk_ftype"])
     prefix = f"{volume}/{fs_name}/" if volume else f"{fs_name}/"
+    # The only records: each symbolic link, listed and not followed.
+    errors = [r for r in results if isinstance(r, ScanError) and r.location.startswith(prefix)]
+    assert [(e.location, e.stage) for e in errors] == [
+        (prefix + e["path"][1:], "walk") for e in expected["allocated"] if e["type"] == "link"
+    ]
+    assert all(e.reason.startswith("symbolic link to ") for e in errors)
     mine = {i.path[len(prefix) - 1 :]: i for i in items if i.path.startswith(prefix)}
 
     want: dict[str, dict] = {}
@@ -228,3 +232,35 @@ def test_carved_picture_needs_carving(dftt8: tuple[Path, dict]) -> None:
     paths = {r.path for r in iter_image(image) if isinstance(r, Item)}
     assert not any("$Unallocated" in p for p in paths)
     assert set(manifest["deleted"]) <= paths
+
+
+def test_ext4_special_entries_are_records(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "empty.txt").write_bytes(b"")
+    (tree / "data.bin").write_bytes(b"data")
+    os.symlink("data.bin", tree / "link")
+    os.mkfifo(tree / "fifo")
+    os.mknod(tree / "null", 0o600 | 0o020000, os.makedev(1, 3))
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(tree / "sock"))
+    image = tmp_path / "ext4.raw"
+    with image.open("wb") as f:
+        f.truncate(8 * 1024 * 1024)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-d", str(tree), str(image)], check=True)
+    before = (hashlib.md5(image.read_bytes()).hexdigest(), image.stat().st_mtime_ns)
+    results = list(iter_image(image))
+    items = sorted((r.path, r.size) for r in results if isinstance(r, Item))
+    assert items == [("EXT/data.bin", 4), ("EXT/empty.txt", 0)]
+    records = sorted((r.location, r.stage, r.reason) for r in results if isinstance(r, ScanError))
+    assert records == [
+        ("EXT/fifo", "walk", "FIFO (named pipe), not read"),
+        ("EXT/link", "walk", "symbolic link to 'data.bin', not followed"),
+        ("EXT/null", "walk", "device, not read"),
+        ("EXT/sock", "walk", "socket, not read"),
+    ]
+    assert (hashlib.md5(image.read_bytes()).hexdigest(), image.stat().st_mtime_ns) == before

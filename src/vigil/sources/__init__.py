@@ -5,17 +5,26 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vigil.errors import EvidenceError
 from vigil.model import Item, ScanError
 
+if TYPE_CHECKING:
+    from vigil.sources.verify import MediaCheck
+
 
 @dataclass(frozen=True)
 class SourceOptions:
-    """What the examiner asked a source to do beyond listing live files."""
+    """What the examiner asked a source to do beyond listing live files.
+
+    ``media`` is the result of ``verify.check_media`` on an EWF image, when the scan
+    ran the integrity pass: items over chunks that failed their checksum get records.
+    """
 
     vss: bool = False
     carve: bool = False
+    media: MediaCheck | None = None
 
 
 def evidence_kind(path: Path) -> str:
@@ -29,8 +38,10 @@ def evidence_kind(path: Path) -> str:
         return "folder"
     if path.is_file():
         from vigil.sources.image import holds_file_system
+        from vigil.sources.verify import is_ewf
 
-        return "image" if holds_file_system(path) else "file"
+        # An E01 is an image even when nothing in it can be read: its records say why.
+        return "image" if is_ewf(path) or holds_file_system(path) else "file"
     raise EvidenceError(f"evidence not found or not readable: {path}")
 
 
@@ -51,4 +62,4 @@ def open_evidence(
         return iter([item_for_file(path.parent, path.name)])
     from vigil.sources.image import iter_image
 
-    return iter_image(path, vss=options.vss, carve=options.carve)
+    return iter_image(path, vss=options.vss, carve=options.carve, media=options.media)

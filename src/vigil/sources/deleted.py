@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytsk3
 
 from vigil.model import Item, ScanError
+from vigil.sources import skips
 from vigil.sources.spool import BACKEND_LOCK, LockedStream
 
 _FS_NAMES = {
@@ -56,13 +58,35 @@ _NAME_UNALLOC = int(pytsk3.TSK_FS_NAME_FLAG_UNALLOC)
 _META_UNALLOC = int(pytsk3.TSK_FS_META_FLAG_UNALLOC)
 _META_ALLOC = int(pytsk3.TSK_FS_META_FLAG_ALLOC)
 _TYPE_DIR = {int(pytsk3.TSK_FS_META_TYPE_DIR), int(pytsk3.TSK_FS_META_TYPE_VIRT_DIR)}
-_NAME_DIR = {int(pytsk3.TSK_FS_NAME_TYPE_DIR), int(pytsk3.TSK_FS_NAME_TYPE_VIRT_DIR)}
 _FILE_TYPES = {int(pytsk3.TSK_FS_META_TYPE_REG), int(pytsk3.TSK_FS_META_TYPE_UNDEF)}
-_NAME_FILE_TYPES = {int(pytsk3.TSK_FS_NAME_TYPE_REG), int(pytsk3.TSK_FS_NAME_TYPE_UNDEF)}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NTFS = int(pytsk3.TSK_FS_TYPE_NTFS)
 _NTFS_FIRST_USER_ENTRY = 24
 _MAX_DIRS = 1_000_000
+_UNDEF = int(pytsk3.TSK_FS_META_TYPE_UNDEF)
+_LNK = int(pytsk3.TSK_FS_META_TYPE_LNK)
+_VIRTUAL = {int(pytsk3.TSK_FS_META_TYPE_VIRT), int(pytsk3.TSK_FS_META_TYPE_VIRT_DIR)}
+_NAME_TO_META = {
+    int(getattr(pytsk3, f"TSK_FS_NAME_TYPE_{t}")): int(getattr(pytsk3, f"TSK_FS_META_TYPE_{t}"))
+    for t in ("REG", "DIR", "LNK", "FIFO", "SOCK", "CHR", "BLK", "VIRT", "VIRT_DIR", "UNDEF")
+}
+_SPECIAL = {
+    int(pytsk3.TSK_FS_META_TYPE_FIFO): skips.FIFO,
+    int(pytsk3.TSK_FS_META_TYPE_SOCK): skips.SOCKET,
+    int(pytsk3.TSK_FS_META_TYPE_CHR): skips.CHAR_DEVICE,
+    int(pytsk3.TSK_FS_META_TYPE_BLK): skips.BLOCK_DEVICE,
+}
+_FAT = {int(pytsk3.TSK_FS_TYPE_FAT12), int(pytsk3.TSK_FS_TYPE_FAT16), int(pytsk3.TSK_FS_TYPE_FAT32)}
+# File systems whose dfvfs walk (libyal) is cross-checked against Sleuth Kit's listing.
+_RESCUE = _FAT | {
+    int(pytsk3.TSK_FS_TYPE_NTFS),
+    int(pytsk3.TSK_FS_TYPE_EXT2),
+    int(pytsk3.TSK_FS_TYPE_EXT3),
+    int(pytsk3.TSK_FS_TYPE_EXT4),
+}
+_FAT_LABEL = "(Volume Label Entry)"
+_DATA_ATTRS = {int(pytsk3.TSK_FS_ATTR_TYPE_DEFAULT), int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)}
+_SPARSE_RUN = int(pytsk3.TSK_FS_ATTR_RUN_FLAG_SPARSE) | int(pytsk3.TSK_FS_ATTR_RUN_FLAG_FILLER)
 
 
 def tsk_fs_name(ftype: int) -> str | None:
@@ -109,110 +133,261 @@ def open_tsk(base: Any) -> Any | None:
         return None
 
 
-def iter_deleted(tsk: Any, prefix: str, taken: set[str]) -> Iterator[Item | ScanError]:
-    """Yield the deleted regular files of one file system.
+@dataclass
+class Listed:
+    """What the dfvfs walk of one file system already covered (``image.py`` fills it).
+
+    ``paths`` holds every provenance path it listed (items, directories, records),
+    ``inodes`` the metadata addresses of its items. The Sleuth Kit walk yields an
+    allocated file only when neither knows it: dfvfs could not list or read it.
+    """
+
+    paths: set[str] = field(default_factory=set)
+    inodes: set[str] = field(default_factory=set)
+    # The record of each file yielded here for dfvfs; None: the caller records it once.
+    note: str | None = "not listed by dfvfs; listed and read through Sleuth Kit"
+
+
+def iter_deleted(
+    tsk: Any, prefix: str, taken: set[str], listed: Listed | None = None
+) -> Iterator[Item | ScanError]:
+    """Yield the deleted regular files of one file system (and what dfvfs missed).
+
+    Each directory entry is its own try: a bad entry is a record and the listing goes
+    on. Deleted directories are walked for their deleted children (the metadata type
+    decides what is a directory: a deleted NTFS name often has no type of its own).
 
     Args:
         tsk: dfvfs ``TSKFileSystem`` of the file system (from ``open_tsk``).
         prefix: Provenance prefix, e.g. ``p1/NTFS``.
         taken: Paths already yielded for this file system; updated in place.
+        listed: What the dfvfs walk listed. When given (NTFS, FAT, ext only), every
+            allocated regular file it does not know is yielded too, read through
+            Sleuth Kit, with a record saying so; and every allocated link, FIFO,
+            socket or device it does not know gets its record.
 
     Returns:
-        An iterator of ``Item`` (``deleted=True, allocated=False``) and ``ScanError``.
+        An iterator of ``Item`` (``deleted=True, allocated=False`` for deleted ones)
+        and ``ScanError``.
     """
     fs_info = tsk.GetFsInfo()
     try:
         with BACKEND_LOCK:
             root_inum = int(fs_info.info.root_inum)
+            ftype = int(fs_info.info.ftype)
     except (OSError, AttributeError) as exc:
         yield ScanError(prefix, "deleted", f"cannot read file-system info: {exc}")
         return
+    walk = _Walk(tsk, fs_info, ftype, prefix, taken, listed if ftype in _RESCUE else None)
+    with BACKEND_LOCK:
+        walk.visited[walk.dir_key(root_inum)] = ""
     stack: list[tuple[int, str]] = [(root_inum, "")]
-    visited: set[int] = {root_inum}
     while stack:
         inum, rel = stack.pop()
+        where = f"{prefix}/{rel}" if rel else prefix
         found: list[Item | ScanError] = []
         with BACKEND_LOCK:
             try:
-                directory = fs_info.open_dir(inode=inum)
-                for entry in directory:
-                    _visit(tsk, entry, rel, prefix, taken, found, stack, visited)
+                entries = iter(fs_info.open_dir(inode=inum))
             except (OSError, RuntimeError) as exc:
-                where = f"{prefix}/{rel}" if rel else prefix
+                entries = iter(())
                 found.append(ScanError(where, "deleted", f"cannot list directory: {exc}"))
+            count = 0
+            while True:
+                try:
+                    entry = next(entries)
+                except StopIteration:
+                    break
+                except (OSError, RuntimeError) as exc:
+                    found.append(
+                        ScanError(where, "deleted", f"listing cut after {count} entries: {exc}")
+                    )
+                    break
+                count += 1
+                try:
+                    walk.visit(entry, rel, found, stack)
+                except Exception as exc:  # noqa: BLE001 - one bad entry is one record
+                    found.append(
+                        ScanError(where, "deleted", f"entry {count}: {type(exc).__name__}: {exc}")
+                    )
         yield from found
-        if len(visited) > _MAX_DIRS:
+        if len(walk.visited) > _MAX_DIRS:
             yield ScanError(prefix, "deleted", f"directory limit {_MAX_DIRS} reached")
             return
 
 
-def _visit(
-    tsk: Any,
-    entry: Any,
-    rel: str,
-    prefix: str,
-    taken: set[str],
-    found: list[Item | ScanError],
-    stack: list[tuple[int, str]],
-    visited: set[int],
-) -> None:
-    fs_info = tsk.GetFsInfo()
-    info_name = entry.info.name
-    raw = info_name.name
-    name = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-    if name in (".", ".."):
-        return
-    child_rel = f"{rel}/{name}" if rel else name
-    name_flags = int(info_name.flags)
-    meta_addr = int(info_name.meta_addr)
-    meta = entry.info.meta
-    name_type = int(info_name.type)
-    meta_type = int(meta.type) if meta is not None else None
+def entry_name(raw: Any) -> str:
+    """A TSK name as provenance text: UTF-8, undecodable bytes kept (surrogateescape)."""
+    if isinstance(raw, bytes):
+        return raw.decode("utf-8", "surrogateescape")
+    return str(raw)
 
-    is_dir = meta_type in _TYPE_DIR if meta_type is not None else name_type in _NAME_DIR
-    name_unalloc = bool(name_flags & _NAME_UNALLOC)
-    if 0 < meta_addr < _NTFS_FIRST_USER_ENTRY and int(fs_info.info.ftype) == _NTFS:
-        return  # reserved NTFS system entries show up as empty orphans
-    if is_dir and not (name_unalloc and meta_addr == 0):
-        if meta_addr and meta_addr not in visited:
-            visited.add(meta_addr)
-            stack.append((meta_addr, child_rel))
-        return
 
-    meta_unalloc = meta is not None and bool(int(meta.flags) & _META_UNALLOC)
-    if not (name_unalloc or meta_unalloc):
-        return
-    if meta_type is not None and meta_type not in _FILE_TYPES:
-        return
-    if meta_type is None and meta_addr and name_type not in _NAME_FILE_TYPES:
-        return
+@dataclass
+class _Walk:
+    tsk: Any
+    fs_info: Any
+    ftype: int
+    prefix: str
+    taken: set[str]
+    listed: Listed | None
+    visited: dict[tuple[str, int], str] = field(default_factory=dict)
 
-    if meta is None and meta_addr:
-        # NTFS bumps the sequence number on delete, so TSK does not attach the entry.
-        try:
-            meta = fs_info.open_meta(inode=meta_addr).info.meta
-        except (OSError, RuntimeError):
-            meta = None
-    recoverable = (
-        meta is not None and meta_addr != 0 and not (int(meta.flags) & _META_ALLOC)
-    )
-    path = f"{prefix}/{child_rel}"
-    if path in taken:
-        path = f"{path}#{meta_addr}"
-    taken.add(path)
-    size = int(meta.size) if recoverable and meta is not None else None
-    times = _times(meta) if meta is not None else {}
-    found.append(
-        Item(
-            path=path,
-            open=_opener(tsk, meta_addr, size),
-            size=size,
-            allocated=False,
-            deleted=True,
-            inode=str(meta_addr),
-            **times,
+    def dir_key(self, meta_addr: int) -> tuple[str, int]:
+        """Identity of a directory's content: its first cluster on FAT (entries that
+        point at one cluster are one directory), its metadata address elsewhere."""
+        if self.ftype in _FAT:
+            try:
+                meta_file = self.fs_info.open_meta(inode=meta_addr)
+                for attr in meta_file:
+                    for run in attr:
+                        return ("cluster", int(run.addr))
+            except (OSError, RuntimeError):
+                pass
+        return ("inode", meta_addr)
+
+    def visit(
+        self, entry: Any, rel: str, found: list[Item | ScanError], stack: list[tuple[int, str]]
+    ) -> None:
+        info_name = entry.info.name
+        name = entry_name(info_name.name)
+        if name in (".", ".."):
+            return
+        child_rel = f"{rel}/{name}" if rel else name
+        path = f"{self.prefix}/{child_rel}"
+        name_unalloc = bool(int(info_name.flags) & _NAME_UNALLOC)
+        meta_addr = int(info_name.meta_addr)
+        if 0 < meta_addr < _NTFS_FIRST_USER_ENTRY and self.ftype == _NTFS:
+            return  # reserved NTFS system entries show up as empty orphans
+        meta = entry.info.meta
+        if meta is None and meta_addr:
+            # NTFS bumps the sequence number on delete, so TSK does not attach the entry.
+            try:
+                meta = self.fs_info.open_meta(inode=meta_addr).info.meta
+            except (OSError, RuntimeError) as exc:
+                if not name_unalloc:
+                    found.append(ScanError(path, "deleted", f"metadata {meta_addr}: {exc}"))
+                meta = None
+        # Metadata reused by a live entry says nothing about this deleted name.
+        reused = meta is not None and name_unalloc and bool(int(meta.flags) & _META_ALLOC)
+        if meta is not None and not reused:
+            kind = int(meta.type)
+        else:
+            kind = _NAME_TO_META.get(int(info_name.type), _UNDEF)
+        if kind in _TYPE_DIR and meta_addr:
+            self._directory(meta_addr, child_rel, name_unalloc or reused, found, stack)
+            return
+        meta_unalloc = meta is not None and bool(int(meta.flags) & _META_UNALLOC)
+        if not (name_unalloc or meta_unalloc):
+            self._allocated(entry, meta, meta_addr, kind, path, found)
+            return
+        if kind not in _FILE_TYPES and not (meta_addr == 0 and kind in _TYPE_DIR):
+            return  # a deleted directory name without metadata is still a recorded name
+        if meta_addr == 0 and path in self.taken:
+            # A stale copy of a live name (NTFS index slack): nothing of its own to recover.
+            return
+        recoverable = meta is not None and meta_addr != 0 and not reused
+        if path in self.taken:
+            path = f"{path}#{meta_addr}"
+        self.taken.add(path)
+        size = int(meta.size) if recoverable and meta is not None else None
+        times = _times(meta) if meta is not None and not reused else {}
+        found.append(
+            Item(
+                path=path,
+                open=_opener(self.tsk, meta_addr, size),
+                size=size,
+                allocated=False,
+                deleted=True,
+                inode=str(meta_addr),
+                **times,
+            )
         )
-    )
+
+    def _directory(
+        self,
+        meta_addr: int,
+        child_rel: str,
+        deleted: bool,
+        found: list[Item | ScanError],
+        stack: list[tuple[int, str]],
+    ) -> None:
+        key = self.dir_key(meta_addr)
+        first = self.visited.get(key)
+        if first is None:
+            self.visited[key] = child_rel
+            stack.append((meta_addr, child_rel))
+            return
+        path = f"{self.prefix}/{child_rel}"
+        # The dfvfs walk records the loops it meets; a deleted name pointing at a
+        # directory walked elsewhere is a stale reference, not a loop.
+        if not deleted and self.listed is not None and path not in self.listed.paths:
+            found.append(ScanError(path, "deleted", skips.loop(f"{self.prefix}/{first}")))
+
+    def _allocated(
+        self,
+        entry: Any,
+        meta: Any,
+        meta_addr: int,
+        kind: int,
+        path: str,
+        found: list[Item | ScanError],
+    ) -> None:
+        """An allocated entry: yielded here only when the dfvfs walk did not know it."""
+        listed = self.listed
+        if listed is None or path in listed.paths or path in self.taken:
+            return
+        if self.ftype == _NTFS and str(meta_addr) in listed.inodes:
+            return  # the same file under a name TSK spells differently
+        if kind in _VIRTUAL or (self.ftype in _FAT and path.endswith(_FAT_LABEL)):
+            return
+        if kind not in _FILE_TYPES:
+            found.append(ScanError(path, "walk", _special_reason(entry, kind)))
+            return
+        size = int(meta.size) if meta is not None else 0
+        self.taken.add(path)
+        if listed.note is not None:
+            found.append(ScanError(path, "walk", listed.note))
+        found.append(
+            Item(
+                path=path,
+                open=_opener(self.tsk, meta_addr, size),
+                size=size,
+                inode=str(meta_addr),
+                **(_times(meta) if meta is not None else {}),
+            )
+        )
+
+
+def _special_reason(entry: Any, kind: int) -> str:
+    if kind == _LNK:
+        try:
+            target = entry.info.meta.link
+            return skips.link(entry_name(target) if target else None)
+        except AttributeError:
+            return skips.link(None)
+    return _SPECIAL.get(kind) or skips.unknown(f"Sleuth Kit type {kind}")
+
+
+def tsk_extents(tsk: Any, meta_addr: int) -> list[tuple[int, int]]:
+    """Byte ranges ``(offset, size)`` in the volume of a TSK file's data runs.
+
+    Call with ``BACKEND_LOCK`` held. Resident data (NTFS) has no runs and gives ``[]``.
+    """
+    fs_info = tsk.GetFsInfo()
+    block = int(fs_info.info.block_size)
+    found: list[tuple[int, int]] = []
+    try:
+        for attr in fs_info.open_meta(inode=meta_addr):
+            if int(attr.info.type) not in _DATA_ATTRS:
+                continue
+            for run in attr:
+                if int(run.flags) & _SPARSE_RUN or int(run.len) == 0:
+                    continue
+                found.append((int(run.addr) * block, int(run.len) * block))
+    except (OSError, RuntimeError):
+        return found
+    return found
 
 
 class _TskFile:
@@ -254,6 +429,17 @@ def _opener(tsk: Any, meta_addr: int, size: int | None) -> Any:
             lambda: _TskFile(tsk.GetFsInfo().open_meta(inode=meta_addr), size),
             size,
             BACKEND_LOCK,
+        )
+
+    return open_
+
+
+def path_opener(tsk: Any, path: str, size: int) -> Any:
+    """An ``Item.open`` reading the file at ``path`` (``/``-separated) through Sleuth Kit."""
+
+    def open_() -> io.RawIOBase:
+        return LockedStream(
+            lambda: _TskFile(tsk.GetFsInfo().open(path), size), size, BACKEND_LOCK
         )
 
     return open_

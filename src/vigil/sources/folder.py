@@ -1,8 +1,12 @@
 """A folder of loose files as an evidence source.
 
 Walks the tree in a stable order (sorted names), follows no symbolic links, and
-yields one ``Item`` per regular file with times in UTC. A directory that cannot be
-listed becomes a ``ScanError`` and the walk goes on.
+yields one ``Item`` per regular file with times in UTC (an empty file is an item of
+size 0). Everything else is a ``ScanError`` with its reason: a symbolic link (with its
+target, never followed), a FIFO, socket or device (never opened: that can block or
+read a live device), a directory that cannot be listed, an entry that cannot be
+stat'ed. Names that are not valid UTF-8 keep their bytes as surrogate escapes
+(``os.fsdecode``), so ``os.fsencode(item.path)`` gives the name back exactly.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from vigil.model import Item, ScanError
+from vigil.sources import skips
 
 
 def _utc(ts: float) -> datetime:
@@ -44,6 +49,24 @@ def _item(rel: str, abs_path: str, st: os.stat_result) -> Item:
         created=_utc(st.st_birthtime) if hasattr(st, "st_birthtime") else None,
         inode=str(st.st_ino),
     )
+
+
+def _not_a_file(path: str, mode: int) -> str:
+    """Why an entry that is neither directory nor regular file is not read."""
+    if stat.S_ISLNK(mode):
+        try:
+            return skips.link(os.fsdecode(os.readlink(path)))
+        except OSError:
+            return skips.link(None)
+    if stat.S_ISFIFO(mode):
+        return skips.FIFO
+    if stat.S_ISSOCK(mode):
+        return skips.SOCKET
+    if stat.S_ISCHR(mode):
+        return skips.CHAR_DEVICE
+    if stat.S_ISBLK(mode):
+        return skips.BLOCK_DEVICE
+    return skips.unknown(f"mode {stat.filemode(mode)}")
 
 
 def item_for_file(root: Path, rel: str) -> Item:
@@ -80,5 +103,7 @@ def iter_folder(root: Path) -> Iterator[Item | ScanError]:
                 subdirs.append(rel)
             elif stat.S_ISREG(st.st_mode):
                 yield _item(rel, entry.path, st)
+            else:
+                yield ScanError(rel, "source", _not_a_file(entry.path, st.st_mode))
         # Depth-first in sorted order: push in reverse so the smallest name pops first.
         stack.extend(reversed(subdirs))

@@ -20,19 +20,25 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from dfvfs.helpers import volume_scanner
+import pytsk3
+from dfvfs.analyzer import analyzer
+from dfvfs.helpers import source_scanner, volume_scanner
 from dfvfs.lib import definitions
 from dfvfs.lib import errors as dfvfs_errors
 from dfvfs.path import factory as path_spec_factory
 from dfvfs.resolver import resolver
+from dfvfs.volume import gpt_volume_system, tsk_volume_system
 
 from vigil.model import STREAM_SEP, Item, ScanError
 from vigil.sources import deleted as deleted_mod
+from vigil.sources import ewfscan, fatchain, partitions, skips, verify
 from vigil.sources.spool import BACKEND_LOCK, LockedStream
+from vigil.sources.verify import MediaCheck
 
 # Volume-system layers whose location names a volume (``/p1``, ``/lvm1``, ``/vss1`` ...).
 _VOLUME_TYPES = frozenset(
@@ -55,12 +61,27 @@ _DFVFS_FS_NAMES = {
     definitions.TYPE_INDICATOR_FAT: "FAT",
 }
 
+# Storage-media layers: offsets in the media are offsets in these.
+_MEDIA_TYPES = frozenset(
+    {
+        definitions.TYPE_INDICATOR_EWF,
+        definitions.TYPE_INDICATOR_RAW,
+        definitions.TYPE_INDICATOR_QCOW,
+        definitions.TYPE_INDICATOR_VHDI,
+        definitions.TYPE_INDICATOR_VMDK,
+        definitions.TYPE_INDICATOR_OS,
+    }
+)
+
 _NTFS_FIRST_USER_ENTRY = 24  # MFT entries 0-23 are file-system metadata
 _NTFS_EXTEND_ENTRY = 11
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_UNREADABLE_MFT = "MFT entry unreadable by libfsntfs (dfvfs gives it entry 0)"
 
 
-def iter_image(path: Path, *, vss: bool = False, carve: bool = False) -> Iterator[Item | ScanError]:
+def iter_image(
+    path: Path, *, vss: bool = False, carve: bool = False, media: MediaCheck | None = None
+) -> Iterator[Item | ScanError]:
     """Yield every regular file, deleted entry and (optionally) carved picture of an image.
 
     Args:
@@ -68,6 +89,10 @@ def iter_image(path: Path, *, vss: bool = False, carve: bool = False) -> Iterato
         vss: Also walk each VSS store, each under its own ``vssN`` volume prefix.
         carve: Also carve JPEG/PNG/GIF from unallocated space of each file system and
             from space outside any partition.
+        media: The image's integrity pass (``verify.check_media``). Each item whose
+            bytes overlap a chunk that failed its checksum gets an ``integrity`` record
+            right after it; a bad chunk no item overlaps gets one at the image; a hash
+            that is not verified gets one at the image.
 
     Returns:
         An iterator of ``Item`` (allocated files first per file system, then deleted,
@@ -80,39 +105,218 @@ def iter_image(path: Path, *, vss: bool = False, carve: bool = False) -> Iterato
         return
     try:
         with BACKEND_LOCK:
-            bases = _scan(path, vss)
+            bases, notes = _scan(path, vss)
     except Exception as exc:  # noqa: BLE001 - any backend failure is a recorded error
         yield ScanError(where, "open", f"cannot open image: {type(exc).__name__}: {exc}")
         return
+    yield from notes
+    if media is not None and media.hash_status != "verified":
+        yield ScanError(where, "integrity", media.summary())
     file_systems = [b for b in bases if b.type_indicator != definitions.TYPE_INDICATOR_OS]
+    if not file_systems and verify.is_ewf(path):
+        recovered = ewfscan.recover(path)
+        if recovered is not None:
+            yield from _iter_recovered(recovered, where)
+            return
     if not file_systems:
         yield ScanError(where, "open", "no file system found in the image")
+    hit: set[tuple[int, int]] = set()
     for base in file_systems:
-        yield from _iter_file_system(base, carve)
+        bad = None
+        if media is not None and media.bad_ranges:
+            with BACKEND_LOCK:
+                bad = _BadBytes.on(base, media.bad_ranges, hit)
+            if bad is None:
+                yield ScanError(volume_prefix(base) or where, "integrity",
+                                "cannot map this volume's bytes to the media: items over bad"
+                                " chunks are not flagged")
+        yield from _iter_file_system(base, carve, bad)
+    for offset, size in media.bad_ranges if media is not None else ():
+        if (offset, size) not in hit:
+            yield ScanError(where, "integrity", verify.bad_chunk_reason(offset, size)
+                            + "; no listed item lies over it (file-system metadata or free"
+                            " space)")
     if carve:
         from vigil.sources import carve as carve_mod
 
         yield from carve_mod.carve_unpartitioned(bases)
 
 
+def _iter_recovered(media: ewfscan.RecoveredMedia, where: str) -> Iterator[Item | ScanError]:
+    """The file systems of an E01 read without its chunk table, through Sleuth Kit."""
+    yield ScanError(where, "open", f"EWF chunk table missing (segment cut short):"
+                    f" {len(media.chunks)} chunks, {media.size} of {media.media_size} media"
+                    " bytes, read in order from the sectors section")
+    image = _RecoveredImage(media)
+    table, notes = partitions.read_table(media.read, media.media_size)
+    yield from (ScanError(where, "open", note) for note in notes)
+    for part in table or [partitions.Partition("", 0, media.size)]:
+        if part.offset >= media.size:
+            yield ScanError(part.name or where, "open", "partition starts past the recovered"
+                            " media: nothing to read")
+            continue
+        try:
+            with BACKEND_LOCK:
+                tsk = _TskOnImage(pytsk3.FS_Info(image, offset=part.offset))
+        except OSError as exc:
+            yield ScanError(part.name or where, "open", f"no file system readable: {exc}")
+            continue
+        name = deleted_mod.tsk_fs_name(int(tsk.GetFsInfo().info.ftype)) or "FS"
+        prefix = f"{part.name}/{name}" if part.name else name
+        yield from deleted_mod.iter_deleted(tsk, prefix, set(), deleted_mod.Listed(note=None))
+
+
+class _RecoveredImage(pytsk3.Img_Info):
+    """Sleuth Kit image over recovered E01 media (the holder keeps it alive)."""
+
+    def __init__(self, media: ewfscan.RecoveredMedia) -> None:
+        self._media = media
+        super().__init__(url="", type=pytsk3.TSK_IMG_TYPE_EXTERNAL)
+
+    def close(self) -> None:
+        pass
+
+    def read(self, offset: int, size: int) -> bytes:
+        return self._media.read(offset, size)
+
+    def get_size(self) -> int:
+        return self._media.size
+
+
+@dataclass
+class _TskOnImage:
+    """The one call ``deleted.py`` makes on a dfvfs TSK file system, over plain pytsk3."""
+
+    fs_info: Any
+
+    def GetFsInfo(self) -> Any:  # noqa: N802 - dfvfs's name
+        return self.fs_info
+
+
 def holds_file_system(path: Path) -> bool:
     """Whether dfvfs finds at least one file system in the file at ``path``."""
     try:
         with BACKEND_LOCK:
-            bases = _scan(Path(path), False)
+            bases, _notes = _scan(Path(path), False)
     except Exception:  # noqa: BLE001 - not an image dfvfs can read: a loose file
         return False
     return any(b.type_indicator != definitions.TYPE_INDICATOR_OS for b in bases)
 
 
-def _scan(path: Path, vss: bool) -> list[Any]:
+def _scan_options(vss: bool) -> Any:
     options = volume_scanner.VolumeScannerOptions()
     options.partitions = ["all"]
     options.volumes = ["all"]
     options.snapshots = ["all"] if vss else ["none"]
     options.credentials = []
-    scanner = volume_scanner.VolumeScanner()
-    return list(scanner.GetBasePathSpecs(str(path), options=options))
+    return options
+
+
+def _scan(path: Path, vss: bool) -> tuple[list[Any], list[ScanError]]:
+    """Base path specs of every file system, and records of what could not be opened.
+
+    When the volume scanner fails on the whole image (a partition past the end, a
+    truncated image) or finds no file system although the image has a partition table
+    (a GPT whose primary header is damaged), the table is read directly and each
+    partition is scanned on its own for a file system (no nested volumes), cut to the
+    bytes the image holds.
+    """
+    options = _scan_options(vss)
+    try:
+        scanner = volume_scanner.VolumeScanner()
+        bases = list(scanner.GetBasePathSpecs(str(path), options=options))
+    except Exception as exc:  # noqa: BLE001 - libyal raises OSError/RuntimeError too
+        note = ScanError(path.name, "open", f"volume scan failed ({exc}); reading the"
+                         " partition table directly")
+        return _scan_by_table(path, [note])
+    if any(b.type_indicator != definitions.TYPE_INDICATOR_OS for b in bases):
+        return bases, []
+    fallback, notes = _scan_by_table(path, [], need_table=True)
+    return (fallback, notes) if fallback else (bases, [])
+
+
+def _scan_by_table(
+    path: Path, notes: list[ScanError], need_table: bool = False
+) -> tuple[list[Any], list[ScanError]]:
+    source = path_spec_factory.Factory.NewPathSpec(definitions.TYPE_INDICATOR_OS,
+                                                   location=str(path))
+    media = source
+    kinds = analyzer.Analyzer.GetStorageMediaImageTypeIndicators(source)
+    if len(kinds) == 1:
+        media = path_spec_factory.Factory.NewPathSpec(kinds[0], parent=source)
+    file_object = resolver.Resolver.OpenFileObject(media)
+    size = int(file_object.get_size())
+    readable = _readable_size(file_object, size)
+    if readable < size:
+        notes.append(ScanError(path.name, "open", f"media readable up to byte {readable} of"
+                               f" {size} (image truncated or damaged)"))
+
+    def read(offset: int, length: int) -> bytes:
+        if offset >= readable:
+            return b""
+        file_object.seek(offset)
+        return file_object.read(min(length, readable - offset))
+
+    if readable == 0:
+        return [], notes
+    table, table_notes = partitions.read_table(read, size)
+    notes += [ScanError(path.name, "open", note) for note in table_notes]
+    if not table:
+        if need_table:
+            return [], []
+        table = [partitions.Partition("", 0, readable)]
+    bases: list[Any] = []
+    for part in table:
+        where = part.name or path.name
+        end = min(part.offset + part.size, readable)
+        if part.offset >= readable:
+            notes.append(ScanError(where, "open", f"partition starts at byte {part.offset},"
+                                   f" past the readable end ({readable}): nothing to read"))
+            continue
+        if end < part.offset + part.size:
+            notes.append(ScanError(where, "open", f"partition runs {part.offset + part.size - end}"
+                                   " bytes past the readable end: read up to the end"))
+        # dfvfs refuses range_offset=0 (a falsy check), so the offset is set afterwards.
+        spec = path_spec_factory.Factory.NewPathSpec(
+            definitions.TYPE_INDICATOR_DATA_RANGE, range_offset=1,
+            range_size=end - part.offset, parent=media)
+        spec.range_offset = part.offset
+        spec.vigil_volume = part.name  # read by volume_prefix
+        reason = "no file system found in the partition"
+        try:
+            base = source_scanner.SourceScanner().ScanForFileSystem(spec)
+        except dfvfs_errors.Error as exc:
+            base, reason = None, f"no file system readable: {exc}"
+        if base is None:
+            notes.append(ScanError(where, "open", reason))
+        else:
+            bases.append(base)
+    return bases, notes
+
+
+def _readable_size(file_object: Any, size: int, block: int = 32 * 1024) -> int:
+    """Bytes readable from the start (a truncated E01 opens but fails past its last chunk)."""
+
+    def ok(index: int) -> bool:
+        try:
+            file_object.seek(index * block)
+            return bool(file_object.read(1))
+        except Exception:  # noqa: BLE001 - a read failure is the answer
+            return False
+
+    blocks = -(-size // block)
+    if blocks == 0 or ok(blocks - 1):
+        return size
+    low, high = 0, blocks - 1  # block ``high`` fails; find the first failing block
+    if not ok(0):
+        return 0
+    while high - low > 1:
+        mid = (low + high) // 2
+        if ok(mid):
+            low = mid
+        else:
+            high = mid
+    return high * block
 
 
 def volume_prefix(base: Any) -> str:
@@ -127,7 +331,9 @@ def volume_prefix(base: Any) -> str:
     names: list[str] = []
     spec = base.parent
     while spec is not None:
-        if spec.type_indicator in _VOLUME_TYPES:
+        if getattr(spec, "vigil_volume", None):
+            names.append(spec.vigil_volume)
+        elif spec.type_indicator in _VOLUME_TYPES:
             location = getattr(spec, "location", None) or ""
             names.append(location.strip("/") or spec.type_indicator.lower())
         spec = spec.parent
@@ -151,7 +357,9 @@ def fs_name(base: Any, fs_info: Any | None) -> str:
     return _DFVFS_FS_NAMES.get(base.type_indicator, base.type_indicator.upper())
 
 
-def _iter_file_system(base: Any, carve: bool) -> Iterator[Item | ScanError]:
+def _iter_file_system(
+    base: Any, carve: bool, bad: _BadBytes | None = None
+) -> Iterator[Item | ScanError]:
     volume = volume_prefix(base)
     with BACKEND_LOCK:
         tsk = deleted_mod.open_tsk(base)
@@ -159,19 +367,40 @@ def _iter_file_system(base: Any, carve: bool) -> Iterator[Item | ScanError]:
     name = fs_name(base, fs_info)
     prefix = f"{volume}/{name}" if volume else name
     taken: set[str] = set()
-    for entry in _walk(base, prefix, name):
+    listed = deleted_mod.Listed()
+    for entry in _walk(base, prefix, name, listed, bad, tsk):
         if isinstance(entry, Item):
             taken.add(entry.path)
+            if entry.inode is not None:
+                listed.inodes.add(entry.inode)
         yield entry
     if tsk is not None:
-        yield from deleted_mod.iter_deleted(tsk, prefix, taken)
+        for entry in deleted_mod.iter_deleted(tsk, prefix, taken, listed):
+            yield entry
+            if bad is not None and isinstance(entry, Item) and entry.size:
+                with BACKEND_LOCK:
+                    extents = deleted_mod.tsk_extents(tsk, int(entry.inode or 0))
+                yield from bad.records(entry.path, extents)
     if carve:
         from vigil.sources import carve as carve_mod
 
         yield from carve_mod.carve_file_system(base, tsk, name, prefix)
 
 
-def _walk(base: Any, prefix: str, name: str) -> Iterator[Item | ScanError]:
+def _walk(
+    base: Any,
+    prefix: str,
+    name: str,
+    listed: Any,
+    bad: _BadBytes | None = None,
+    tsk: Any | None = None,
+) -> Iterator[Item | ScanError]:
+    """The dfvfs walk: every entry its own try, directory loops recorded, not followed.
+
+    A listing that breaks off (libyal cannot decode an entry) is recorded at the
+    directory; Sleuth Kit's walk (``deleted.iter_deleted``) then yields the files of
+    that directory that this walk could not reach.
+    """
     try:
         with BACKEND_LOCK:
             vfs = resolver.Resolver.OpenFileSystem(base)
@@ -183,29 +412,44 @@ def _walk(base: Any, prefix: str, name: str) -> Iterator[Item | ScanError]:
         yield ScanError(prefix, "walk", "cannot open file system root")
         return
     stack: list[tuple[Any, str]] = [(root, "")]
-    seen_dirs: set[str] = set()
+    # Directory identity -> first path walked. Identity is the inode / MFT entry; on FAT
+    # (where dfvfs identifies entries by where their directory entry lies) the first
+    # child's identity, i.e. where the directory's own clusters are.
+    seen_dirs: dict[str, str] = {}
     while stack:
         directory, rel = stack.pop()
-        found: list[Item | ScanError] = []
-        subdirs: list[tuple[Any, str]] = []
+        where = f"{prefix}/{rel}" if rel else prefix
+        walk = _DirectoryWalk(vfs, rel, prefix, name, listed)
+        walk.bad, walk.tsk, walk.volume = bad, tsk, base.parent
         with BACKEND_LOCK:
-            try:
-                for entry in directory.sub_file_entries:
-                    _visit(vfs, entry, rel, prefix, name, found, subdirs)
-            except (OSError, dfvfs_errors.Error, ValueError) as exc:
-                where = f"{prefix}/{rel}" if rel else prefix
-                found.append(ScanError(where, "walk", f"cannot list directory: {exc}"))
-        yield from found
-        for sub, sub_rel in reversed(subdirs):
-            key = _identity(sub) or sub_rel
-            if key in seen_dirs:
+            walk.list(directory)
+        content_key = walk.first_child
+        if name.startswith("FAT") and content_key is not None:
+            first = seen_dirs.get(content_key)
+            if first is not None:
+                yield ScanError(where, "walk", skips.loop(_where(prefix, first)))
                 continue
-            seen_dirs.add(key)
+            seen_dirs[content_key] = rel
+        yield from walk.found
+        for sub, sub_rel in reversed(walk.subdirs):
+            key = _identity(sub)
+            first = seen_dirs.get(key) if key is not None else None
+            if first is not None:
+                yield ScanError(_where(prefix, sub_rel), "walk", skips.loop(_where(prefix, first)))
+                continue
+            if key is not None:
+                seen_dirs[key] = sub_rel
             stack.append((sub, sub_rel))
+
+
+def _where(prefix: str, rel: str) -> str:
+    return f"{prefix}/{rel}" if rel else prefix
 
 
 def _identity(entry: Any) -> str | None:
     spec = entry.path_spec
+    if spec.type_indicator == definitions.TYPE_INDICATOR_FAT:
+        return None  # the entry's own location, not its directory's: see _walk
     for attr in ("mft_entry", "inode", "identifier"):
         value = getattr(spec, attr, None)
         if value is not None:
@@ -234,47 +478,247 @@ def _skip(entry: Any, rel: str, name: str) -> bool:
     )
 
 
-def _visit(
-    vfs: Any,
-    entry: Any,
-    rel: str,
-    prefix: str,
-    fs: str,
-    found: list[Item | ScanError],
-    subdirs: list[tuple[Any, str]],
-) -> None:
-    entry_name = entry.name
-    child_rel = f"{rel}/{entry_name}" if rel else entry_name
-    where = f"{prefix}/{child_rel}"
-    try:
-        if _skip(entry, rel, fs):
+class _DirectoryWalk:
+    """The entries of one directory as the dfvfs walk sees them (call with the lock)."""
+
+    def __init__(self, vfs: Any, rel: str, prefix: str, fs: str, listed: Any) -> None:
+        self.vfs, self.rel, self.prefix, self.fs, self.listed = vfs, rel, prefix, fs, listed
+        self.found: list[Item | ScanError] = []
+        self.subdirs: list[tuple[Any, str]] = []
+        self.first_child: str | None = None
+        self.bad: _BadBytes | None = None
+        self.tsk: Any | None = None
+        self.volume: Any | None = None
+
+    def list(self, directory: Any) -> None:
+        where = _where(self.prefix, self.rel)
+        count = 0
+        try:
+            entries = iter(directory.sub_file_entries)
+            while True:
+                try:
+                    entry = next(entries)
+                except StopIteration:
+                    return
+                count += 1
+                if self.first_child is None:
+                    self.first_child = str(_inode(entry))
+                self.visit(entry)
+        except Exception as exc:  # noqa: BLE001 - a broken listing is one record
+            reason = f"cannot list directory: {exc}" if count == 0 else (
+                f"listing cut after {count} entries: {exc}"
+            )
+            self.found.append(ScanError(where, "walk", reason))
+
+    def visit(self, entry: Any) -> None:
+        try:
+            entry_name = entry.name
+        except Exception as exc:  # noqa: BLE001
+            raise OSError(f"unreadable entry name: {exc}") from exc
+        if not entry_name.isascii():
+            entry_name = canonical(entry_name)
+        child_rel = f"{self.rel}/{entry_name}" if self.rel else entry_name
+        where = f"{self.prefix}/{child_rel}"
+        if self.fs == "NTFS" and entry.path_spec.mft_entry == 0 and entry_name != "$MFT":
+            # libfsntfs could not read the entry's MFT record (bad signature or fixups)
+            # and reports entry 0: record it and leave it to the Sleuth Kit walk.
+            self.found.append(ScanError(where, "walk", _UNREADABLE_MFT))
+            return
+        self.listed.paths.add(where)
+        try:
+            self._visit(entry, child_rel, where)
+        except Exception as exc:  # noqa: BLE001 - one bad entry is one record
+            self.found.append(ScanError(where, "walk", f"cannot read entry: {exc}"))
+
+    def _visit(self, entry: Any, child_rel: str, where: str) -> None:
+        if _skip(entry, self.rel, self.fs):
             return
         if entry.IsDirectory():
-            subdirs.append((entry, child_rel))
+            self.subdirs.append((entry, child_rel))
             return
-        if not entry.IsFile() or entry.IsLink():
+        reason = _not_a_file(entry)
+        if reason is not None:
+            self.found.append(ScanError(where, "walk", reason))
             return
         times = _times(entry)
         inode = _inode(entry)
-        for stream in entry.data_streams:
-            stream_name = stream.name or ""
+        by_tsk = None
+        self.chain_runs: tuple[tuple[int, int], ...] = ()
+        if self.fs.startswith("FAT") and entry.size:
+            by_tsk = self._check_fat_chain(entry, child_rel, where)
+        streams = list(entry.data_streams) or [None]
+        for stream in streams:
+            stream_name = (stream.name or "") if stream is not None else ""
             if stream_name:
                 size = _stream_size(entry, stream_name)
                 item_path = f"{where}{STREAM_SEP}{stream_name}"
             else:
                 size = int(entry.size or 0)
                 item_path = where
-            found.append(
+            opener = by_tsk if by_tsk is not None and not stream_name else _opener(
+                self.vfs, entry.path_spec, stream_name, size
+            )
+            self.found.append(
                 Item(
                     path=item_path,
-                    open=_opener(vfs, entry.path_spec, stream_name, size),
+                    open=opener,
                     size=size,
                     inode=inode,
                     **times,
                 )
             )
-    except (OSError, dfvfs_errors.Error, ValueError) as exc:
-        found.append(ScanError(where, "walk", f"cannot read entry: {exc}"))
+            if self.bad is not None and stream is not None and size:
+                # A chain libfsfat refuses has no extents there: use the FAT's own.
+                extents = _extents(stream) or list(self.chain_runs)
+                self.found += self.bad.records(item_path, extents)
+
+
+    def _check_fat_chain(self, entry: Any, child_rel: str, where: str) -> Any | None:
+        """Record a FAT cluster chain libfsfat cannot follow to the file's size; return a
+        Sleuth Kit opener when its chain is short (libfsfat misreads some FAT12 chains)."""
+        size = int(entry.size)
+        try:
+            covered = sum(int(e.size) for e in entry.GetExtents())
+        except Exception as exc:  # noqa: BLE001 - a cycle, or clusters past the end
+            return self._fat_prefix(entry, size, where, exc)
+        if covered >= size:
+            return None
+        if self.tsk is None:
+            self.found.append(ScanError(where, "walk", f"cluster chain covers {covered} of"
+                                        f" {size} bytes"))
+            return None
+        self.found.append(ScanError(where, "walk", f"cluster chain as libfsfat reads it covers"
+                                    f" {covered} of {size} bytes: content read through Sleuth"
+                                    " Kit"))
+        return deleted_mod.path_opener(self.tsk, "/" + child_rel, size)
+
+
+    def _fat_prefix(self, entry: Any, size: int, where: str, exc: Exception) -> Any | None:
+        """Record a chain libfsfat refuses; an opener of its readable prefix, if any."""
+        identifier = getattr(entry.path_spec, "identifier", None)
+        chain = None
+        if self.volume is not None and identifier is not None:
+            try:
+                volume = resolver.Resolver.OpenFileObject(self.volume)
+                chain = fatchain.follow(volume, int(identifier), size)
+            except Exception:  # noqa: BLE001 - no prefix then, the record stands
+                chain = None
+        if chain is None or not chain.readable:
+            self.found.append(ScanError(where, "walk", f"cluster chain unreadable: {exc}"))
+            return None
+        if chain.readable < size:
+            text = f"{chain.reason}; the first {chain.readable} of {size} bytes are read"
+        else:  # the FAT is whole: libfsfat failed on clusters it cannot read
+            text = f"{exc}; read cluster by cluster from the FAT instead"
+        self.found.append(ScanError(where, "walk", f"cluster chain unreadable: {text}"))
+        runs = self.chain_runs = chain.runs
+
+        def open_() -> io.RawIOBase:
+            return LockedStream(lambda: fatchain.RunsFile(volume, runs), chain.readable,
+                                BACKEND_LOCK)
+
+        return open_
+
+
+def _extents(stream: Any) -> list[tuple[int, int]]:
+    """Byte ranges ``(offset, size)`` of a dfvfs data stream in its volume (no sparse runs)."""
+    try:
+        extents = stream.GetExtents()
+    except Exception:  # noqa: BLE001 - unreadable runs: the read will say so
+        return []
+    return [(int(e.offset), int(e.size)) for e in extents
+            if e.extent_type != definitions.EXTENT_TYPE_SPARSE]
+
+
+@dataclass
+class _BadBytes:
+    """The media's bad-chunk ranges as seen from one volume that starts at ``offset``."""
+
+    ranges: tuple[tuple[int, int], ...]
+    offset: int
+    hit: set[tuple[int, int]]
+
+    @classmethod
+    def on(
+        cls, base: Any, ranges: tuple[tuple[int, int], ...], hit: set[tuple[int, int]]
+    ) -> _BadBytes | None:
+        """For the file system ``base``, or None when its bytes do not map linearly."""
+        offset = _media_offset(base)
+        return None if offset is None else cls(ranges, offset, hit)
+
+    def records(self, item_path: str, extents: list[tuple[int, int]]) -> list[ScanError]:
+        """An ``integrity`` record per bad chunk the item's extents overlap."""
+        found = []
+        for start, size in self.ranges:
+            if any(start < self.offset + o + n and self.offset + o < start + size
+                   for o, n in extents):
+                self.hit.add((start, size))
+                found.append(ScanError(item_path, "integrity",
+                                       verify.bad_chunk_reason(start, size)))
+        return found
+
+
+def _media_offset(base: Any) -> int | None:
+    """Byte offset of a file system's volume in the media, or None (LVM, VSS ...)."""
+    offset = 0
+    spec = base.parent
+    while spec is not None and spec.type_indicator not in _MEDIA_TYPES:
+        kind = spec.type_indicator
+        if kind == definitions.TYPE_INDICATOR_DATA_RANGE:
+            offset += int(spec.range_offset)
+        elif kind in (definitions.TYPE_INDICATOR_TSK_PARTITION, definitions.TYPE_INDICATOR_GPT):
+            start = _partition_start(spec)
+            if start is None:
+                return None
+            offset += start
+        else:
+            return None
+        spec = spec.parent
+    return offset
+
+
+def _partition_start(spec: Any) -> int | None:
+    system = (tsk_volume_system.TSKVolumeSystem()
+              if spec.type_indicator == definitions.TYPE_INDICATOR_TSK_PARTITION
+              else gpt_volume_system.GPTVolumeSystem())
+    try:
+        system.Open(path_spec_factory.Factory.NewPathSpec(
+            spec.type_indicator, location="/", parent=spec.parent))
+        volume = system.GetVolumeByIdentifier((spec.location or "").strip("/"))
+    except Exception:  # noqa: BLE001
+        return None
+    if volume is None or not volume.extents:
+        return None
+    return int(volume.extents[0].offset)
+
+
+def canonical(name: str) -> str:
+    """``name`` rebuilt as an ordinary Python string.
+
+    libfsntfs hands back a name holding a lone surrogate (an NTFS name that is not valid
+    UTF-16) as a wide string that CPython never compares equal to the same text built
+    any other way, so such a path would miss every dict and set lookup (resume, dedup).
+    """
+    return name.encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass")
+
+
+def _not_a_file(entry: Any) -> str | None:
+    """Why an entry that is not a directory is not read as a file, or None for a file."""
+    if entry.IsLink():
+        try:
+            target = entry.link or None
+        except Exception:  # noqa: BLE001
+            target = None
+        return skips.link(target)
+    if entry.IsPipe():
+        return skips.FIFO
+    if entry.IsSocket():
+        return skips.SOCKET
+    if entry.IsDevice():
+        return skips.special("device")
+    if not entry.IsFile():
+        return skips.unknown(f"dfvfs type {entry.entry_type!r}")
+    return None
 
 
 def _stream_size(entry: Any, stream_name: str) -> int:
