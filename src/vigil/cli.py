@@ -116,6 +116,13 @@ def scan(
     ] = 50,
     pdq_max_distance: Annotated[int, typer.Option(help="Largest PDQ match distance.")] = 31,
     video_fps: Annotated[float, typer.Option(help="Video frames hashed per second.")] = 1.0,
+    verify_media: Annotated[
+        bool,
+        typer.Option(
+            help="E01: read the whole media first to check chunk checksums and the "
+            "acquisition hash (bad chunks are recorded against the items over them)."
+        ),
+    ] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
@@ -147,6 +154,7 @@ def scan(
         pdq_min_quality=pdq_min_quality,
         pdq_max_distance=pdq_max_distance,
         video_fps=video_fps,
+        verify_media=verify_media,
     )
     library = HashSetLibrary(home)
     records = hashset_records(library, settings.hashsets)

@@ -32,6 +32,7 @@ from vigil.pipeline.shipping import remove as remove_shipment
 from vigil.pipeline.units import WorkUnit, plan_units, run_shipment, run_unit, warm_up
 from vigil.sources import SourceOptions, evidence_kind, open_evidence
 from vigil.sources.expand import Limits
+from vigil.sources.verify import MediaCheck, check_media, is_ewf
 from vigil.store.api import CaseStore, ScanContext
 
 # How often a unit whose worker was lost is run again before it is recorded as lost.
@@ -57,6 +58,8 @@ class ScanSettings:
     pdq_max_distance: int = 31
     video_fps: float = 1.0
     video_match_threshold: float = 0.8
+    # E01/Ex01: read the whole media once first (chunk checksums, acquisition hash).
+    verify_media: bool = True
 
     def limits(self) -> Limits:
         """The budgets of each top-level item."""
@@ -119,12 +122,15 @@ class ScanSummary:
 
 
 def list_top_level(
-    evidence: Path, kind: str, settings: ScanSettings
+    evidence: Path, kind: str, settings: ScanSettings, media: MediaCheck | None = None
 ) -> tuple[list[tuple[str, int | None]], list[ScanError]]:
-    """The evidence's top-level items ``(path, size)`` in source order, and source errors."""
+    """The evidence's top-level items ``(path, size)`` in source order, and source errors.
+
+    With ``media`` (the integrity pass of an E01), items over bad chunks get records.
+    """
     items: list[tuple[str, int | None]] = []
     errors: list[ScanError] = []
-    options = SourceOptions(vss=settings.vss, carve=settings.carve)
+    options = SourceOptions(vss=settings.vss, carve=settings.carve, media=media)
     for entry in open_evidence(evidence, options, kind):
         if isinstance(entry, Item):
             items.append((entry.path, entry.size))
@@ -220,6 +226,29 @@ def run_scan(
         shutil.rmtree(spool, ignore_errors=True)
 
 
+def _check_media(
+    store: CaseStore, ctx: ScanContext, evidence: Path, kind: str, settings: ScanSettings
+) -> MediaCheck | None:
+    """The integrity pass of an EWF image (one read of the media), kept with the exhibit."""
+    if not settings.verify_media or kind != "image" or not is_ewf(evidence):
+        return None
+    media = check_media(evidence)
+    bad = len(media.bad_ranges)
+    store.record_media_check(
+        ctx,
+        media.stored_md5,
+        media.stored_sha1,
+        media.hash_status if not bad else f"{media.hash_status}; {bad} bad",
+        {
+            "summary": media.summary(),
+            "computed_md5": media.computed_md5,
+            "computed_sha1": media.computed_sha1,
+            "bad_ranges": [list(r) for r in media.bad_ranges],
+        },
+    )
+    return media
+
+
 def _spool_dir(store: CaseStore, home: Path, case: str, exhibit: str) -> Path:
     """Where this exhibit's scan spools members and shipments: beside the case store.
 
@@ -257,7 +286,10 @@ def _scan_with(
     # evidence is being listed, not after.
     for _ in range(workers):
         pool.submit(warm_up, settings.as_dict(), str(home))
-    top, source_errors = list_top_level(evidence, kind, settings)
+    media = _check_media(store, ctx, evidence, kind, settings)
+    top, source_errors = list_top_level(evidence, kind, settings, media)
+    if media is not None:
+        source_errors = media.records(evidence.name) + source_errors
     progress.total_items = len(top)
     progress.total_bytes = sum(size or 0 for _p, size in top)
     done = store.done_items(ctx) if resume else {}

@@ -278,6 +278,33 @@ class CaseStore:
                 {"scan": ctx.scan_id, **(counts or {})},
             )
 
+    def record_media_check(
+        self,
+        ctx: ScanContext,
+        stored_md5: str | None,
+        stored_sha1: str | None,
+        result: str,
+        details: dict[str, Any],
+    ) -> None:
+        """Keep the scan's integrity pass of the evidence with its exhibit, and log it.
+
+        ``result`` (at most 20 characters) is what the report header shows beside the
+        acquisition hashes; ``details`` go into the audit entry.
+        """
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(exhibits)
+                .where(exhibits.c.id == ctx.exhibit_id)
+                .values(
+                    acquisition_md5=stored_md5,
+                    acquisition_sha1=stored_sha1,
+                    verify_result=result[:20],
+                )
+            )
+            audit.append(
+                conn, ctx.case_id, actor(), "media-check", {"scan": ctx.scan_id, **details}
+            )
+
     # -- resume state ---------------------------------------------------------
 
     def done_items(self, ctx: ScanContext) -> dict[str, bool | None]:
