@@ -1,7 +1,10 @@
 """Text renderers of the report model: JSON, CSV and self-contained HTML.
 
 No renderer ever embeds picture content: the HTML has no <img>, no data: URI and
-no external resource.
+no external resource. Text from the evidence is shown, never obeyed: HTML, CSV (and
+the PDF made from the HTML) escape control and bidi characters visibly
+(``vigil.names.visible``), and a CSV cell that a spreadsheet would take as a formula
+is prefixed with ``'``. JSON keeps the exact text (JSON-escaped).
 """
 
 from __future__ import annotations
@@ -12,6 +15,12 @@ import json
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from vigil.names import visible
+
+# A spreadsheet runs a cell starting with one of these as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 CSV_COLUMNS = (
     "exhibit",
@@ -105,19 +114,34 @@ def _csv_row(it: dict[str, Any]) -> list[Any]:
     ]
 
 
+def csv_cell(value: Any) -> Any:
+    """A CSV cell that is safe to open or ``cat``: visible escapes, no formula."""
+    if not isinstance(value, str):
+        return value
+    text = visible(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def render_csv(report: dict[str, Any]) -> str:
     """One row per item; ``grade`` is the grade the item is counted under."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for it in report["items"]:
-        writer.writerow(_csv_row(it))
+        writer.writerow([csv_cell(v) for v in _csv_row(it)])
     return out.getvalue()
+
+
+def _shown(value: Any) -> Any:
+    """Jinja ``finalize``: every string printed in the HTML has visible escapes."""
+    # Markup is the template's own output (macros), already escaped.
+    return visible(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
 _env = Environment(
     loader=PackageLoader("vigil.report", "templates"),
     autoescape=select_autoescape(["html"]),
+    finalize=_shown,
     trim_blocks=True,
     lstrip_blocks=True,
 )
