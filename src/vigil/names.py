@@ -13,8 +13,9 @@ original ``str`` (resume compares those):
 * ``\\\\``        a backslash
 * ``\\xNN``      NN < 0x80: that ASCII control character (``\\x1b`` is ESC);
                  NN >= 0x80: the raw byte NN, which was not UTF-8
-* ``\\uXXXX``    a control (U+0080-U+009F), format (bidi, zero-width), separator or
-                 lone surrogate code point; ``\\UXXXXXXXX`` above U+FFFF
+* ``\\uXXXX``    any other code point that is not printable: a control (U+0080-U+009F),
+                 format (bidi, zero-width), space other than U+0020, separator,
+                 private-use, unassigned or lone surrogate; ``\\UXXXXXXXX`` above U+FFFF
 
 ``visible`` applies the same escapes to free text (error reasons, descriptions) but
 leaves backslashes alone: it is for showing, not for keys. ``name_bytes`` gives the raw
@@ -24,16 +25,14 @@ bytes of a name (what the file system held, for exports).
 from __future__ import annotations
 
 import re
-import unicodedata
 
-# Categories shown as escapes: controls, format (bidi, zero-width, BOM), surrogates,
-# line and paragraph separators, and unassigned code points.
-_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp", "Cn"})
 _ESCAPE = re.compile(r"\\(?:\\|x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8})")
 
 
 def _needs_escape(ch: str) -> bool:
-    return ch != " " and (ord(ch) < 0x20 or unicodedata.category(ch) in _HIDDEN)
+    # Not printable: controls, format (bidi, zero-width, BOM), surrogates, private use,
+    # unassigned, and every space but U+0020 (a no-break space looks like a space).
+    return not ch.isprintable()
 
 
 def _escape_char(ch: str) -> str:

@@ -11,8 +11,10 @@ sorted row digests, goes into the case's audit chain (action ``scan-batch``), so
 * the batch entry edited breaks the chain itself (``audit.verify``).
 
 ``items.expanded`` (resume bookkeeping, set by a later batch) and the ids are not
-digested. Rows from before row digests existed (``batch`` NULL) are counted as
-unproven, not refused.
+digested; NULL columns are left out, so a column added by a later migration does not
+change old rows' digests. Rows from before row digests existed were sealed by
+migration 0003 into one batch per case (``legacy`` in its audit entry); a row with no
+batch is refused like any other row no batch wrote.
 """
 
 from __future__ import annotations
@@ -60,13 +62,13 @@ def _canonical(column: Any, value: Any) -> Any:
 
 
 def row_digest(table: Table, values: Mapping[str, Any]) -> str:
-    """SHA-256 of a row's digested values (every column but ids, batch and digest)."""
+    """SHA-256 of a row's digested values (the non-NULL columns but ids, batch, digest)."""
     body = [
         table.name,
         [
             [c.name, _canonical(c, values.get(c.name))]
-            for c in table.columns
-            if c.name not in _NOT_DIGESTED
+            for c in sorted(table.columns, key=lambda c: c.name)
+            if c.name not in _NOT_DIGESTED and values.get(c.name) is not None
         ],
     ]
     text = json.dumps(body, ensure_ascii=True, separators=(",", ":"))
@@ -108,7 +110,6 @@ class RowCheck:
 
     rows: int = 0
     batches: int = 0
-    unproven: int = 0
     problems: list[RowProblem] = field(default_factory=list)
 
     @property
@@ -138,14 +139,22 @@ def _label(table: Table, row: Any) -> str:
     return f"content {row.content_id}"
 
 
-def _case_rows(conn: Connection, case_id: int, table: Table) -> Iterable[Any]:
-    if table is contents:
-        where = contents.c.case_id == case_id
+def case_rows(
+    conn: Connection, case_id: int, table: Table, case_tables: tuple[Table, Table] | None = None
+) -> Iterable[Any]:
+    """Every row of ``table`` that belongs to the case, by id.
+
+    ``case_tables`` is (exhibits, contents) as the caller sees them (a migration passes
+    reflected tables); default the current schema's.
+    """
+    exhibit_t, content_t = case_tables or (exhibits, contents)
+    if table.name == "contents":
+        where = table.c.case_id == case_id
     elif "exhibit_id" in table.c:
-        ids = select(exhibits.c.id).where(exhibits.c.case_id == case_id)
+        ids = select(exhibit_t.c.id).where(exhibit_t.c.case_id == case_id)
         where = table.c.exhibit_id.in_(ids)
     else:
-        ids = select(contents.c.id).where(contents.c.case_id == case_id)
+        ids = select(content_t.c.id).where(content_t.c.case_id == case_id)
         where = table.c.content_id.in_(ids)
     return conn.execute(select(table).where(where).order_by(table.c.id))
 
@@ -171,10 +180,14 @@ def verify_rows(conn: Connection, case_id: int) -> RowCheck:
     stored: dict[int, list[str]] = defaultdict(list)
     members: dict[int, list[tuple[Table, Any]]] = defaultdict(list)
     for table in PROVEN_TABLES:
-        for row in _case_rows(conn, case_id, table):
+        for row in case_rows(conn, case_id, table):
             check.rows += 1
             if row.batch is None:
-                check.unproven += 1
+                check.problems.append(
+                    RowProblem(
+                        table.name, row.id, None, _label(table, row), "no write batch wrote it"
+                    )
+                )
                 continue
             stored[row.batch].append(row.digest or "")
             members[row.batch].append((table, row))
@@ -221,5 +234,7 @@ def verify_rows(conn: Connection, case_id: int) -> RowCheck:
                     "rows were removed, added or their digests edited",
                 )
             )
-        check.problems.extend(named)
+        else:
+            # As many rows as written, one of them edited with its digest: all are suspect.
+            check.problems.extend(named)
     return check
