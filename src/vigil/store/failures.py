@@ -7,6 +7,7 @@ nothing of the unfinished transaction was kept, and what to do.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -61,6 +62,13 @@ def store_failure(exc: BaseException, url: str, doing: str) -> StoreError:
     if isinstance(exc, IntegrityError | DataError):
         return BatchRejected(f"{where} refused the values while {doing}: {reason}")
     return StoreError(f"cannot use {where} while {doing}: {reason}")
+
+
+def as_store_error(exc: BaseException) -> StoreError | None:
+    """``exc`` as a ``StoreError`` if it is a database error, else None."""
+    if isinstance(exc, SQLAlchemyError | sqlite3.Error):
+        return store_failure(exc, getattr(exc, "url", "(unknown)"), "running the command")
+    return None
 
 
 @contextmanager
