@@ -176,6 +176,7 @@ def test_scan_and_report_of_hostile_names(tmp_path: Path) -> None:
     # JSON keeps the exact text, JSON-escaped: ESC is \u001b, no raw ESC byte.
     raw_json = (out / "report.json").read_bytes()
     assert b'"path_text": "red\\u001b[31mX.png"' in raw_json and b"\x1b" not in raw_json
+    assert b'"path_text": "gpj\\u202egnp.png"' in raw_json
     csv_text = (out / "items.csv").read_bytes().decode("utf-8")
     html = (out / "report.html").read_text(encoding="utf-8")
     pdf = subprocess.run(

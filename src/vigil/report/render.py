@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -19,6 +20,8 @@ from markupsafe import Markup
 
 from vigil.names import visible
 
+# Outside JSON's own escapes, only these may need one (checked one by one).
+_NOT_ASCII = re.compile(r"[^\x20-\x7e\n]")
 # A spreadsheet runs a cell starting with one of these as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -63,9 +66,25 @@ CSV_COLUMNS = (
 )
 
 
+def _json_escape(match: re.Match[str]) -> str:
+    ch = match.group(0)
+    if ch.isprintable():
+        return ch
+    code = ord(ch)
+    if code > 0xFFFF:
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
 def render_json(report: dict[str, Any]) -> str:
-    """The report as canonical JSON (sorted keys, two-space indent, trailing newline)."""
-    return json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """The report as canonical JSON (sorted keys, two-space indent, trailing newline).
+
+    Text is exact; characters that are not printable (controls, bidi and other format
+    characters) are written as ``\\uXXXX`` escapes, so the file is safe to ``cat``.
+    """
+    text = json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return _NOT_ASCII.sub(_json_escape, text)
 
 
 def _csv_row(it: dict[str, Any]) -> list[Any]:
