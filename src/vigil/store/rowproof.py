@@ -19,10 +19,11 @@ batch is refused like any other row no batch wrote.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,32 +47,41 @@ PROVEN_TABLES: tuple[Table, ...] = (contents, items, matches, errors, frames, th
 _SHOWN = 20
 
 
-def _canonical(column: Any, value: Any) -> Any:
-    if value is None:
-        return None
+def _blob_digest(value: Any) -> str:
+    return hashlib.sha256(bytes(value)).hexdigest()
+
+
+def _converter(column: Any) -> Callable[[Any], Any]:
     kind = column.type
     if isinstance(kind, Boolean):
-        return bool(value)
+        return bool
     if isinstance(kind, LargeBinary):
-        return hashlib.sha256(bytes(value)).hexdigest()
+        return _blob_digest
     if isinstance(kind, Float):
-        return float(value)
+        return float
     if isinstance(kind, Integer):
-        return int(value)
-    return str(value)
+        return int
+    return str
+
+
+@functools.lru_cache(maxsize=64)
+def _plan(table: Table) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    """The digested columns of a table, by name, each with its canonical form."""
+    return tuple(
+        (c.name, _converter(c))
+        for c in sorted(table.columns, key=lambda c: c.name)
+        if c.name not in _NOT_DIGESTED
+    )
 
 
 def row_digest(table: Table, values: Mapping[str, Any]) -> str:
     """SHA-256 of a row's digested values (the non-NULL columns but ids, batch, digest)."""
-    body = [
-        table.name,
-        [
-            [c.name, _canonical(c, values.get(c.name))]
-            for c in sorted(table.columns, key=lambda c: c.name)
-            if c.name not in _NOT_DIGESTED and values.get(c.name) is not None
-        ],
-    ]
-    text = json.dumps(body, ensure_ascii=True, separators=(",", ":"))
+    pairs = []
+    for name, canonical in _plan(table):
+        value = values.get(name)
+        if value is not None:
+            pairs.append([name, canonical(value)])
+    text = json.dumps([table.name, pairs], ensure_ascii=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
@@ -191,7 +201,7 @@ def verify_rows(conn: Connection, case_id: int) -> RowCheck:
                 continue
             stored[row.batch].append(row.digest or "")
             members[row.batch].append((table, row))
-            if row_digest(table, row._mapping) != row.digest:
+            if row_digest(table, row._asdict()) != row.digest:
                 check.problems.append(
                     RowProblem(
                         table.name,
