@@ -64,8 +64,19 @@ def _hashes(n: int) -> Hashes:
     return Hashes(size=3, md5=f"{n:032x}", sha1=f"{n:040x}", sha256=f"{n:064x}")
 
 
-def test_store_keeps_names_exactly_and_resume_gets_them_back(tmp_path: Path) -> None:
-    store = CaseStore(f"sqlite:///{tmp_path / 'c.sqlite'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'c.sqlite'}"
+    from postgres_server import create_database
+
+    return create_database(request.getfixturevalue("postgres"), "names")
+
+
+def test_store_keeps_names_exactly_and_resume_gets_them_back(
+    store_url: str, tmp_path: Path
+) -> None:
+    store = CaseStore(store_url)
     ctx = store.begin_scan("C1", "E1", tmp_path, "folder", {}, [], resume=False)
     container = "odd\udcfe.zip"
     records = [ItemRecord(_item(container), _hashes(0), container=True)]
