@@ -45,6 +45,8 @@ BATCH_ACTION = "scan-batch"
 _NOT_DIGESTED = frozenset({"id", "batch", "digest", "expanded"})
 PROVEN_TABLES: tuple[Table, ...] = (contents, items, matches, errors, frames, thumbnails)
 _SHOWN = 20
+# One encoder for every digest (json.dumps with options builds a new one per call).
+_ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
 
 
 def _blob_digest(value: Any) -> str:
@@ -81,7 +83,7 @@ def row_digest(table: Table, values: Mapping[str, Any]) -> str:
         value = values.get(name)
         if value is not None:
             pairs.append([name, canonical(value)])
-    text = json.dumps([table.name, pairs], ensure_ascii=True, separators=(",", ":"))
+    text = _ENCODER.encode([table.name, pairs])
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
