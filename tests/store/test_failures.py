@@ -17,11 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from vigil.errors import StoreError
+from vigil.errors import BatchRejected, StoreError
 from vigil.model import Hashes, Item
 from vigil.pipeline.scan import ScanSettings
 from vigil.store.api import CaseStore, ItemRecord
+from vigil.store.failures import store_failure
 
 VIGIL = [sys.executable, "-m", "vigil"]
 
@@ -267,3 +269,33 @@ def test_postgres_writer_lock(postgres: str, tmp_path: Path) -> None:
     else:
         raise AssertionError("the killed holder's advisory lock was never released")
     second.close()
+
+
+@pytest.mark.parametrize(
+    ("driver_text", "kind", "start"),
+    [
+        ("database or disk is full", StoreError, "case store U: the disk is full"),
+        ('could not extend file "base/1/2": No space left on device', StoreError,
+         "case store U: the disk is full"),
+        ("database is locked", StoreError, "case store U is locked by another process"),
+        ("canceling statement due to lock timeout", StoreError,
+         "case store U is locked by another process"),
+        ("database disk image is malformed", StoreError, "case store U is damaged"),
+        ("disk I/O error", StoreError, "case store U: the disk or file system failed"),
+        ("attempt to write a readonly database", StoreError,
+         "case store U: the disk or file system failed"),
+        ("UNIQUE constraint failed: items.path", BatchRejected,
+         "case store U refused the values while writing"),
+        ("something new", StoreError, "cannot use case store U while writing"),
+    ],
+)
+def test_failure_messages(driver_text: str, kind: type, start: str) -> None:
+    cls = IntegrityError if "UNIQUE" in driver_text else OperationalError
+    error = store_failure(
+        cls("INSERT ...", {}, sqlite3.OperationalError(driver_text)),
+        "postgresql://vigil:secret@db.lab/cases",
+        "writing scan results",
+    )
+    assert type(error) is kind
+    assert str(error).startswith(start.replace("U", "postgresql://vigil:***@db.lab/cases"))
+    assert "secret" not in str(error) and driver_text in str(error)

@@ -194,8 +194,8 @@ class CaseStore:
         ``close``: a second process scanning the same exhibit gets a ``StoreError``.
         """
         self.release_lock()
-        self._lock = ExhibitLock(self.engine, case, exhibit)
         with self._unlock_on_error(), translated(self.url, f"starting the scan of {exhibit}"):
+            self._lock = ExhibitLock(self.engine, case, exhibit)
             evidence_text = escape_name(str(evidence))
             with self.engine.begin() as conn:
                 case_id = self.ensure_case(conn, case)

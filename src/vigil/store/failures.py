@@ -21,7 +21,9 @@ _FULL = ("database or disk is full", "no space left on device", "could not exten
 _LOCKED = ("database is locked", "database table is locked", "lock timeout",
            "could not obtain lock")
 _DAMAGED = ("malformed", "file is not a database", "could not decode to utf-8",
-            "disk i/o error", "invalid page", "checksum", "corrupt")
+            "invalid page", "checksum", "corrupt")
+_IO = ("disk i/o error", "input/output error", "read-only file system",
+       "attempt to write a readonly database", "unable to open database file")
 
 
 def shown_url(url: str) -> str:
@@ -58,6 +60,12 @@ def store_failure(exc: BaseException, url: str, doing: str) -> StoreError:
         return StoreError(
             f"{where} is damaged ({reason}) while {doing}. Restore the store from a copy "
             "(for SQLite, `sqlite3 FILE 'PRAGMA integrity_check'` shows what is broken)"
+        )
+    if any(k in low for k in _IO):
+        return StoreError(
+            f"{where}: the disk or file system failed ({reason}) while {doing}. Nothing of "
+            "the unfinished write was kept; check the disk (full, failing, read-only, "
+            "permissions), then run the same command again (a scan: with --resume)"
         )
     if isinstance(exc, IntegrityError | DataError):
         return BatchRejected(f"{where} refused the values while {doing}: {reason}")

@@ -12,6 +12,7 @@ The key is derived from (store, case, exhibit), so two exhibits never block each
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -64,7 +65,13 @@ class ExhibitLock:
                 self._lock_file(Path(f"{database}.writer-{key[:8].hex()}.lock"))
 
     def _lock_file(self, path: Path) -> None:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the writer lock {path} beside the case store: "
+                f"{exc.strerror or exc}"
+            ) from exc
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -72,8 +79,11 @@ class ExhibitLock:
             os.close(fd)
             raise _busy(self.case, self.exhibit, _holder_text(holder)) from None
         info = {"pid": os.getpid(), "host": socket.gethostname(), "since": now_text()}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(info).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info).encode(), 0)
+        except OSError:
+            pass  # who holds it is only for the message a second writer gets
         self._fd = fd
 
     def _lock_postgres(self, engine: Engine, key: int) -> None:
@@ -104,9 +114,10 @@ class ExhibitLock:
     def release(self) -> None:
         """Give the lock up (idempotent)."""
         if self._fd is not None:
-            os.ftruncate(self._fd, 0)
-            os.close(self._fd)  # closing drops the record lock
-            self._fd = None
+            fd, self._fd = self._fd, None
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+            os.close(fd)  # closing drops the record lock
         if self._conn is not None:
             conn, self._conn = self._conn, None
             try:
