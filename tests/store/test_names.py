@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -196,6 +197,8 @@ def test_scan_and_report_of_hostile_names(tmp_path: Path) -> None:
     ).stdout
     for text in (csv_text, html, pdf):
         assert "\x1b" not in text and "\u202e" not in text and "\ufffd" not in text
+    hexes = {r["path"]: r["path_hex"] for r in csv.DictReader(io.StringIO(csv_text))}
+    assert hexes["pic_\\xff.png"] == "7069635fff2e706e67" and hexes["'+1.txt"] == ""
     paths = sorted(line.split(",")[1] for line in csv_text.splitlines()[1:])
     assert paths == sorted(
         ["'+1.txt", "'-2.txt", "'=cmd|calc.txt", "'@sum.txt", "gpj\\u202egnp.png",

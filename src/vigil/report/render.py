@@ -63,6 +63,8 @@ CSV_COLUMNS = (
     "pdq_quality",
     "parent",
     "suspect",
+    # The name's raw bytes in hex when they are not UTF-8 (``path`` shows them as \xNN).
+    "path_hex",
 )
 
 
@@ -130,6 +132,7 @@ def _csv_row(it: dict[str, Any]) -> list[Any]:
         it["pdq_quality"],
         it["parent"],
         bool(m.get("suspect")),
+        it.get("path_hex"),
     ]
 
 
