@@ -50,6 +50,7 @@ bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/video_throughput.py
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/review_keys.py
+	$(BIN)/python benchmarks/store_proof.py
 
 examples: $(STAMP)
 	$(BIN)/python docs/examples/make_examples.py

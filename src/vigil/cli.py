@@ -261,10 +261,23 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 
+def _fail(exc: VigilError) -> None:
+    # One unwrapped line, the message as plain text (a path may hold "[...]").
+    console.print(Text.assemble(("error:", "red"), " ", str(exc)), soft_wrap=True)
+    sys.exit(exc.exit_code)
+
+
 def main() -> None:
     """Console-script entry point: map vigil errors to exit codes."""
     try:
         app()
     except VigilError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        sys.exit(exc.exit_code)
+        _fail(exc)
+    except Exception as exc:
+        # A database error that no command translated is still a store problem (exit 3).
+        from vigil.store.failures import as_store_error
+
+        store_error = as_store_error(exc)
+        if store_error is None:
+            raise
+        _fail(store_error)

@@ -8,7 +8,7 @@ import pytest
 
 from vigil.errors import HashSetFormatError
 from vigil.hashsets import formats
-from vigil.hashsets.entry import HashEntry, Malformed, normalize_hex
+from vigil.hashsets.entry import HashEntry, Malformed, Truncated, normalize_hex
 from vigil.hashsets.formats import encase, nsrl_v3
 
 from .conftest import FIXTURE_FILES, expected_rows
@@ -81,12 +81,12 @@ def test_encase_header(
     }
 
 
-def test_encase_truncated_record_is_malformed(tmp_path: Path, fixtures_dir: Path) -> None:
+def test_encase_truncated_record_is_truncated(tmp_path: Path, fixtures_dir: Path) -> None:
     path = tmp_path / "cut.hash"
     path.write_bytes((fixtures_dir / "encase_known.hash").read_bytes()[:-7])
     records = list(encase.read(path))
-    assert [type(r) for r in records] == [HashEntry] * 4 + [Malformed]
-    assert records[-1] == Malformed(5, "truncated record: 11 of 18 bytes")
+    assert [type(r) for r in records] == [HashEntry] * 4 + [Truncated]
+    assert records[-1] == Truncated(5, "the file ends inside record 5: 11 of 18 bytes")
 
 
 def test_plain_list_comments_blank_lines_crlf_and_bad_lines(tmp_path: Path) -> None:

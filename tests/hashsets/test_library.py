@@ -104,8 +104,8 @@ def test_failed_import_leaves_library_unchanged(library: HashSetLibrary, tmp_pat
 
     whole = VICS.read_bytes()
     truncated = tmp_path / "cut.json"
-    truncated.write_bytes(whole[: len(whole) * 2 // 3])  # good records, then broken JSON
-    with pytest.raises(HashSetFormatError, match="broken JSON after 9 complete"):
+    truncated.write_bytes(whole[: whole.index(b'"MediaID": 1,') + 5])  # no record complete
+    with pytest.raises(HashSetFormatError, match="nothing intact to import: at record 1, broken"):
         library.import_file(truncated, "cut")
     with pytest.raises(HashSetFormatError, match="not VICS|not an object"):
         library.import_file(FIXTURES / "md5sum_style.md5", "wrong", fmt="vics")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from vigil.errors import HashSetFormatError
-from vigil.hashsets.entry import HashEntry, Malformed
+from vigil.hashsets.entry import HashEntry, Malformed, Truncated
 from vigil.hashsets.formats import vics
 
 from .conftest import FIXTURES
@@ -164,10 +164,7 @@ def test_malformed_records_are_counted_with_their_index(tmp_path: Path) -> None:
         ),
         (b"[1, 2, 3]", "not an object"),
         (b"39cb097008d17660abd0539891a672af  passwords.txt\n", "not an object"),
-        (
-            b'{"@odata.context": "' + CONTEXT_20.encode() + b'", "value": [{"MD5": "d4',
-            "broken JSON after 0 complete Media records",
-        ),
+        (b'{"id": 1, "na', "broken JSON before the OData context"),
     ],
 )
 def test_non_vics_input_is_rejected(tmp_path: Path, content: bytes, message: str) -> None:
@@ -177,11 +174,19 @@ def test_non_vics_input_is_rejected(tmp_path: Path, content: bytes, message: str
         list(vics.read(path))
 
 
-def test_truncated_file_fails_after_good_records(tmp_path: Path) -> None:
+def test_truncated_file_keeps_the_good_records(tmp_path: Path) -> None:
     whole = (FIXTURES / "vics_2.0_media.json").read_bytes()
     path = tmp_path / "cut.json"
     path.write_bytes(whole[: len(whole) // 2])
-    reader = vics.read(path)
-    assert isinstance(next(reader), HashEntry)
-    with pytest.raises(HashSetFormatError, match="broken JSON"):
-        list(reader)
+    records = list(vics.read(path))
+    assert [type(r) for r in records] == [HashEntry] * 6 + [Truncated]
+    assert records[-1].record == 7
+    assert records[-1].reason.startswith("broken JSON after 6 complete Media records: ")
+
+
+def test_broken_right_after_the_context_is_truncated_at_record_1(tmp_path: Path) -> None:
+    path = tmp_path / "cut.json"
+    path.write_bytes(b'{"@odata.context": "' + CONTEXT_20.encode() + b'", "value": [{"MD5": "d4')
+    [cut] = list(vics.read(path))
+    assert isinstance(cut, Truncated) and cut.record == 1
+    assert cut.reason.startswith("broken JSON after 0 complete Media records")

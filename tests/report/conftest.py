@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from store_forge import reseal
 from tests_support import InProcessVigil
 from vigil.demo import build_demo_evidence, write_demo_hashsets
 from vigil.hashing.crypto import digest_stream
@@ -97,6 +98,8 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "UPDATE contents SET pdq = ?, pdq_quality = 90 WHERE id = ?",
             (hills_pdq, ids[_md5(pictures / "holiday/hills.jpg")]),
         )
+    # The stand-in edit must not read as tampering: prove the row again.
+    reseal(store_file, "contents", ids[_md5(pictures / "holiday/hills.jpg")])
     vigil("keys", "new", "--out", str(base / "keys"))
     out = base / "signed"
     vigil(

@@ -44,7 +44,10 @@ def test_manifest_records_the_audit_head(case: dict) -> None:
     assert manifest["audit"] == {"entries": rows[-1][0], "head": rows[-1][2]}
     assert rows[-1][1] == "report"
     actions = [r[1] for r in rows]
-    assert actions[:2] == ["scan-start", "scan-complete"]
+    scan = [a for a in actions if a.startswith("scan-")]
+    # Every write batch of the scan is chained between its start and its end.
+    assert scan[0] == "scan-start" and scan[-1] == "scan-complete"
+    assert set(scan[1:-1]) == {"scan-batch"} and len(scan) > 2
     assert "case-set" in actions and "exhibit-set" in actions
 
 
@@ -100,29 +103,34 @@ def test_audit_verify_ok(case: dict) -> None:
 
 
 @pytest.mark.parametrize(
-    ("tamper", "expected"),
+    ("tamper", "expected", "code"),
     [
         (
             "UPDATE audit_log SET details = replace(details, 'Laptop', 'Phone') "
             "WHERE action = 'exhibit-set'",
             "content does not match its hash (edited)",
+            1,
         ),
-        ("DELETE FROM audit_log WHERE seq = 2", "expected entry 2 here"),
+        # Entry 2 is the scan's first write batch: its rows are no longer proven either.
+        ("DELETE FROM audit_log WHERE seq = 2", "expected entry 2 here", 3),
         (
             # Swap the stored order of entries 2 and 3 (rows keep their content).
             "UPDATE audit_log SET id = CASE seq WHEN 2 THEN (SELECT id FROM audit_log "
             "WHERE seq = 3) WHEN 3 THEN (SELECT id FROM audit_log WHERE seq = 2) END + 1000 "
             "WHERE seq IN (2, 3)",
             "does not link to the entry before it",
+            1,
         ),
     ],
     ids=["edit", "remove", "reorder"],
 )
-def test_audit_verify_detects_tampering(case: dict, tamper: str, expected: str) -> None:
-    path, db = _store_copy(case, "audit-" + tamper[:6].strip())
+def test_audit_verify_detects_tampering(
+    case: dict, tamper: str, expected: str, code: int
+) -> None:
+    path, db = _store_copy(case, "audit-" + expected.split()[0])
     with sqlite3.connect(path) as conn:
         conn.execute(tamper)
-    out = case["vigil"]("audit", "verify", "C1", "--db", db, code=1)
+    out = case["vigil"]("audit", "verify", "C1", "--db", db, code=code)
     assert expected in out
 
 

@@ -19,7 +19,7 @@ def test_json_follows_the_documented_schema(case: dict) -> None:
     schema = json.loads(SCHEMA.read_text())
     jsonschema.validate(case["report"], schema)
     jsonschema.validate(case["plain"]["first"], schema)
-    assert case["report"]["schema_version"] == "1.2"
+    assert case["report"]["schema_version"] == "1.3"
 
 
 def test_header_has_case_and_exhibit_records(case: dict) -> None:

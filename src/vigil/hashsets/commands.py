@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from vigil.home import vigil_home
+
+if TYPE_CHECKING:
+    from vigil.hashsets.library import HashSetInfo
 
 hashset_app = typer.Typer(
     no_args_is_help=True, help="Import, list and remove hash sets; suppress entries."
@@ -53,7 +57,7 @@ def hashset_import(
             grade=grade,
         )
     if as_json:
-        data = asdict(result)
+        data = {**asdict(result), "partial": result.partial}
         out.print_json(json.dumps(data, default=str))
         return
     kind = "known-good" if result.known_good else "notable"
@@ -67,7 +71,13 @@ def hashset_import(
     if result.malformed:
         out.print(f"[yellow]{result.malformed} malformed records skipped:[/]")
         for m in result.malformed_samples:
-            out.print(f"  record {m.record}: {m.reason}")
+            out.print(f"  record {m.record}: {m.reason}", markup=False)
+    if result.truncated:
+        out.print(
+            f"[yellow]the file breaks off at record {result.truncated.record}: "
+            f"{escape(result.truncated.reason)}; the {result.entries} records before it "
+            "were imported (the set is marked partial)[/]"
+        )
 
 
 @hashset_app.command("list")
@@ -90,12 +100,26 @@ def hashset_list(
             i.format,
             i.scheme or "",
             "known-good" if i.known_good else "notable",
-            str(i.entries),
+            f"{i.entries} partial" if i.partial else str(i.entries),
             ", ".join(f"{k}: {v}" for k, v in sorted(i.categories.get("grade", {}).items())),
             i.source_sha256[:16] + "…",
             i.imported_at,
         )
     out.print(table)
+    for i in infos:
+        if i.partial:
+            out.print(f"{i.name}: partial, {_damage_text(i)}", markup=False, soft_wrap=True)
+
+
+def _damage_text(info: HashSetInfo) -> str:
+    """Where a partial set's file broke, in a few words."""
+    parts = []
+    cut = info.damage.get("truncated")
+    if isinstance(cut, dict):
+        parts.append(f"file cut at record {cut['record']} ({cut['reason']})")
+    if info.malformed:
+        parts.append(f"{info.malformed} malformed records")
+    return ", ".join(parts)
 
 
 @hashset_app.command("remove")

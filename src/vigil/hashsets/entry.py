@@ -41,6 +41,19 @@ class Malformed:
     reason: str
 
 
+@dataclass(frozen=True)
+class Truncated:
+    """The source breaks off here: the records before it are intact, none after it exist.
+
+    ``record`` is the line number or record index where it broke (the last one read
+    plus one for record formats), ``reason`` what was found there. A reader yields it
+    last, instead of raising, so the intact records are still imported.
+    """
+
+    record: int
+    reason: str
+
+
 def normalize_hex(value: object, algorithm: str) -> str:
     """Validate a hex digest and return it in canonical lower-case form.
 

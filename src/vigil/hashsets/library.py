@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
-from vigil.errors import StoreError, UsageError
+from vigil.errors import HashSetFormatError, StoreError, UsageError
 from vigil.hashsets import formats
-from vigil.hashsets.entry import HashEntry, Malformed
+from vigil.hashsets.entry import HashEntry, Malformed, Truncated
 from vigil.hashsets.schemes import CategoryPolicy, category_policy, load_scheme
 from vigil.hashsets.store_schema import SCHEMA_VERSION, create_schema
 from vigil.model import FrameHash
@@ -32,7 +32,7 @@ _INSERT_ENTRY = (
 )
 _SET_COLUMNS = (
     "id, name, format, scheme, known_good, entries, malformed, unmapped, categories, "
-    "mapping, mapping_note, header, source_path, source_sha256, imported_at"
+    "mapping, mapping_note, header, source_path, source_sha256, imported_at, damage"
 )
 
 
@@ -55,6 +55,12 @@ class ImportResult:
     unmapped: int
     source_sha256: str
     known_good: bool
+    truncated: Truncated | None = None
+
+    @property
+    def partial(self) -> bool:
+        """Some records of the file could not be imported (malformed or cut off)."""
+        return bool(self.malformed or self.truncated)
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,10 @@ class HashSetInfo:
     source_path: str
     source_sha256: str
     imported_at: str
+    # Where the file was damaged: {"truncated": {"record", "reason"} | None,
+    # "malformed": [{"record", "reason"}, ...] (the first 20)}; empty when intact.
+    damage: dict[str, object] = field(default_factory=dict)
+    partial: bool = False
 
 
 @dataclass
@@ -92,6 +102,19 @@ class _Tally:
     malformed_count: int = 0
     source: Counter[str] = field(default_factory=Counter)
     grade: Counter[str] = field(default_factory=Counter)
+    truncated: Truncated | None = None
+
+    def damage(self) -> str:
+        """The ``damage`` column: JSON of where the file broke, '' when intact."""
+        if not (self.truncated or self.malformed_count):
+            return ""
+        cut = self.truncated
+        return json.dumps(
+            {
+                "truncated": {"record": cut.record, "reason": cut.reason} if cut else None,
+                "malformed": [{"record": m.record, "reason": m.reason} for m in self.malformed],
+            }
+        )
 
 
 def _file_sha256(path: Path) -> str:
@@ -228,14 +251,20 @@ class HashSetLibrary:
                     ),
                 ).lastrowid
                 tally = _load_entries(connection, set_id, module.read(path), policy, progress)
+                if tally.truncated is not None and not tally.entries:
+                    raise HashSetFormatError(
+                        f"{path}: nothing intact to import: at record "
+                        f"{tally.truncated.record}, {tally.truncated.reason}"
+                    )
                 connection.execute(
-                    "UPDATE hashset SET entries = ?, malformed = ?, unmapped = ?, categories = ? "
-                    "WHERE id = ?",
+                    "UPDATE hashset SET entries = ?, malformed = ?, unmapped = ?, categories = ?, "
+                    "damage = ? WHERE id = ?",
                     (
                         tally.entries,
                         tally.malformed_count,
                         tally.unmapped,
                         json.dumps({"source": tally.source, "grade": tally.grade}),
+                        tally.damage(),
                         set_id,
                     ),
                 )
@@ -261,6 +290,7 @@ class HashSetLibrary:
             unmapped=tally.unmapped,
             source_sha256=source_sha256,
             known_good=known_good,
+            truncated=tally.truncated,
         )
 
     def list(self) -> list[HashSetInfo]:
@@ -428,13 +458,17 @@ def _default_known_good(module: ModuleType, header: dict[str, object]) -> bool:
 def _load_entries(
     connection: sqlite3.Connection,
     set_id: int,
-    records: Iterator[HashEntry | Malformed],
+    records: Iterator[HashEntry | Malformed | Truncated],
     policy: CategoryPolicy,
     progress: Callable[[int], None] | None,
 ) -> _Tally:
     tally = _Tally()
     batch: list[tuple[object, ...]] = []
     for item in records:
+        if isinstance(item, Truncated):
+            # The reader's last word: the intact records before it are kept.
+            tally.truncated = item
+            break
         tally.records += 1
         if isinstance(item, Malformed):
             tally.malformed_count += 1
@@ -500,6 +534,7 @@ def _info(row: tuple[object, ...]) -> HashSetInfo:
         source_path,
         source_sha256,
         imported_at,
+        damage,
     ) = row
     return HashSetInfo(
         id=int(set_id),
@@ -517,4 +552,6 @@ def _info(row: tuple[object, ...]) -> HashSetInfo:
         source_path=str(source_path),
         source_sha256=str(source_sha256),
         imported_at=str(imported_at),
+        damage=json.loads(str(damage)) if damage else {},
+        partial=bool(damage),
     )

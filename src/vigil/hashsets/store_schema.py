@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS hashset (
@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS hashset (
     header        TEXT NOT NULL DEFAULT '{}',
     source_path   TEXT NOT NULL,
     source_sha256 TEXT NOT NULL,
-    imported_at   TEXT NOT NULL
+    imported_at   TEXT NOT NULL,
+    damage        TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS entry (
     id         INTEGER PRIMARY KEY,
@@ -70,4 +71,8 @@ def create_schema(connection: sqlite3.Connection) -> None:
         connection: An open connection in autocommit mode.
     """
     connection.executescript(_DDL)
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(hashset)")}
+    if "damage" not in columns:
+        # Version 3: where a damaged file broke ('' = imported intact).
+        connection.execute("ALTER TABLE hashset ADD COLUMN damage TEXT NOT NULL DEFAULT ''")
     connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
 
-from vigil.errors import UsageError
-from vigil.store import audit
+from vigil.errors import StoreError, UsageError
+from vigil.names import escape_name
+from vigil.store import audit, rowproof
 from vigil.store.api import CaseStore, actor
 from vigil.store.clock import now_text
+from vigil.store.failures import translated
 from vigil.store.schema import audit_log, cases, exhibits
 
 if TYPE_CHECKING:
@@ -89,7 +91,7 @@ def record_verify(
     Raises:
         UsageError: If the exhibit exists with a different evidence path.
     """
-    evidence = Path(evidence).resolve()
+    evidence_text = escape_name(str(Path(evidence).resolve()))
     text = verify_text(result)
     with store.engine.begin() as conn:
         case_id = store.ensure_case(conn, case)
@@ -106,15 +108,15 @@ def record_verify(
                 insert(exhibits).values(
                     case_id=case_id,
                     name=exhibit,
-                    evidence_path=str(evidence),
+                    evidence_path=evidence_text,
                     evidence_kind="image",
                     created_at=now_text(),
                     **values,
                 )
             )
-        elif row.evidence_path != str(evidence):
+        elif row.evidence_path != evidence_text:
             raise UsageError(
-                f"exhibit {exhibit!r} of case {case!r} is {row.evidence_path}, not {evidence}"
+                f"exhibit {exhibit!r} of case {case!r} is {row.evidence_path}, not {evidence_text}"
             )
         else:
             conn.execute(update(exhibits).where(exhibits.c.id == row.id).values(**values))
@@ -125,7 +127,7 @@ def record_verify(
             "verify",
             {
                 "exhibit": exhibit,
-                "evidence": str(evidence),
+                "evidence": evidence_text,
                 "stored_md5": result.stored_md5,
                 "stored_sha1": result.stored_sha1,
                 "computed_md5": result.computed_md5,
@@ -143,9 +145,27 @@ def audit_problems(store: CaseStore, case: str) -> tuple[int, list[audit.AuditPr
         (number of entries, problems); no problems means the chain is intact.
     """
     case_id = store.case_id(case)
-    with store.engine.connect() as conn:
+    with translated(store.url, "verifying the audit chain"), store.engine.connect() as conn:
         count, _ = audit.head(conn, case_id)
         return count, audit.verify(conn, case_id)
+
+
+def check_rows(store: CaseStore, case: str, refuse: bool = True) -> rowproof.RowCheck:
+    """Recompute the digests of every row the case's scans wrote.
+
+    Returns:
+        What was checked (rows, batches, rows from before digests, problems).
+
+    Raises:
+        StoreError: With ``refuse``, if any row differs from what its batch wrote; the
+            message names the rows.
+    """
+    case_id = store.case_id(case)
+    with translated(store.url, "verifying stored rows"), store.engine.connect() as conn:
+        check = rowproof.verify_rows(conn, case_id)
+    if refuse and not check.ok:
+        raise StoreError(check.message(case))
+    return check
 
 
 def log_output(

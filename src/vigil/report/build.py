@@ -20,12 +20,15 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Row
 
 from vigil import __version__
+from vigil.names import is_text, name_bytes, name_text, unescape_name
+from vigil.report.admin import check_rows
 from vigil.report.floods import FloodSettings, find_suspects, flood_policy, mark_suspect_matches
 from vigil.report.grading import GRADE_POLICY, best_match, effective_grade, grade_label
 from vigil.report.grading import newest_review as pick_review
 from vigil.report.totals import DUPLICATE_POLICY, item_status, mark_representatives, totals
 from vigil.store.api import CaseStore
 from vigil.store.clock import now_text
+from vigil.store.failures import translated
 from vigil.store.schema import (
     cases,
     contents,
@@ -38,7 +41,7 @@ from vigil.store.schema import (
     scans,
 )
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 # Distributions whose versions decide results; the report names each.
 RESULT_DEPENDENCIES = (
@@ -115,6 +118,16 @@ def _review_json(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _name_fields(display: str, raw: bytes | None) -> dict[str, str | None]:
+    """The exact name beside its display form: ``path_text`` (Unicode, U+FFFD where a
+    byte was not UTF-8) and ``path_hex`` (the raw bytes, only when not UTF-8)."""
+    exact = unescape_name(display)
+    return {
+        "path_text": name_text(exact),
+        "path_hex": None if is_text(exact) else (raw or name_bytes(exact)).hex(),
+    }
+
+
 def _item_json(
     it: Row,
     exhibit: str,
@@ -128,6 +141,7 @@ def _item_json(
     item = {
         "exhibit": exhibit,
         "path": it.path,
+        **_name_fields(it.path, it.path_raw),
         "size": it.size,
         "created": it.created,
         "modified": it.modified,
@@ -211,9 +225,12 @@ def build_report(
 
     Raises:
         UsageError: If the store has no such case.
+        StoreError: If a stored row differs from what the scan wrote (row digests), or
+            the store cannot be read.
     """
+    check_rows(store, case)
     case_id = store.case_id(case)
-    with store.engine.connect() as conn:
+    with translated(store.url, "reading the case"), store.engine.connect() as conn:
         case_row = conn.execute(select(cases).where(cases.c.id == case_id)).one()
         exhibit_rows = conn.execute(
             select(exhibits).where(exhibits.c.case_id == case_id).order_by(exhibits.c.name)

@@ -243,20 +243,30 @@ def audit_verify(
     case: Annotated[str, typer.Argument(help="Case name.")],
     db: DbOption = None,
 ) -> None:
-    """Recompute the case's audit chain: OK, or each problem (exit 1)."""
-    from vigil.report.admin import audit_problems
+    """Recompute the case's audit chain and row digests: OK, or each problem.
+
+    Exit 1 when only the chain is broken, 3 when stored rows differ from what the
+    scan wrote (the message names them).
+    """
+    from vigil.errors import StoreError
+    from vigil.report.admin import audit_problems, check_rows
 
     store = _open_store(case, db)
     try:
         count, problems = audit_problems(store, case)
+        rows = check_rows(store, case, refuse=False)
     finally:
         store.close()
-    if not problems:
-        out.print(f"OK: {count} entries, chain intact")
-        return
     for p in problems:
         out.print(f"entry {p.seq}: {p.reason}")
-    raise typer.Exit(1)
+    if not rows.ok:
+        raise StoreError(rows.message(case))
+    if problems:
+        raise typer.Exit(1)
+    out.print(
+        f"OK: {count} entries, chain intact; {rows.rows} rows match their "
+        f"{rows.batches} write batches"
+    )
 
 
 def register(app: typer.Typer) -> None:

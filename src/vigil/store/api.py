@@ -14,12 +14,13 @@ import json
 import os
 import re
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, create_engine, insert, select, update
+from sqlalchemy import Table, create_engine, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
@@ -28,8 +29,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from vigil import __version__
 from vigil.errors import StoreError, UsageError
 from vigil.model import Hashes, Item, Match, ScanError
-from vigil.store import audit, migrate
+from vigil.names import escape_name, name_bytes, unescape_name, visible
+from vigil.store import audit, migrate, rowproof
 from vigil.store.clock import now_text, utc_text
+from vigil.store.failures import shown_url, translated
 from vigil.store.schema import (
     cases,
     contents,
@@ -38,11 +41,13 @@ from vigil.store.schema import (
     frames,
     items,
     matches,
+    row_batches,
     scan_hashsets,
     scans,
     thumbnails,
 )
 from vigil.store.sqlite import configure_sqlite
+from vigil.store.writer_lock import ExhibitLock
 
 _CASE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
@@ -76,14 +81,18 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def open_engine(url: str) -> Engine:
-    """Create an engine for ``url`` and migrate the schema to the newest revision."""
+def open_engine(url: str, busy_timeout: float = 30.0) -> Engine:
+    """Create an engine for ``url`` and migrate the schema to the newest revision.
+
+    ``busy_timeout`` is how many seconds a SQLite writer waits for another's lock.
+    """
     try:
         engine = create_engine(normalise_url(url), future=True)
-        configure_sqlite(engine)
+    except (SQLAlchemyError, ValueError) as exc:
+        raise StoreError(f"cannot open case store {shown_url(url)}: {exc}") from exc
+    configure_sqlite(engine, busy_timeout)
+    with translated(url, "opening it"):
         migrate.upgrade(engine)
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot open case store {url}: {exc}") from exc
     return engine
 
 
@@ -104,15 +113,6 @@ def insert_ignore(
     """Insert a row unless one with the same ``conflict`` columns exists; True if inserted."""
     stmt = _dialect_insert(conn, table).values(**values)
     return conn.execute(stmt.on_conflict_do_nothing(index_elements=conflict)).rowcount == 1
-
-
-def insert_ignore_many(
-    conn: Connection, table: Table, rows: list[dict[str, Any]], conflict: list[str]
-) -> None:
-    """Insert many rows in one statement, skipping those whose ``conflict`` columns exist."""
-    if rows:
-        stmt = _dialect_insert(conn, table).on_conflict_do_nothing(index_elements=conflict)
-        conn.execute(stmt, rows)
 
 
 @dataclass
@@ -137,13 +137,29 @@ class ScanContext:
 class CaseStore:
     """Read and write one store (one SQLite file or one PostgreSQL database)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, busy_timeout: float = 30.0) -> None:
         self.url = url
-        self.engine = open_engine(url)
+        self.engine = open_engine(url, busy_timeout)
+        self._lock: ExhibitLock | None = None
 
     def close(self) -> None:
-        """Release the engine's connections."""
+        """Release the exhibit writer lock (if held) and the engine's connections."""
+        self.release_lock()
         self.engine.dispose()
+
+    @contextmanager
+    def _unlock_on_error(self) -> Iterator[None]:
+        try:
+            yield
+        except BaseException:
+            self.release_lock()
+            raise
+
+    def release_lock(self) -> None:
+        """Give up the exhibit writer lock taken by ``begin_scan`` (idempotent)."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     # -- cases and exhibits ---------------------------------------------------
 
@@ -155,10 +171,10 @@ class CaseStore:
 
     def case_id(self, name: str) -> int:
         """The id of an existing case; UsageError when there is none."""
-        with self.engine.connect() as conn:
+        with translated(self.url, "looking up the case"), self.engine.connect() as conn:
             row = conn.execute(select(cases.c.id).where(cases.c.name == name)).first()
         if not row:
-            raise UsageError(f"no case {name!r} in {self.url}")
+            raise UsageError(f"no case {name!r} in {shown_url(self.url)}")
         return int(row.id)
 
     def begin_scan(
@@ -172,99 +188,110 @@ class CaseStore:
         resume: bool,
         description: str | None = None,
     ) -> ScanContext:
-        """Register (or, with ``resume``, reopen) the scan of one exhibit."""
-        with self.engine.begin() as conn:
-            case_id = self.ensure_case(conn, case)
-            row = conn.execute(
-                select(exhibits).where(exhibits.c.case_id == case_id, exhibits.c.name == exhibit)
-            ).first()
-            if row is None:
-                exhibit_id = int(
+        """Register (or, with ``resume``, reopen) the scan of one exhibit.
+
+        Takes the exhibit's writer lock first and holds it until ``finish_scan`` or
+        ``close``: a second process scanning the same exhibit gets a ``StoreError``.
+        """
+        self.release_lock()
+        with self._unlock_on_error(), translated(self.url, f"starting the scan of {exhibit}"):
+            self._lock = ExhibitLock(self.engine, case, exhibit)
+            evidence_text = escape_name(str(evidence))
+            with self.engine.begin() as conn:
+                case_id = self.ensure_case(conn, case)
+                row = conn.execute(
+                    select(exhibits).where(
+                        exhibits.c.case_id == case_id, exhibits.c.name == exhibit
+                    )
+                ).first()
+                if row is None:
+                    exhibit_id = int(
+                        conn.execute(
+                            insert(exhibits).values(
+                                case_id=case_id,
+                                name=exhibit,
+                                evidence_path=evidence_text,
+                                evidence_kind=evidence_kind,
+                                description=description,
+                                created_at=now_text(),
+                            )
+                        ).inserted_primary_key[0]
+                    )
+                else:
+                    exhibit_id = int(row.id)
+                    if row.evidence_path != evidence_text:
+                        raise UsageError(
+                            f"exhibit {exhibit!r} of case {case!r} was scanned from "
+                            f"{row.evidence_path}, not {evidence_text}"
+                        )
+                    last = conn.execute(
+                        select(scans)
+                        .where(scans.c.exhibit_id == exhibit_id)
+                        .order_by(scans.c.id.desc())
+                    ).first()
+                    if last is not None and not resume:
+                        raise UsageError(
+                            f"exhibit {exhibit!r} of case {case!r} has already been scanned "
+                            f"({last.status}); use --resume to finish an interrupted scan, "
+                            "or scan under a new exhibit id"
+                        )
+                    if last is not None and resume:
+                        if last.status == "complete":
+                            raise UsageError(f"the scan of exhibit {exhibit!r} is already complete")
+                        if json.loads(last.settings) != settings:
+                            raise UsageError(
+                                "--resume needs the same settings as the interrupted scan: "
+                                f"it had {last.settings}"
+                            )
+                        conn.execute(
+                            update(scans).where(scans.c.id == last.id).values(status="running")
+                        )
+                        audit.append(
+                            conn,
+                            case_id,
+                            actor(),
+                            "scan-resume",
+                            {"exhibit": exhibit, "scan": int(last.id)},
+                        )
+                        return ScanContext(case_id, exhibit_id, int(last.id))
+                scan_id = int(
                     conn.execute(
-                        insert(exhibits).values(
-                            case_id=case_id,
-                            name=exhibit,
-                            evidence_path=str(evidence),
-                            evidence_kind=evidence_kind,
-                            description=description,
-                            created_at=now_text(),
+                        insert(scans).values(
+                            exhibit_id=exhibit_id,
+                            started_at=now_text(),
+                            status="running",
+                            settings=json.dumps(settings, sort_keys=True),
+                            vigil_version=__version__,
+                            host=socket.gethostname(),
                         )
                     ).inserted_primary_key[0]
                 )
-            else:
-                exhibit_id = int(row.id)
-                if row.evidence_path != str(evidence):
-                    raise UsageError(
-                        f"exhibit {exhibit!r} of case {case!r} was scanned from "
-                        f"{row.evidence_path}, not {evidence}"
-                    )
-                last = conn.execute(
-                    select(scans)
-                    .where(scans.c.exhibit_id == exhibit_id)
-                    .order_by(scans.c.id.desc())
-                ).first()
-                if last is not None and not resume:
-                    raise UsageError(
-                        f"exhibit {exhibit!r} of case {case!r} has already been scanned "
-                        f"({last.status}); use --resume to finish an interrupted scan, "
-                        "or scan under a new exhibit id"
-                    )
-                if last is not None and resume:
-                    if last.status == "complete":
-                        raise UsageError(f"the scan of exhibit {exhibit!r} is already complete")
-                    if json.loads(last.settings) != settings:
-                        raise UsageError(
-                            "--resume needs the same settings as the interrupted scan: "
-                            f"it had {last.settings}"
-                        )
-                    conn.execute(
-                        update(scans).where(scans.c.id == last.id).values(status="running")
-                    )
-                    audit.append(
-                        conn,
-                        case_id,
-                        actor(),
-                        "scan-resume",
-                        {"exhibit": exhibit, "scan": int(last.id)},
-                    )
-                    return ScanContext(case_id, exhibit_id, int(last.id))
-            scan_id = int(
-                conn.execute(
-                    insert(scans).values(
-                        exhibit_id=exhibit_id,
-                        started_at=now_text(),
-                        status="running",
-                        settings=json.dumps(settings, sort_keys=True),
-                        vigil_version=__version__,
-                        host=socket.gethostname(),
-                    )
-                ).inserted_primary_key[0]
-            )
-            for hs in hashsets:
-                conn.execute(insert(scan_hashsets).values(scan_id=scan_id, **hs))
-            audit.append(
-                conn,
-                case_id,
-                actor(),
-                "scan-start",
-                {
-                    "exhibit": exhibit,
-                    "scan": scan_id,
-                    "evidence": str(evidence),
-                    "settings": settings,
-                    "hashsets": [
-                        {"name": h["name"], "source_sha256": h["source_sha256"]} for h in hashsets
-                    ],
-                    "vigil_version": __version__,
-                },
-            )
-            return ScanContext(case_id, exhibit_id, scan_id)
+                for hs in hashsets:
+                    conn.execute(insert(scan_hashsets).values(scan_id=scan_id, **hs))
+                audit.append(
+                    conn,
+                    case_id,
+                    actor(),
+                    "scan-start",
+                    {
+                        "exhibit": exhibit,
+                        "scan": scan_id,
+                        "evidence": evidence_text,
+                        "settings": settings,
+                        "hashsets": [
+                            {"name": h["name"], "source_sha256": h["source_sha256"]}
+                            for h in hashsets
+                        ],
+                        "vigil_version": __version__,
+                    },
+                )
+                return ScanContext(case_id, exhibit_id, scan_id)
 
     def finish_scan(
         self, ctx: ScanContext, status: str = "complete", counts: dict[str, int] | None = None
     ) -> None:
-        """Mark the scan finished with ``status`` and log it."""
-        with self.engine.begin() as conn:
+        """Mark the scan finished with ``status``, log it and release the writer lock."""
+        with translated(self.url, "finishing the scan"), self.engine.begin() as conn:
             conn.execute(
                 update(scans)
                 .where(scans.c.id == ctx.scan_id)
@@ -277,6 +304,7 @@ class CaseStore:
                 f"scan-{status}",
                 {"scan": ctx.scan_id, **(counts or {})},
             )
+        self.release_lock()
 
     def record_media_check(
         self,
@@ -308,16 +336,21 @@ class CaseStore:
     # -- resume state ---------------------------------------------------------
 
     def done_items(self, ctx: ScanContext) -> dict[str, bool | None]:
-        """Paths already recorded for the exhibit, mapped to their ``expanded`` state."""
-        with self.engine.connect() as conn:
+        """Paths already recorded for the exhibit, mapped to their ``expanded`` state.
+
+        The paths are exactly the ``Item.path`` strings the scan wrote (surrogate
+        escapes and control characters included), not their stored display form.
+        """
+        doing = "reading what is already recorded"
+        with translated(self.url, doing), self.engine.connect() as conn:
             rows = conn.execute(
                 select(items.c.path, items.c.expanded).where(items.c.exhibit_id == ctx.exhibit_id)
             )
-            return {r.path: r.expanded for r in rows}
+            return {unescape_name(r.path): r.expanded for r in rows}
 
     def known_contents(self, ctx: ScanContext) -> dict[str, int]:
         """SHA-256 to content id for every content already in the case."""
-        with self.engine.connect() as conn:
+        with translated(self.url, "reading the case's contents"), self.engine.connect() as conn:
             rows = conn.execute(
                 select(contents.c.sha256, contents.c.id).where(contents.c.case_id == ctx.case_id)
             )
@@ -341,32 +374,41 @@ class CaseStore:
         to id) is updated once the transaction has committed.
         """
         records = list(records)
+        scan_errors = list(scan_errors)
+        paths = [escape_name(p) for p in expanded]
         first: dict[str, ItemRecord] = {}
         for rec in records:
             if rec.hashes is not None and rec.hashes.sha256 not in content_ids:
                 first.setdefault(rec.hashes.sha256, rec)
-        with self.engine.begin() as conn:
-            added = self._insert_contents(conn, ctx, list(first.values()))
+        with translated(self.url, "writing scan results"), self.engine.begin() as conn:
+            batch = 0
+            digests: list[str] = []
+            if records or scan_errors:
+                batch = int(
+                    conn.execute(
+                        insert(row_batches).values(scan_id=ctx.scan_id, rows=0)
+                    ).inserted_primary_key[0]
+                )
+            added = self._insert_contents(conn, ctx, list(first.values()), batch, digests)
             known = {**content_ids, **added}
             item_rows = [
                 _item_row(ctx, rec, known[rec.hashes.sha256] if rec.hashes else None)
                 for rec in records
             ]
             # A unit re-run after a lost worker may bring items already recorded.
-            insert_ignore_many(conn, items, item_rows, ["exhibit_id", "path"])
+            digests += _insert_sealed(conn, items, item_rows, batch, ["exhibit_id", "path"])
             error_rows = [
                 {
                     "exhibit_id": ctx.exhibit_id,
-                    "location": e.location,
+                    "location": escape_name(e.location),
                     "stage": e.stage,
-                    "reason": e.reason,
+                    "reason": visible(e.reason),
                 }
                 for e in scan_errors
             ]
-            insert_ignore_many(
-                conn, errors, error_rows, ["exhibit_id", "location", "stage", "reason"]
+            digests += _insert_sealed(
+                conn, errors, error_rows, batch, ["exhibit_id", "location", "stage", "reason"]
             )
-            paths = list(expanded)
             for start in range(0, len(paths), _IN_CHUNK):
                 conn.execute(
                     update(items)
@@ -376,22 +418,56 @@ class CaseStore:
                     )
                     .values(expanded=True)
                 )
+            if batch:
+                self._seal_batch(conn, ctx, batch, digests)
         content_ids.update(added)
 
+    def _seal_batch(
+        self, conn: Connection, ctx: ScanContext, batch: int, digests: list[str]
+    ) -> None:
+        """Record the batch's digest in its row and in the audit chain (or drop an empty one)."""
+        if not digests:
+            conn.execute(delete(row_batches).where(row_batches.c.id == batch))
+            return
+        digest = rowproof.batch_digest(digests)
+        conn.execute(
+            update(row_batches)
+            .where(row_batches.c.id == batch)
+            .values(rows=len(digests), digest=digest)
+        )
+        audit.append(
+            conn,
+            ctx.case_id,
+            actor(),
+            rowproof.BATCH_ACTION,
+            {"scan": ctx.scan_id, "batch": batch, "rows": len(digests), "digest": digest},
+        )
+
     def _insert_contents(
-        self, conn: Connection, ctx: ScanContext, recs: list[ItemRecord]
+        self,
+        conn: Connection,
+        ctx: ScanContext,
+        recs: list[ItemRecord],
+        batch: int,
+        digests: list[str],
     ) -> dict[str, int]:
-        """Insert the contents of ``recs`` (one record per new SHA-256); SHA-256 -> id."""
+        """Insert the contents of ``recs`` (one record per new SHA-256); SHA-256 -> id.
+
+        The digests of the rows written are appended to ``digests``.
+        """
         if not recs:
             return {}
         rows = [_content_row(ctx, rec.hashes) for rec in recs if rec.hashes is not None]
+        rowproof.seal(contents, rows, batch)
         stmt = _dialect_insert(conn, contents).on_conflict_do_nothing(
             index_elements=["case_id", "sha256"]
         )
-        inserted = {
-            r.sha256: int(r.id)
-            for r in conn.execute(stmt.returning(contents.c.id, contents.c.sha256), rows)
-        }
+        inserted = {}
+        for r in conn.execute(
+            stmt.returning(contents.c.id, contents.c.sha256, contents.c.digest), rows
+        ):
+            inserted[r.sha256] = int(r.id)
+            digests.append(r.digest)
         ids = dict(inserted)
         missing = [rec.hashes.sha256 for rec in recs if rec.hashes and rec.hashes.sha256 not in ids]
         for start in range(0, len(missing), _IN_CHUNK):
@@ -424,8 +500,20 @@ class CaseStore:
             (thumbnails, thumb_rows),
         ):
             if table_rows:
-                conn.execute(insert(table), table_rows)
+                conn.execute(insert(table), rowproof.seal(table, table_rows, batch))
+                digests.extend(r["digest"] for r in table_rows)
         return ids
+
+
+def _insert_sealed(
+    conn: Connection, table: Table, rows: list[dict[str, Any]], batch: int, conflict: list[str]
+) -> list[str]:
+    """Insert rows (skipping those whose ``conflict`` columns exist); their digests."""
+    if not rows:
+        return []
+    stmt = _dialect_insert(conn, table).on_conflict_do_nothing(index_elements=conflict)
+    result = conn.execute(stmt.returning(table.c.digest), rowproof.seal(table, rows, batch))
+    return [r.digest for r in result]
 
 
 def _content_row(ctx: ScanContext, h: Hashes) -> dict[str, Any]:
@@ -462,7 +550,8 @@ def _item_row(ctx: ScanContext, rec: ItemRecord, content_id: int | None) -> dict
     it = rec.item
     return {
         "exhibit_id": ctx.exhibit_id,
-        "path": it.path,
+        "path": escape_name(it.path),
+        "path_raw": name_bytes(it.path),
         "content_id": content_id,
         "size": rec.hashes.size if rec.hashes is not None else it.size,
         "created": utc_text(it.created),
@@ -477,7 +566,7 @@ def _item_row(ctx: ScanContext, rec: ItemRecord, content_id: int | None) -> dict
         "encrypted": it.encrypted,
         "inode": it.inode,
         "offset": it.offset,
-        "parent_path": it.parent,
+        "parent_path": escape_name(it.parent) if it.parent is not None else None,
         "depth": it.depth,
         "expanded": False if rec.container else None,
     }

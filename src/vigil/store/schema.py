@@ -95,6 +95,9 @@ contents = Table(
     Column("pdq", String(64)),
     Column("pdq_quality", Integer),
     Column("partial", Boolean, nullable=False, default=False),
+    # The write batch that wrote the row and the row's digest (store/rowproof.py).
+    Column("batch", Integer),
+    Column("digest", String(64)),
     UniqueConstraint("case_id", "sha256"),
     Index("ix_contents_md5", "md5"),
 )
@@ -104,7 +107,9 @@ items = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("exhibit_id", Integer, ForeignKey("exhibits.id"), nullable=False),
+    # Display form (vigil.names.escape_name): lossless, printable; the raw bytes beside it.
     Column("path", Text, nullable=False),
+    Column("path_raw", LargeBinary),
     Column("content_id", Integer, ForeignKey("contents.id")),
     Column("size", BigInteger),
     Column("created", String(32)),
@@ -123,6 +128,9 @@ items = Table(
     Column("depth", Integer, nullable=False),
     # NULL: not a container; False: children not all recorded yet; True: complete.
     Column("expanded", Boolean),
+    # The write batch that wrote the row and the row's digest (store/rowproof.py).
+    Column("batch", Integer),
+    Column("digest", String(64)),
     UniqueConstraint("exhibit_id", "path"),
     Index("ix_items_content", "content_id"),
 )
@@ -141,6 +149,9 @@ matches = Table(
     Column("distance", Integer),
     Column("variant", String(40)),
     Column("timestamp", Float),
+    # The write batch that wrote the row and the row's digest (store/rowproof.py).
+    Column("batch", Integer),
+    Column("digest", String(64)),
     UniqueConstraint("content_id", "hashset", "entry_id", "variant", "timestamp"),
 )
 
@@ -152,7 +163,21 @@ errors = Table(
     Column("location", Text, nullable=False),
     Column("stage", String(40), nullable=False),
     Column("reason", Text, nullable=False),
+    # The write batch that wrote the row and the row's digest (store/rowproof.py).
+    Column("batch", Integer),
+    Column("digest", String(64)),
     UniqueConstraint("exhibit_id", "location", "stage", "reason"),
+)
+
+# One row per ``CaseStore.write_batch`` call that wrote rows; its digest is also in the
+# audit chain (action ``scan-batch``), which is what proves it.
+row_batches = Table(
+    "row_batches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("scan_id", Integer, ForeignKey("scans.id"), nullable=False),
+    Column("rows", Integer, nullable=False, default=0),
+    Column("digest", String(64)),
 )
 
 # A video's sampled frames (perceptual hashes) and its review thumbnails.
@@ -164,6 +189,9 @@ frames = Table(
     Column("timestamp", Float, nullable=False),
     Column("pdq", String(64), nullable=False),
     Column("quality", Integer, nullable=False),
+    # The write batch that wrote the row and the row's digest (store/rowproof.py).
+    Column("batch", Integer),
+    Column("digest", String(64)),
     UniqueConstraint("content_id", "timestamp"),
 )
 
@@ -175,6 +203,9 @@ thumbnails = Table(
     Column("timestamp", Float, nullable=False),
     # Already blurred and greyscale; the review app decides when anything is shown.
     Column("jpeg", LargeBinary, nullable=False),
+    # The write batch that wrote the row and the row's digest (store/rowproof.py).
+    Column("batch", Integer),
+    Column("digest", String(64)),
     UniqueConstraint("content_id", "timestamp"),
 )
 

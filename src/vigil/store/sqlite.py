@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 
-def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _pragmas(busy_ms: int, dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.close()
     # Let SQLAlchemy's "begin" event emit BEGIN itself (see _begin_immediate).
     dbapi_connection.isolation_level = None
@@ -25,8 +26,8 @@ def _begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def configure_sqlite(engine: Engine) -> None:
-    """WAL, foreign keys, a busy timeout and write-locking transactions for ``engine``."""
+def configure_sqlite(engine: Engine, busy_timeout: float = 30.0) -> None:
+    """WAL, foreign keys, a busy timeout (seconds) and write-locking transactions."""
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _pragmas)
+        event.listen(engine, "connect", partial(_pragmas, int(busy_timeout * 1000)))
         event.listen(engine, "begin", _begin_immediate)

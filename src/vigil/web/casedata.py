@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from vigil.names import unescape_name
 from vigil.store.schema import contents, exhibits, grades, items, matches, thumbnails
 from vigil.web.neardup import near_groups, neighbours, usable
 
@@ -220,7 +221,10 @@ def source(conn: Connection, case_id: int, content_id: int) -> Source | None:
         .order_by(items.c.carved, items.c.deleted, items.c.depth, items.c.id)
         .limit(1)
     ).first()
-    return Source(row.evidence_path, row.evidence_kind, row.path) if row else None
+    if row is None:
+        return None
+    # The store holds names in display form; the evidence is opened by the exact names.
+    return Source(unescape_name(row.evidence_path), row.evidence_kind, unescape_name(row.path))
 
 
 def thumbnail(conn: Connection, content_id: int) -> bytes | None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from vigil.errors import HashSetFormatError
-from vigil.hashsets.entry import HashEntry, Malformed
+from vigil.hashsets.entry import HashEntry, Malformed, Truncated
 
 NAME = "encase"
 HAS_CATEGORIES = False
@@ -75,7 +75,7 @@ def header(path: Path) -> dict[str, object]:
     }
 
 
-def read(path: Path) -> Iterator[HashEntry | Malformed]:
+def read(path: Path) -> Iterator[HashEntry | Malformed | Truncated]:
     """Read the MD5 records of an EnCase hash set.
 
     Args:
@@ -83,7 +83,7 @@ def read(path: Path) -> Iterator[HashEntry | Malformed]:
 
     Returns:
         An iterator of MD5-only entries (record = 1-based record index), and a
-        ``Malformed`` for a truncated last record.
+        ``Truncated`` for a last record cut short.
 
     Raises:
         HashSetFormatError: If the file is not an EnCase hash set.
@@ -97,6 +97,7 @@ def read(path: Path) -> Iterator[HashEntry | Malformed]:
                 record += 1
                 raw = chunk[start : start + RECORD_SIZE]
                 if len(raw) < RECORD_SIZE:
-                    yield Malformed(record, f"truncated record: {len(raw)} of 18 bytes")
+                    yield Truncated(record, f"the file ends inside record {record}: "
+                                    f"{len(raw)} of {RECORD_SIZE} bytes")
                     return
                 yield HashEntry(md5=raw[:16].hex(), sha1=None, sha256=None, record=record)

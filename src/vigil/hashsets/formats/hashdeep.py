@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from vigil.errors import HashSetFormatError
-from vigil.hashsets.entry import HashEntry, Malformed, normalize_hex
-from vigil.hashsets.formats.textlines import head_lines, numbered_lines
+from vigil.hashsets.entry import HashEntry, Malformed, Truncated, normalize_hex
+from vigil.hashsets.formats.textlines import cut_at_end, head_lines, numbered_lines
 
 NAME = "hashdeep"
 HAS_CATEGORIES = False
@@ -64,7 +64,7 @@ def _parse(columns: list[str], text: str, number: int) -> HashEntry:
     return HashEntry(size=size, name=values["filename"], record=number, **hashes)
 
 
-def read(path: Path) -> Iterator[HashEntry | Malformed]:
+def read(path: Path) -> Iterator[HashEntry | Malformed | Truncated]:
     """Read a hashdeep audit file.
 
     Args:
@@ -72,10 +72,15 @@ def read(path: Path) -> Iterator[HashEntry | Malformed]:
 
     Returns:
         An iterator of entries, and ``Malformed`` for bad lines.
+        A bad last line without a line end is ``Truncated`` (the file was cut).
 
     Raises:
         HashSetFormatError: If the magic line or the column line is missing or wrong.
     """
+    return cut_at_end(path, _records(path))
+
+
+def _records(path: Path) -> Iterator[HashEntry | Malformed]:
     columns: list[str] | None = None
     for number, text in numbered_lines(path):
         if number == 1:

@@ -10,8 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from vigil.errors import HashSetFormatError
-from vigil.hashsets.entry import HashEntry, Malformed, algorithm_for_length, normalize_hex
-from vigil.hashsets.formats.textlines import head_lines, mostly_parses, numbered_lines
+from vigil.hashsets.entry import (
+    HashEntry,
+    Malformed,
+    Truncated,
+    algorithm_for_length,
+    normalize_hex,
+)
+from vigil.hashsets.formats.textlines import cut_at_end, head_lines, mostly_parses, numbered_lines
 
 NAME = "md5sum"
 HAS_CATEGORIES = False
@@ -50,7 +56,7 @@ def sniff(head: bytes, path: Path) -> bool:
     return mostly_parses(lines, _parse)
 
 
-def read(path: Path) -> Iterator[HashEntry | Malformed]:
+def read(path: Path) -> Iterator[HashEntry | Malformed | Truncated]:
     """Read an md5sum-style file.
 
     Args:
@@ -58,10 +64,15 @@ def read(path: Path) -> Iterator[HashEntry | Malformed]:
 
     Returns:
         An iterator of entries (with file names), and ``Malformed`` for bad lines.
+        A bad last line without a line end is ``Truncated`` (the file was cut).
 
     Raises:
         HashSetFormatError: If the first non-blank line is not ``<hash>  <name>``.
     """
+    return cut_at_end(path, _records(path))
+
+
+def _records(path: Path) -> Iterator[HashEntry | Malformed]:
     seen_first = False
     for number, text in numbered_lines(path):
         if not text.strip():

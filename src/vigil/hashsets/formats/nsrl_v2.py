@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from vigil.errors import HashSetFormatError
-from vigil.hashsets.entry import HashEntry, Malformed, normalize_hex
-from vigil.hashsets.formats.textlines import head_lines
+from vigil.hashsets.entry import HashEntry, Malformed, Truncated, normalize_hex
+from vigil.hashsets.formats.textlines import cut_at_end, head_lines
 
 NAME = "nsrl_v2"
 HAS_CATEGORIES = False
@@ -61,7 +61,7 @@ def _parse(columns: dict[str, int], fields: list[str], number: int) -> HashEntry
     )
 
 
-def read(path: Path) -> Iterator[HashEntry | Malformed]:
+def read(path: Path) -> Iterator[HashEntry | Malformed | Truncated]:
     """Read the distinct hashes of an ``NSRLFile.txt``.
 
     The same file repeats a hash once per product; the file is sorted by SHA-1, so a
@@ -72,10 +72,15 @@ def read(path: Path) -> Iterator[HashEntry | Malformed]:
 
     Returns:
         An iterator of entries (record = line number), and ``Malformed`` for bad lines.
+        A bad last line without a line end is ``Truncated`` (the file was cut).
 
     Raises:
         HashSetFormatError: If line 1 is not the RDS v2 header.
     """
+    return cut_at_end(path, _records(path))
+
+
+def _records(path: Path) -> Iterator[HashEntry | Malformed]:
     try:
         handle = path.open(encoding="utf-8-sig", errors="replace", newline="")
     except OSError as exc:

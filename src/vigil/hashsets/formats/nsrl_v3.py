@@ -8,7 +8,7 @@ from contextlib import closing
 from pathlib import Path
 
 from vigil.errors import HashSetFormatError
-from vigil.hashsets.entry import HashEntry, Malformed, normalize_hex
+from vigil.hashsets.entry import HashEntry, Malformed, Truncated, normalize_hex
 
 NAME = "nsrl_v3"
 HAS_CATEGORIES = False
@@ -97,15 +97,16 @@ def _entry(row: tuple[object, ...], number: int) -> HashEntry:
     )
 
 
-def read(path: Path) -> Iterator[HashEntry | Malformed]:
+def read(path: Path) -> Iterator[HashEntry | Malformed | Truncated]:
     """Read the distinct hashes of an RDS v3 release.
 
     Args:
         path: The SQLite database, opened read-only.
 
     Returns:
-        An iterator of entries (record = row index of the distinct-hash query) and
-        ``Malformed`` for rows with bad hashes.
+        An iterator of entries (record = row index of the distinct-hash query),
+        ``Malformed`` for rows with bad hashes, and a last ``Truncated`` when the
+        database breaks part way through.
 
     Raises:
         HashSetFormatError: If the file is not SQLite or has no ``FILE`` table or view.
@@ -118,11 +119,11 @@ def read(path: Path) -> Iterator[HashEntry | Malformed]:
     if magic != SQLITE_MAGIC:
         raise HashSetFormatError(f"{path}: not an SQLite database, so not NSRL RDS v3")
     with closing(_connect(path)) as connection:
+        number = 0
         try:
             if not _has_file_relation(connection):
                 raise HashSetFormatError(f"{path}: SQLite database without a FILE table or view")
             cursor = connection.execute(_QUERY)
-            number = 0
             while rows := cursor.fetchmany(10_000):
                 for row in rows:
                     number += 1
@@ -131,4 +132,9 @@ def read(path: Path) -> Iterator[HashEntry | Malformed]:
                     except ValueError as exc:
                         yield Malformed(number, str(exc))
         except sqlite3.Error as exc:
-            raise HashSetFormatError(f"{path}: cannot read the NSRL FILE table: {exc}") from exc
+            if number == 0:
+                raise HashSetFormatError(
+                    f"{path}: cannot read the NSRL FILE table: {exc}"
+                ) from exc
+            # A damaged database part way: the distinct hashes read so far stand.
+            yield Truncated(number + 1, f"the database breaks after {number} rows: {exc}")

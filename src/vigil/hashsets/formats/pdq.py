@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from vigil.errors import HashSetFormatError
-from vigil.hashsets.entry import HashEntry, Malformed, normalize_hex
-from vigil.hashsets.formats.textlines import numbered_lines
+from vigil.hashsets.entry import HashEntry, Malformed, Truncated, normalize_hex
+from vigil.hashsets.formats.textlines import cut_at_end, numbered_lines
 
 NAME = "pdq"
 HAS_CATEGORIES = True
@@ -34,12 +34,18 @@ def _parse(text: str, number: int) -> HashEntry:
     return HashEntry(md5=None, sha1=None, sha256=None, pdq=pdq, category=category, record=number)
 
 
-def read(path: Path) -> Iterator[HashEntry | Malformed]:
+def read(path: Path) -> Iterator[HashEntry | Malformed | Truncated]:
     """Read a PDQ list; a bad first hash line means the file is not one.
+
+    A bad last line without a line end is ``Truncated`` (the file was cut).
 
     Raises:
         HashSetFormatError: If the first hash line is not a PDQ hash.
     """
+    return cut_at_end(path, _records(path))
+
+
+def _records(path: Path) -> Iterator[HashEntry | Malformed]:
     seen_first = False
     for number, text in numbered_lines(path):
         if not text.strip() or text.lstrip().startswith("#"):

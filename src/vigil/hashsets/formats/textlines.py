@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from vigil.errors import HashSetFormatError
+from vigil.hashsets.entry import HashEntry, Malformed, Truncated
 
 
 def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -66,3 +67,27 @@ def mostly_parses(lines: list[str], parse: Callable[[str, int], object]) -> bool
             continue
         good += 1
     return good * 2 >= len(lines)
+
+
+def _ends_mid_line(path: Path) -> bool:
+    with path.open("rb") as handle:
+        if handle.seek(0, 2) == 0:
+            return False
+        handle.seek(-1, 2)
+        return handle.read(1) not in (b"\n", b"\r")
+
+
+def cut_at_end(
+    path: Path, records: Iterator[HashEntry | Malformed]
+) -> Iterator[HashEntry | Malformed | Truncated]:
+    """Pass a line reader's records through; a bad last line that has no line end is the
+    file cut mid-line, so it becomes ``Truncated`` rather than ``Malformed``."""
+    last: HashEntry | Malformed | None = None
+    for record in records:
+        if last is not None:
+            yield last
+        last = record
+    if isinstance(last, Malformed) and _ends_mid_line(path):
+        yield Truncated(last.record, f"the file ends mid-line: {last.reason}")
+    elif last is not None:
+        yield last

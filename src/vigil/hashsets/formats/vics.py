@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 import ijson
 
 from vigil.errors import HashSetFormatError
-from vigil.hashsets.entry import HashEntry, Malformed, normalize_hex
+from vigil.hashsets.entry import HashEntry, Malformed, Truncated, normalize_hex
 
 NAME = "vics"
 HAS_CATEGORIES = True
@@ -141,18 +141,20 @@ def _check_context(path: Path, value: Any) -> str:
     return _CASE_MEDIA_PREFIX if value.rstrip("/").endswith("#Cases") else _MEDIA_PREFIX
 
 
-def read(path: Path) -> Iterator[HashEntry | Malformed]:
+def read(path: Path) -> Iterator[HashEntry | Malformed | Truncated]:
     """Stream the Media records of a VICS file.
 
     Args:
         path: The VICS JSON file (UTF-8, with or without BOM).
 
     Returns:
-        An iterator of entries, and ``Malformed(index, reason)`` for bad Media records.
+        An iterator of entries, ``Malformed(index, reason)`` for bad Media records, and
+        a last ``Truncated`` when the JSON breaks off after the OData context (a file
+        cut short): the complete records before it are kept.
 
     Raises:
         HashSetFormatError: If the file is not VICS JSON (no OData context naming the
-            Project VIC model before ``value``), or the JSON is broken.
+            Project VIC model before ``value``), or the JSON is broken before it.
     """
     with _open(path) as handle:
         media_prefix: str | None = None
@@ -185,9 +187,16 @@ def read(path: Path) -> Iterator[HashEntry | Malformed]:
         except (ijson.JSONError, UnicodeDecodeError) as exc:
             complete = record - (builder is not None)
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise HashSetFormatError(
-                f"{path}: broken JSON after {complete} complete Media records: {reason}"
-            ) from None
+            if media_prefix is None:
+                raise HashSetFormatError(
+                    f"{path}: broken JSON before the OData context: {reason}"
+                ) from None
+            # A VICS file cut or broken part way: the complete records before stand.
+            yield Truncated(
+                complete + 1,
+                f"broken JSON after {complete} complete Media records: {reason}",
+            )
+            return
         if media_prefix is None:
             raise HashSetFormatError(f"{path}: no odata.metadata/@odata.context key: not VICS")
 

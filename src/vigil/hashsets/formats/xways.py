@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from vigil.errors import HashSetFormatError
-from vigil.hashsets.entry import HashEntry, Malformed, normalize_hex
-from vigil.hashsets.formats.textlines import head_lines, numbered_lines
+from vigil.hashsets.entry import HashEntry, Malformed, Truncated, normalize_hex
+from vigil.hashsets.formats.textlines import cut_at_end, head_lines, numbered_lines
 
 NAME = "xways"
 HAS_CATEGORIES = False
@@ -34,7 +34,7 @@ def sniff(head: bytes, path: Path) -> bool:
     return bool(lines) and _algorithm(lines[0]) is not None
 
 
-def read(path: Path) -> Iterator[HashEntry | Malformed]:
+def read(path: Path) -> Iterator[HashEntry | Malformed | Truncated]:
     """Read an X-Ways hash import file.
 
     Args:
@@ -42,10 +42,15 @@ def read(path: Path) -> Iterator[HashEntry | Malformed]:
 
     Returns:
         An iterator of entries, and ``Malformed`` for bad lines.
+        A bad last line without a line end is ``Truncated`` (the file was cut).
 
     Raises:
         HashSetFormatError: If line 1 is not a hash-type header.
     """
+    return cut_at_end(path, _records(path))
+
+
+def _records(path: Path) -> Iterator[HashEntry | Malformed]:
     algorithm: str | None = None
     for number, text in numbered_lines(path):
         if algorithm is None:
