@@ -175,29 +175,32 @@ def scan(
         disable=not show,
         transient=False,
     )
-    with bar:
-        task_id = bar.add_task("scan", total=None)
+    try:
+        with bar:
+            task_id = bar.add_task("scan", total=None)
 
-        def update(p: ScanProgress) -> None:
-            bar.update(task_id, completed=p.bytes, total=p.total_bytes)
+            def update(p: ScanProgress) -> None:
+                bar.update(task_id, completed=p.bytes, total=p.total_bytes)
 
-        summary = run_scan(
-            store,
-            case,
-            exhibit,
-            path,
-            settings,
-            home,
-            records,
-            resume=resume,
-            workers=n_workers,
-            executor=executor,
-            cluster=cluster,
-            progress=state,
-            on_progress=update if show else None,
-            kind=kind,
-        )
-    store.close()
+            summary = run_scan(
+                store,
+                case,
+                exhibit,
+                path,
+                settings,
+                home,
+                records,
+                resume=resume,
+                workers=n_workers,
+                executor=executor,
+                cluster=cluster,
+                progress=state,
+                on_progress=update if show else None,
+                kind=kind,
+            )
+    finally:
+        # Releases the exhibit's writer lock whatever happened.
+        store.close()
     if as_json:
         out.print_json(json.dumps(asdict(summary)))
         return

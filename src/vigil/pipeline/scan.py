@@ -22,9 +22,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
-
+from vigil.errors import BatchRejected
 from vigil.model import Item, ScanError
+from vigil.names import escape_name, visible
 from vigil.pipeline.batches import Batch
 from vigil.pipeline.executors import make_executor
 from vigil.pipeline.shipping import Shipment
@@ -500,33 +500,24 @@ def _write_each(
     for record in batch.records:
         try:
             store.write_batch(ctx, [record], [], [], content_ids)
-        except OperationalError:
-            raise
-        except Exception as exc:  # noqa: BLE001
+        except BatchRejected as exc:
             failed.append(
                 ScanError(
-                    _printable(record.item.path),
+                    escape_name(record.item.path),
                     "store",
-                    f"item could not be recorded: {type(exc).__name__}: {_printable(str(exc))}",
+                    f"item could not be recorded: {type(exc).__name__}: {visible(str(exc))}",
                 )
             )
     for error in batch.errors + failed:
         try:
             store.write_batch(ctx, [], [error], [], content_ids)
-        except OperationalError:
-            raise
-        except Exception:  # noqa: BLE001
+        except BatchRejected:
             printable = ScanError(
-                _printable(error.location), error.stage, _printable(error.reason)
+                escape_name(error.location), error.stage, visible(error.reason)
             )
             store.write_batch(ctx, [], [printable], [], content_ids)
     store.write_batch(ctx, [], [], batch.expanded, content_ids)
     return batch.errors + failed
-
-
-def _printable(text: str) -> str:
-    """``text`` with undecodable bytes (surrogate escapes) shown as ``\\xNN``."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _write(
@@ -540,9 +531,9 @@ def _write(
     new = [r for r in batch.records if r.hashes is not None and r.hashes.sha256 not in content_ids]
     try:
         store.write_batch(ctx, batch.records, batch.errors, batch.expanded, content_ids)
-    except OperationalError:
-        raise  # the store itself (full, locked, unreadable): the scan cannot go on
-    except Exception:  # noqa: BLE001 - one bad row must not end the scan
+    except BatchRejected:
+        # The store refused some value of the batch (any other StoreError, disk full or
+        # a locked or damaged store, ends the scan): one bad row must not lose the rest.
         batch.errors = _write_each(batch, ctx, store, content_ids)
     if batch.final and not batch.shipment:
         summary.units += 1
