@@ -2,9 +2,10 @@
 
 Each executor takes ``run_unit`` calls and yields their futures as they finish; the
 scan loop does not know which one it talks to. Local executors also have a
-``channel``: a bounded queue on which their workers send result batches while a unit
-is still running (``pipeline/batches.py``); a full queue makes workers wait, so results
-never pile up faster than the store takes them. A local process pool that lost a
+``channel`` on which their workers send result batches while a unit is still running
+(``pipeline/batches.py``): a bounded queue for threads, a Unix socket per worker
+process for processes; a full one makes workers wait, so results never pile up faster
+than the store takes them. A local process pool that lost a
 worker (killed, out of memory) can be ``restart``ed.
 """
 
@@ -14,18 +15,26 @@ import ctypes
 import ctypes.util
 import multiprocessing
 import os
+import pickle
 import queue
+import shutil
 import signal
+import socket
 import sys
+import tempfile
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import (
     FIRST_COMPLETED,
+    BrokenExecutor,
     Executor,
     Future,
     ProcessPoolExecutor,
     ThreadPoolExecutor,
     wait,
 )
+from multiprocessing.connection import Client, Connection
+from multiprocessing.connection import wait as connection_wait
 from typing import Any, Protocol
 
 from vigil.errors import DependencyError, UsageError
@@ -40,7 +49,11 @@ class UnitExecutor(Protocol):
 
     def completed(self, futures: set[Any], timeout: float | None = None) -> Iterator[Any]: ...
 
-    def restart(self) -> bool: ...
+    can_restart: bool
+
+    def failed(self, future: Any) -> None: ...
+
+    def forget(self, future: Any) -> None: ...
 
     def close(self) -> None: ...
 
@@ -58,19 +71,39 @@ class LocalExecutor:
         self.pool = make_pool()
         self.channel = channel
         self._on_close = on_close
+        # Futures of a pool that broke fail after it is replaced: only the failure of a
+        # future of the current pool replaces it again.
+        self._generation = 0
+        self._generation_of: dict[Future, int] = {}
+
+    can_restart = True
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
-        return self.pool.submit(fn, *args)
+        try:
+            future = self.pool.submit(fn, *args)
+        except BrokenExecutor:  # a worker died since the last look: its failures follow
+            self._renew()
+            future = self.pool.submit(fn, *args)
+        self._generation_of[future] = self._generation
+        return future
 
     def completed(self, futures: set[Any], timeout: float | None = None) -> Iterator[Any]:
         done, _pending = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
         yield from done
 
-    def restart(self) -> bool:
-        """A new pool in place of a broken one (True: the units may be run again)."""
+    def failed(self, future: Future) -> None:
+        """``future`` raised: if its pool is the current one, replace that pool."""
+        if self._generation_of.pop(future, None) == self._generation:
+            self._renew()
+
+    def forget(self, future: Future) -> None:
+        """``future`` finished well."""
+        self._generation_of.pop(future, None)
+
+    def _renew(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.pool = self._make_pool()
-        return True
+        self._generation += 1
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -110,42 +143,80 @@ class DaskExecutor:
             return
         yield from done
 
-    def restart(self) -> bool:
-        return False  # Dask replaces lost workers and retries their units itself
+    can_restart = False  # Dask replaces lost workers and retries their units itself
+
+    def failed(self, future: Any) -> None:
+        return None
+
+    def forget(self, future: Any) -> None:
+        return None
 
     def close(self) -> None:
         self.client.close()
 
 
-class PipeChannel:
-    """Batches from forked workers to the scan: one pipe, writes serialised by a lock.
+class SocketChannel:
+    """Batches from worker processes to the scan: one Unix-socket connection per worker.
 
-    A ``put`` returns once the batch is in the pipe (a full pipe makes the worker wait
-    for the scan to read), so a batch sent before a unit returns is never lost, even if
-    its worker dies afterwards.
+    A ``put`` returns once the batch is in the worker's socket (a full socket makes the
+    worker wait for the scan to read), so a batch sent before a unit returns is never
+    lost. A worker killed in the middle of a send breaks only its own connection: the
+    scan drops it (that worker's unit is run again) and reads the others as before.
+    No thread: the listening socket is polled with the connections.
     """
 
-    def __init__(self, context: Any) -> None:
-        self._reader, self._writer = context.Pipe(duplex=False)
-        self._lock = context.Lock()
+    def __init__(self) -> None:
+        self._folder = tempfile.mkdtemp(prefix="vigil-channel-")
+        self.address = os.path.join(self._folder, "batches")
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(self.address)
+        self._listener.listen(64)
+        self._connections: list[Connection] = []
+        self._sender: Connection | None = None
+
+    def connect(self) -> None:
+        """In a worker process: open this process's connection to the scan."""
+        self._sender = Client(self.address, family="AF_UNIX")
 
     def put(self, item: Any) -> None:
-        with self._lock:
-            self._writer.send(item)
+        assert self._sender is not None, "connect() first"
+        self._sender.send(item)
 
     def get(self, timeout: float | None = None) -> Any:
-        if not self._reader.poll(timeout):
-            raise queue.Empty
-        return self._reader.recv()
+        """The next batch from any worker; ``queue.Empty`` after ``timeout`` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready = connection_wait([self._listener, *self._connections], left)
+            for source in ready:
+                if source is self._listener:
+                    accepted, _ = self._listener.accept()
+                    self._connections.append(Connection(accepted.detach()))
+                    continue
+                try:
+                    return source.recv()  # type: ignore[union-attr]
+                except (EOFError, OSError, pickle.UnpicklingError):
+                    # Its worker is gone (perhaps in the middle of a send).
+                    self._connections.remove(source)  # type: ignore[arg-type]
+                    source.close()  # type: ignore[union-attr]
+            if not ready and (deadline is None or time.monotonic() >= deadline):
+                raise queue.Empty
 
     def get_nowait(self) -> Any:
         return self.get(0)
 
+    def close(self) -> None:
+        for conn in self._connections:
+            conn.close()
+        self._listener.close()
+        shutil.rmtree(self._folder, ignore_errors=True)
 
-def _start_worker(parent: int, channel: Any) -> None:
+
+def _start_worker(parent: int, channel: SocketChannel) -> None:
     # A scan killed with SIGKILL cannot stop its workers: ask Linux to do it.
     from vigil.pipeline.units import set_channel
 
+    channel.connect()
     set_channel(channel.put)
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
@@ -173,15 +244,16 @@ def make_executor(kind: str, workers: int, cluster: str | None = None) -> UnitEx
         # workers at the first submit, before the scan opens any evidence or starts a
         # thread, and they follow the scan when it is killed (_start_worker).
         context = multiprocessing.get_context("fork")
-        channel = PipeChannel(context)
+        sockets = SocketChannel()
         parent = os.getpid()
         return LocalExecutor(
             lambda: ProcessPoolExecutor(
                 max_workers=workers,
                 mp_context=context,
                 initializer=_start_worker,
-                initargs=(parent, channel),
+                initargs=(parent, sockets),
             ),
-            channel,
+            sockets,
+            sockets.close,
         )
     raise UsageError(f"unknown executor {kind!r}: threads, processes, or --cluster")

@@ -399,9 +399,15 @@ def _run_units(
     limit = max(2, workers * 3)
     queue: list[WorkUnit | Shipment] = list(reversed(units))
     inflight: dict[Any, WorkUnit | Shipment] = {}
-    attempts: dict[int, int] = {}
+    retries = _Retries()
     tracker = _Tracker(store, ctx, content_ids)
     settings_dict = settings.as_dict()
+
+    def submit(task: WorkUnit | Shipment) -> Any:
+        if isinstance(task, Shipment):
+            return pool.submit(run_shipment, task, settings_dict, str(home))
+        tracker.running.add(task.number)
+        return pool.submit(run_unit, task, settings_dict, str(home), spool_dir, workers)
 
     def handle(message: Batch | Shipment) -> None:
         if isinstance(message, Shipment):
@@ -415,30 +421,59 @@ def _run_units(
         if on_progress:
             on_progress(progress)
 
-    while queue or inflight or tracker.running:
-        while queue and len(inflight) < limit:
-            task = queue.pop()
-            if isinstance(task, Shipment):
-                future = pool.submit(run_shipment, task, settings_dict, str(home))
-            else:
-                future = pool.submit(
-                    run_unit, task, settings_dict, str(home), spool_dir, workers
-                )
-                tracker.running.add(task.number)
-            inflight[future] = task
+    while queue or inflight or retries.suspects or tracker.running:
+        if retries.suspects:
+            # Run again one at a time: a task that kills its worker again is the culprit.
+            if not inflight:
+                task = retries.suspects.pop()
+                inflight[submit(task)] = task
+                retries.alone = task
+        else:
+            while queue and len(inflight) < limit:
+                task = queue.pop()
+                inflight[submit(task)] = task
         _drain(pool.channel, handle, wait=0.05 if inflight or tracker.running else 0)
         for future in pool.completed(set(inflight), timeout=0 if pool.channel else None):
             task = inflight.pop(future)
             try:
                 batches = future.result()
             except Exception as exc:  # noqa: BLE001 - a lost worker is a record, not the end
-                _lost(pool, task, exc, attempts, queue, tracker, store, ctx, summary, progress)
+                pool.failed(future)
+                if not retries.again(task, pool):
+                    _lost(task, exc, tracker, store, ctx, summary, progress)
                 continue
+            pool.forget(future)
             for batch in batches:
                 handle(batch)
         if not inflight and tracker.running and pool.channel is not None:
             # Every task returned: their last batches are on their way through the channel.
             _drain(pool.channel, handle, wait=1.0)
+
+
+class _Retries:
+    """Tasks whose worker died (killed, out of memory): each is run again, alone.
+
+    When a worker process dies, every task in flight on the pool fails with it, the
+    guilty and the innocent alike. So the failed tasks are run again one at a time; a
+    task that fails alone ``RETRIES + 1`` times is recorded as lost.
+    """
+
+    def __init__(self) -> None:
+        self.suspects: list[WorkUnit | Shipment] = []
+        self.alone: WorkUnit | Shipment | None = None
+        self.failures: dict[int, int] = {}
+
+    def again(self, task: WorkUnit | Shipment, pool: Any) -> bool:
+        """Whether ``task`` is to be run again (else it is recorded as lost)."""
+        if task is self.alone:
+            self.alone = None
+            self.failures[id(task)] = self.failures.get(id(task), 0) + 1
+            if self.failures[id(task)] > RETRIES:
+                return False
+        if not pool.can_restart:
+            return False  # Dask re-runs a lost worker's tasks itself
+        self.suspects.append(task)
+        return True
 
 
 def _drain(channel: Any, handle: Callable[[Any], None], wait: float) -> None:
@@ -456,30 +491,27 @@ def _drain(channel: Any, handle: Callable[[Any], None], wait: float) -> None:
 
 
 def _lost(
-    pool: Any,
     task: WorkUnit | Shipment,
     exc: BaseException,
-    attempts: dict[int, int],
-    queue: list[WorkUnit | Shipment],
     tracker: _Tracker,
     store: CaseStore,
     ctx: ScanContext,
     summary: ScanSummary,
     progress: Progress,
 ) -> None:
-    """A task whose worker died: run it again once (on a new pool), then record it."""
-    key = id(task) if isinstance(task, Shipment) else task.number
-    attempts[key] = attempts.get(key, 0) + 1
-    if attempts[key] <= RETRIES and pool.restart():
-        queue.append(task)
-        return
+    """Record a task lost for good: a record for each of its items."""
     if isinstance(task, Shipment):
         paths = [item.path for item, _d, _o, _n in task.entries]
         remove_shipment(task)
     else:
         paths = list(task.paths)
     errors = [
-        ScanError(path, "worker", f"worker lost twice on this item: {type(exc).__name__}")
+        ScanError(
+            path,
+            "worker",
+            f"its worker process died each time it was run ({RETRIES + 1} times, the last "
+            f"alone): {type(exc).__name__}; not analysed",
+        )
         for path in paths
     ]
     store.write_batch(ctx, [], errors, [], {})

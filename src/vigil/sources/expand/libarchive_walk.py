@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import io
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,10 +36,18 @@ _lib.archive_entry_pathname_utf8.argtypes = [ctypes.c_void_p]
 _lib.archive_entry_pathname_utf8.restype = ctypes.c_char_p
 _lib.archive_entry_is_encrypted.argtypes = [ctypes.c_void_p]
 _lib.archive_entry_is_encrypted.restype = ctypes.c_int
-_lib.archive_read_support_format_raw.argtypes = [ctypes.c_void_p]
-_lib.archive_read_support_format_raw.restype = ctypes.c_int
-_lib.archive_read_support_format_empty.argtypes = [ctypes.c_void_p]
-_lib.archive_read_support_format_empty.restype = ctypes.c_int
+# libarchive-c logs every ARCHIVE_WARN (often with no message: a bare "None" on stderr);
+# a warning is not an error here, the data read decides.
+logging.getLogger("libarchive").addHandler(logging.NullHandler())
+logging.getLogger("libarchive").propagate = False
+
+# Bound here without libarchive-c's error check: "filter all" answers ARCHIVE_WARN for
+# the filters it would run as external programs (never used here), which libarchive-c
+# logs as a bare "None" on stderr for every walk.
+for _support in ("filter_all", "format_all", "format_raw", "format_empty"):
+    _function = getattr(_lib, f"archive_read_support_{_support}")
+    _function.argtypes = [ctypes.c_void_p]
+    _function.restype = ctypes.c_int
 
 
 class WalkError(Exception):
@@ -132,11 +141,11 @@ def walk(
     seek_callback = ffi.SEEK_CALLBACK(seek_cb)
     archive_p = ffi.read_new()
     try:
-        ffi.get_read_filter_function("all")(archive_p)
+        _lib.archive_read_support_filter_all(archive_p)
         if raw:
             _lib.archive_read_support_format_raw(archive_p)
         else:
-            ffi.get_read_format_function("all")(archive_p)
+            _lib.archive_read_support_format_all(archive_p)
             _lib.archive_read_support_format_empty(archive_p)
         if passphrase:
             ffi.read_add_passphrase(archive_p, passphrase)
