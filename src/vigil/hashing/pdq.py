@@ -3,15 +3,14 @@
 Two modes:
 
 * ``reference``: the python-threatexchange pipeline, hash for hash: Pillow decodes at
-  full resolution to RGB and Meta's C++ core (the ``pdqhash`` package) hashes it.
-  Pillow modes other than RGB are converted with ``convert("RGB")`` (pytx does the same
-  for LA and stacks L three times, which is the same thing). Two deliberate departures
-  from pytx, for modes no reference value covers: P, PA, CMYK, I and F are converted to
-  colour (pytx hands their raw channels to pdqhash, i.e. palette indices or ink), and
-  16-bit grey keeps its high byte (pytx's ``convert("RGB")`` clips it at 255).
+  full resolution, converts every mode other than RGB with Pillow's ``convert("RGB")``
+  (16-bit grey clipped at 255, palette colours without their transparency, Pillow's
+  CMYK ink, L stacked three times) and Meta's C++ core (the ``pdqhash`` package) hashes
+  it. EXIF orientation is not applied (the ``oriented`` variant applies it).
 * ``fast`` (the scan default): JPEGs are decoded at 1/2..1/8 scale in the DCT domain
   straight to luma, other formats are box-reduced, and the numpy PDQ core in
-  ``pdq_core`` hashes the result. Meta's bar for a compatible implementation is
+  ``pdq_core`` hashes the result. 16-bit grey keeps its high byte here, so that a 16-bit
+  copy of a known picture still matches it. Meta's bar for a compatible implementation is
   within 10 bits of the reference at quality >= 80; ``benchmarks/pdq.py`` measures the
   drift on a generated corpus.
 
