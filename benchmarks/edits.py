@@ -49,12 +49,12 @@ def _rotate(degrees: float) -> Callable[[Image.Image], bytes]:
 
 
 def _watermark(image: Image.Image) -> bytes:
-    """A semi-transparent label with text in the lower right corner."""
+    """A site's label: semi-transparent, with text, in the lower right corner (27% x 7%)."""
     w, h = image.size
     layer = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
-    box = (int(w * 0.62), int(h * 0.86), int(w * 0.97), int(h * 0.96))
-    draw.rectangle(box, fill=(255, 255, 255, 110))
+    box = (int(w * 0.70), int(h * 0.89), int(w * 0.97), int(h * 0.96))
+    draw.rectangle(box, fill=(255, 255, 255, 90))
     draw.text((box[0] + 6, box[1] + 4), "sample.example  2024", fill=(20, 20, 20, 200))
     return _jpeg(Image.alpha_composite(image.convert("RGBA"), layer).convert("RGB"))
 

@@ -3,23 +3,18 @@ or dark bands are not taken for bars (generated benign pictures, as a scan decod
 
 from __future__ import annotations
 
-import importlib.util
 import io
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from tests_support import load_benchmark
 from vigil.demo import draw_landscape
 from vigil.hashing import pdq
 from vigil.hashing.decode import decode
 from vigil.hashing.pdq_borders import find_borders
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("bench_borders", ROOT / "benchmarks" / "borders.py")
-assert _spec and _spec.loader
-borders = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(borders)
+borders = load_benchmark("borders")
 
 
 def _grey(image: Image.Image) -> np.ndarray:

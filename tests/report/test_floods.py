@@ -14,7 +14,6 @@ real ``vigil`` app (in process).
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import itertools
 import json
@@ -29,7 +28,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
-from tests_support import InProcessVigil
+from tests_support import InProcessVigil, load_benchmark
 from vigil.demo import draw_landscape
 from vigil.hashing.crypto import digest_stream
 from vigil.hashing.pdq import hamming, pdq_for_file
@@ -39,16 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "docs" / "report-schema.json"
 
 
-def _bench(name: str) -> Any:
-    path = ROOT / "benchmarks" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-corpus, edits = _bench("corpus"), _bench("edits")
+corpus, edits = load_benchmark("corpus"), load_benchmark("edits")
 
 LANDSCAPES = 40
 FLOOD_PICTURES = 20

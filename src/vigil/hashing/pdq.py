@@ -16,8 +16,9 @@ Two modes:
 
 Every result also carries variants: the 8 dihedral transforms derived from the DCT
 block (``orig``, ``rot90``, ... see ``pdq_core.DIHEDRAL_NAMES``), ``oriented`` (the
-picture as its EXIF orientation displays it, when that is not the stored way) and
-``trimmed`` (the content inside uniform borders, when there are any).
+picture as its EXIF orientation displays it, when that is not the stored way),
+``trimmed`` (the content inside uniform borders, when there are any) and the six small
+rotations ``tilt-6`` ... ``tilt+6`` (``pdq_tilts``).
 
 Low-quality hashes are returned with their quality: deciding what to trust is the
 matcher's job.
@@ -35,6 +36,7 @@ import pdqhash
 from vigil.hashing import pdq_core
 from vigil.hashing.decode import DEFAULT_MAX_PIXELS, Decoded, Source, apply_orientation, decode
 from vigil.hashing.pdq_borders import find_borders
+from vigil.hashing.pdq_tilts import tilt_variants
 from vigil.model import Media
 
 Mode = Literal["fast", "reference"]
@@ -112,6 +114,7 @@ def pdq_for_file(
     mode: Mode = "fast",
     *,
     variants: bool = True,
+    tilts: bool = True,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> PdqResult:
     """PDQ hash, quality and variants of one still picture.
@@ -121,6 +124,7 @@ def pdq_for_file(
         mode: ``fast`` (reduced decode, numpy core) or ``reference`` (full resolution,
             Meta's C++ core; identical to python-threatexchange).
         variants: also compute the dihedral, ``oriented`` and ``trimmed`` variants.
+        tilts: with ``variants``, also the small-rotation variants (``tilt+2`` ...).
         max_pixels: pictures with more pixels are refused as decompression bombs.
 
     Returns:
@@ -128,16 +132,19 @@ def pdq_for_file(
     """
     min_side = FAST_MIN_SIDE if mode == "fast" else None
     decoded = decode(source, min_side=min_side, max_pixels=max_pixels)
-    return pdq_for_decoded(decoded, mode, variants=variants)
+    return pdq_for_decoded(decoded, mode, variants=variants, tilts=tilts)
 
 
-def pdq_for_decoded(decoded: Decoded, mode: Mode = "fast", *, variants: bool = True) -> PdqResult:
+def pdq_for_decoded(
+    decoded: Decoded, mode: Mode = "fast", *, variants: bool = True, tilts: bool = True
+) -> PdqResult:
     """PDQ of a picture already decoded by ``decode.decode``.
 
     Args:
         decoded: full-resolution RGB for ``reference``, reduced luma for ``fast``.
         mode: which core hashes the pixels.
         variants: also compute the dihedral, ``oriented`` and ``trimmed`` variants.
+        tilts: with ``variants``, also the small-rotation variants (``pdq_tilts``).
 
     Returns:
         A ``PdqResult``.
@@ -162,6 +169,8 @@ def pdq_for_decoded(decoded: Decoded, mode: Mode = "fast", *, variants: bool = T
             top, bottom, left, right = box
             content = decoded.pixels[top:bottom, left:right]
             found["trimmed"] = pdq_core.block_to_hex(_block(content, mode, scale)[0])
+        if tilts:
+            found.update(tilt_variants(grey, scale))
     return PdqResult(
         pdq_core.block_to_hex(block),
         quality,
