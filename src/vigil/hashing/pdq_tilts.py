@@ -18,6 +18,7 @@ PDQ of that small copy.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -43,6 +44,59 @@ def _reduce(grey: np.ndarray, scale: int) -> tuple[np.ndarray, int]:
     return blocks.mean(axis=(1, 3), dtype=np.float32), scale * factor
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """How to fill the holes of one mask: the coarse grid and the rings to fill."""
+
+    valid: np.ndarray
+    cell: int
+    counts: np.ndarray
+    rings: tuple[tuple[np.ndarray, np.ndarray], ...]  # (cells reached, known neighbours)
+
+
+def _neighbours(grid: np.ndarray) -> np.ndarray:
+    """Sum over each cell's 3 x 3 neighbourhood (zero outside)."""
+    padded = np.pad(grid, 1)
+    h, w = grid.shape
+    return sum(padded[dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3))
+
+
+def _plan_for(valid: np.ndarray) -> _Plan:
+    h, w = valid.shape
+    cell = max(1, min(h, w) // _GRID)
+    gh, gw = -(-h // cell), -(-w // cell)
+    weight = np.zeros((gh * cell, gw * cell), dtype=np.float32)
+    weight[:h, :w] = valid
+    counts = weight.reshape(gh, cell, gw, cell).sum(axis=(1, 3))
+    known = counts > 0
+    rings = []
+    while known.any() and not known.all():
+        many = _neighbours(known.astype(np.float32))
+        reached = ~known & (many > 0)
+        rings.append((reached, np.maximum(many, 1)))
+        known = known | reached
+    return _Plan(valid, cell, counts, tuple(rings))
+
+
+def _fill(pixels: np.ndarray, plan: _Plan) -> np.ndarray:
+    h, w = pixels.shape
+    gh, gw = plan.counts.shape
+    if not plan.counts.any():
+        return np.where(plan.valid, pixels, 0.0).astype(np.float32)
+    padded = np.zeros((gh * plan.cell, gw * plan.cell), dtype=np.float32)
+    padded[:h, :w] = np.where(plan.valid, pixels, 0.0)
+    sums = padded.reshape(gh, plan.cell, gw, plan.cell).sum(axis=(1, 3))
+    grid = sums / np.maximum(plan.counts, 1)
+    known = plan.counts > 0
+    for reached, many in plan.rings:
+        near = _neighbours(np.where(known, grid, 0.0))
+        grid = np.where(reached, near / many, grid)
+        known = known | reached
+    coarse = Image.fromarray(grid.astype(np.float32), "F")
+    smooth = np.asarray(coarse.resize((gw * plan.cell, gh * plan.cell), Image.Resampling.BILINEAR))
+    return np.where(plan.valid, pixels, smooth[:h, :w]).astype(np.float32)
+
+
 def fill(pixels: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Fill the pixels outside ``valid`` with a smooth continuation of the valid ones.
 
@@ -58,52 +112,22 @@ def fill(pixels: np.ndarray, valid: np.ndarray) -> np.ndarray:
     Returns:
         A float32 copy with every invalid pixel replaced.
     """
-    h, w = pixels.shape
-    cell = max(1, min(h, w) // _GRID)
-    gh, gw = -(-h // cell), -(-w // cell)
-    padded = np.zeros((gh * cell, gw * cell), dtype=np.float32)
-    weight = np.zeros_like(padded)
-    padded[:h, :w] = np.where(valid, pixels, 0.0)
-    weight[:h, :w] = valid
-    sums = padded.reshape(gh, cell, gw, cell).sum(axis=(1, 3))
-    counts = weight.reshape(gh, cell, gw, cell).sum(axis=(1, 3))
-    known = counts > 0
-    grid = np.where(known, sums / np.maximum(counts, 1), 0.0)
-    while not known.all():
-        if not known.any():
-            return np.where(valid, pixels, 0.0).astype(np.float32)
-        total = np.pad(np.where(known, grid, 0.0), 1)
-        count = np.pad(known.astype(np.float64), 1)
-        near = sum(total[1 + dy : 1 + dy + gh, 1 + dx : 1 + dx + gw]
-                   for dy in (-1, 0, 1) for dx in (-1, 0, 1))  # fmt: skip
-        many = sum(count[1 + dy : 1 + dy + gh, 1 + dx : 1 + dx + gw]
-                   for dy in (-1, 0, 1) for dx in (-1, 0, 1))  # fmt: skip
-        reached = ~known & (many > 0)
-        grid = np.where(reached, near / np.maximum(many, 1), grid)
-        known |= reached
-    coarse = Image.fromarray(grid.astype(np.float32), "F")
-    smooth = np.asarray(coarse.resize((gw * cell, gh * cell), Image.Resampling.BILINEAR))
-    return np.where(valid, pixels, smooth[:h, :w]).astype(np.float32)
+    return _fill(pixels, _plan_for(valid))
 
 
 @lru_cache(maxsize=64)
-def _valid_after_turn_back(shape: tuple[int, int], angle: float) -> np.ndarray:
-    """Where a same-size copy tilted by ``angle`` still shows the picture once turned back."""
-    ones = np.full(shape, 255.0, dtype=np.float32)
-    kept = _turn(ones, angle) >= 254  # the copy's own picture, inside its black corners
-    valid = (_turn(kept * ones, -angle) >= 254) & (_turn(ones, -angle) >= 254)
-    valid.setflags(write=False)
-    return valid
+def _plan(shape: tuple[int, int], angle: float) -> _Plan:
+    """The fill plan for a same-size copy tilted by ``angle``, once turned back: where it
+    still shows the picture (inside both turns' corners)."""
+    white = Image.new("L", (shape[1], shape[0]), 255)
+    kept = _turn(white, angle)  # the copy's own picture, inside its black corners
+    valid = (np.asarray(_turn(kept, -angle)) >= 254) & (np.asarray(_turn(white, -angle)) >= 254)
+    return _plan_for(valid)
 
 
-def _turn(values: np.ndarray, degrees: float) -> np.ndarray:
-    """Turn about the centre, counter-clockwise, keeping the size (corners become 0).
-
-    In 8 bits: Pillow turns an 8-bit picture several times faster than a float one, and
-    PDQ does not see the rounding.
-    """
-    image = Image.fromarray(np.clip(values + 0.5, 0, 255).astype(np.uint8))
-    return np.asarray(image.rotate(degrees, Image.Resampling.BILINEAR), dtype=np.float32)
+def _turn(image: Image.Image, degrees: float) -> Image.Image:
+    """Turn about the centre, counter-clockwise, keeping the size (corners become 0)."""
+    return image.rotate(degrees, Image.Resampling.BILINEAR)
 
 
 def tilt_variants(grey: np.ndarray, scale: int = 1, angles=ANGLES) -> dict[str, str]:
@@ -118,10 +142,13 @@ def tilt_variants(grey: np.ndarray, scale: int = 1, angles=ANGLES) -> dict[str, 
         Variant name (``tilt+2`` is a copy turned 2 degrees counter-clockwise) to hash.
     """
     small, small_scale = _reduce(grey, scale)
+    # Turned in 8 bits: Pillow turns those several times faster, and PDQ does not see
+    # the rounding.
+    picture = Image.fromarray(np.clip(small + 0.5, 0, 255).astype(np.uint8))
     found = {}
     for angle in angles:
-        valid = _valid_after_turn_back(small.shape, angle)
-        buffer = pdq_core.downsample(fill(_turn(small, -angle), valid), small_scale)
+        back = np.asarray(_turn(picture, -angle), dtype=np.float32)
+        buffer = pdq_core.downsample(_fill(back, _plan(small.shape, angle)), small_scale)
         block = pdq_core.dct_block(buffer)
         found[f"tilt{angle:+g}"] = pdq_core.block_to_hex(block)
     return found
