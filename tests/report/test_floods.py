@@ -36,8 +36,6 @@ from vigil.report.floods import group_pictures, rotate_hash
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "docs" / "report-schema.json"
-
-
 corpus, edits = load_benchmark("corpus"), load_benchmark("edits")
 
 LANDSCAPES = 40

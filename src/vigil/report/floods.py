@@ -20,7 +20,7 @@ are never suspect: identical bytes are the graded file itself.
 A picture is placed by the hash that matched: its own PDQ for the ``original`` variant,
 its stored PDQ turned the same way for a rotation or mirror variant (``rotate_hash``). A
 picture matched through a variant the stored hash cannot give back (``trimmed``,
-``oriented``, a small rotation) joins the largest group: it is near the entry, and its
+``oriented``, a ``tilt``) joins the largest group: it is near the entry, and its
 own position is unknown.
 """
 
