@@ -16,6 +16,8 @@ runs: ``pdq_for_file`` in the scan's mode (with every query variant) and the
 
 - A case (``--case 50``): 20 edits each of 50 known pictures scanned and reported by
   ``vigil`` as processes; every match must be counted.
+- Region signatures (``--regions 20``): how finely PDQs of sub-windows of the known
+  pictures would have to be sampled to find the crops.
 
     python benchmarks/recall.py [--known 100] [--others 600] [--unbanked 300]
     python benchmarks/recall.py --case 50
@@ -34,6 +36,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -41,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus  # noqa: E402
 import edits  # noqa: E402
 from vigil.demo import draw_landscape  # noqa: E402
-from vigil.hashing.pdq import pdq_for_file  # noqa: E402
+from vigil.hashing.pdq import hamming, pdq_for_file  # noqa: E402
 from vigil.model import Hashes  # noqa: E402
 
 SIZES = ((1024, 768), (800, 600), (1280, 720), (960, 640), (768, 1024), (640, 480))
@@ -273,6 +276,45 @@ def case(pictures: int) -> dict[str, object]:
     }
 
 
+def regions(pictures: int) -> dict[str, object]:
+    """How finely a bank of sub-window PDQs would have to sample to find the crops.
+
+    For each crop edit of ``pictures`` known pictures: the smallest distance between the
+    cropped copy's PDQ and the PDQ of windows of the original of the crop's own size,
+    at offsets on a grid of 2.5% and of 1.25% of the sides (the crops are off-centre by a
+    quarter of their margin: 1.25%, 2.5% and 5%). An upper bound on what region
+    signatures of plain PDQ can do with the size known exactly.
+    """
+    from vigil.hashing import pdq_core
+
+    crops = {"crop5": 0.05, "crop10": 0.10, "crop20": 0.20}
+    found: dict[str, dict[str, list[int]]] = {}
+    for index in range(pictures):
+        image = picture(index)
+        grey = pdq_core.luma(np.asarray(image))
+        h, w = grey.shape
+        copies = edits.edited(image)
+        for name, share in crops.items():
+            query = pdq_for_file(copies[name]).hash
+            size = round(h * (1 - share)), round(w * (1 - share))
+            for step in (0.025, 0.0125):
+                offsets = np.arange(0, share + 1e-9, step)
+                best = min(
+                    hamming(query, pdq_core.block_to_hex(pdq_core.hash_grey(
+                        grey[round(h * oy) : round(h * oy) + size[0],
+                             round(w * ox) : round(w * ox) + size[1]])[0]))
+                    for ox in offsets for oy in offsets
+                )  # fmt: skip
+                found.setdefault(f"grid {step:.2%}", {}).setdefault(name, []).append(best)
+    return {
+        grid: {
+            name: {"median": int(np.median(d)), "max": max(d), "within 31": sum(x <= 31 for x in d)}
+            for name, d in per.items()
+        }
+        for grid, per in found.items()
+    }
+
+
 def main() -> None:
     """Print the figures as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -283,10 +325,15 @@ def main() -> None:
     parser.add_argument(
         "--case", type=int, metavar="N", help="instead: a case of 20 edits each of N pictures"
     )
+    parser.add_argument(
+        "--regions", type=int, metavar="N", help="instead: sub-window PDQ against N pictures' crops"
+    )
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()}", file=sys.stderr)
     if args.case:
         result = case(args.case)
+    elif args.regions:
+        result = regions(args.regions)
     else:
         result = run(args.known, args.others, args.unbanked, args.mode)
     result["load_after"] = [round(x, 2) for x in os.getloadavg()]
