@@ -51,6 +51,9 @@ bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/review_keys.py
 	$(BIN)/python benchmarks/store_proof.py
+	$(BIN)/python benchmarks/borders.py
+	$(BIN)/python benchmarks/recall.py
+	$(BIN)/python benchmarks/recall.py --case 50
 
 examples: $(STAMP)
 	$(BIN)/python docs/examples/make_examples.py

@@ -1,5 +1,6 @@
 """Helpers shared by test modules (importable because conftest puts tests/ on sys.path)."""
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -46,3 +47,14 @@ class InProcessVigil:
             exit_code = result.exception.exit_code
         assert exit_code == code, (args, result.output, result.exception)
         return result.output
+
+
+def load_benchmark(name: str):
+    """Import ``benchmarks/<name>.py`` (the benchmarks share generators with the tests)."""
+    spec = importlib.util.spec_from_file_location(
+        f"bench_{name}", REPO / "benchmarks" / f"{name}.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -67,7 +67,9 @@ def test_every_format_decodes_and_hashes_close(label, fmt, data, tolerance):
     assert full.pixels.shape == (240, 320, 3) and full.pixels.dtype == np.uint8
     grey = decode(data, min_side=100)
     assert grey.error is None and grey.pixels.ndim == 2
-    for mode in ("reference", "fast"):
+    # Reference mode hashes 16-bit grey clipped at 255 as Pillow converts it, like pytx
+    # (tests/hashing/test_pdq.py); only the fast mode keeps it close to the original.
+    for mode in ("fast",) if label == "png-16bit" else ("reference", "fast"):
         result = pdq.pdq_for_file(data, mode)
         assert pdq.hamming(result.hash, ORIGINAL) <= tolerance, (label, mode)
 

@@ -61,6 +61,66 @@ def test_reference_mode_reproduces_upstream(row):
         assert result.quality == int(row["expected_quality"])
 
 
+def _encode(image: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def pytx_rgb(data: bytes) -> tuple[str, int]:
+    """pytx's pipeline for any mode: Pillow's ``convert("RGB")``, then pdqhash."""
+    array = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    bits, quality = pdqhash.compute(array)
+    return np.packbits(bits).tobytes().hex(), int(quality)
+
+
+def _modes() -> dict[str, tuple[str, bytes]]:
+    """The reference photo saved in every mode Pillow opens: label to (mode, bytes)."""
+    with Image.open(REFERENCE / "data/bridge-mods/aaa-orig.jpg") as opened:
+        bridge = opened.convert("RGB")
+    grey = np.asarray(bridge.convert("L"), dtype=np.uint16)
+    palette = bridge.convert("P", palette=Image.Palette.ADAPTIVE)
+    return {
+        "grey16-full-range": ("I;16", _encode(Image.fromarray(grey * 257), "PNG")),
+        "grey16-double": ("I;16", _encode(Image.fromarray(grey * 2), "PNG")),
+        "palette-transparency": ("P", _encode(palette, "PNG", transparency=0)),
+        "gif-transparency": ("P", _encode(palette, "GIF", transparency=0)),
+        "cmyk-jpeg": ("CMYK", _encode(bridge.convert("CMYK"), "JPEG", quality=90)),
+        "cmyk-tiff": ("CMYK", _encode(bridge.convert("CMYK"), "TIFF")),
+        "bilevel": ("1", _encode(bridge.convert("1"), "PNG")),
+        "int32": ("I", _encode(bridge.convert("I"), "TIFF")),
+        "float": ("F", _encode(bridge.convert("F"), "TIFF")),
+        "grey-alpha": ("LA", _encode(bridge.convert("LA"), "PNG")),
+        "lab": ("LAB", _encode(bridge.convert("LAB"), "TIFF")),
+        "ycbcr": ("YCbCr", _encode(bridge.convert("YCbCr"), "TIFF")),
+        "rgba": ("RGBA", _encode(bridge.convert("RGBA"), "PNG")),
+    }
+
+
+MODES = _modes()
+
+
+@pytest.mark.parametrize("label", sorted(MODES))
+def test_reference_mode_equals_pytx_on_every_mode(label):
+    mode, data = MODES[label]
+    assert Image.open(io.BytesIO(data)).mode == mode
+    result = pdq.pdq_for_file(data, "reference")
+    assert (result.hash, result.quality) == pytx_rgb(data)
+
+
+def test_sixteen_bit_grey_is_clipped_as_pillow_does_in_reference_mode():
+    # Pillow's I;16 -> RGB clips at 255: a full-range 16-bit picture hashes almost white.
+    full = pdq.pdq_for_file(MODES["grey16-full-range"][1], "reference")
+    assert full.hash == "00001134000011342c4b00002c4b1134000000002c4b2c4b00002c4b8200554b"
+    assert full.quality == 0
+    double = pdq.pdq_for_file(MODES["grey16-double"][1], "reference")
+    assert double.hash == "d8d6fcc4e4fee06d8236021f168f25f0b36e27c71662365391e6259c1fd49b22"
+    assert double.quality == 100
+    # The scan's fast mode keeps the high byte, so a 16-bit copy still looks like the photo.
+    fast = pdq.pdq_for_file(MODES["grey16-full-range"][1], "fast")
+    assert pdq.hamming(fast.hash, AAA_ORIG) <= 10
+
+
 @pytest.mark.parametrize("name", FILES)
 def test_numpy_core_matches_meta_core_at_full_resolution(name):
     expected_hash, expected_quality = pillow_reference(REFERENCE / name)
@@ -101,7 +161,8 @@ def test_low_quality_is_returned_not_dropped():
 def test_result_carries_size_and_all_dihedral_names():
     result = pdq.pdq_for_file(REFERENCE / "data/bridge-mods/aaa-orig.jpg")
     assert (result.width, result.height) == (1600, 1004)
-    assert set(result.variants) == set(pdq_core.DIHEDRAL_NAMES)
+    tilts = {"tilt-6", "tilt-4", "tilt-2", "tilt+2", "tilt+4", "tilt+6"}
+    assert set(result.variants) == set(pdq_core.DIHEDRAL_NAMES) | tilts
     assert result.variants["orig"] == result.hash
     assert not result.partial and result.error is None
 

@@ -7,8 +7,8 @@ HEIC/HEIF (pillow-heif) and AVIF (Pillow's own plug-in).
 Two ways to decode:
 
 * full resolution to RGB (``decode(source)``): the preprocessing of the PDQ reference
-  pipeline (python-threatexchange: Pillow, then ``convert("RGB")`` for modes it cannot
-  hash directly);
+  pipeline (python-threatexchange: Pillow, then Pillow's ``convert("RGB")`` for every
+  other mode, 16-bit grey, palette, CMYK and the rest alike);
 * reduced to grey (``decode(source, min_side=128)``): JPEGs are decoded in the DCT
   domain at 1/2, 1/4 or 1/8 scale straight to the luma channel (``Image.draft``), which
   skips most of the inverse DCT and all of the colour conversion; other formats are
@@ -250,13 +250,16 @@ def _to_pixels(
     image: Image.Image, min_side: int | None, stored_width: int
 ) -> tuple[np.ndarray, int]:
     """Pixels as returned by ``decode`` and their scale against the stored picture."""
-    if image.mode.startswith("I;16"):
-        # Pillow's I;16 -> RGB conversion clips at 255 (pytx hashes that washed-out
-        # picture); keep the high byte instead so a 16-bit copy looks like the original.
-        image = Image.fromarray((np.asarray(image).astype(np.uint16) >> 8).astype(np.uint8))
     if min_side is None:
+        # The reference pipeline: Pillow's own conversion, whatever the mode (16-bit grey
+        # is clipped at 255, palette transparency and CMYK ink are Pillow's).
         rgb = image if image.mode == "RGB" else image.convert("RGB")
         return np.asarray(rgb), 1
+    if image.mode.startswith("I;16"):
+        # Pillow's I;16 -> RGB conversion clips at 255 (the reference hashes that
+        # washed-out picture); the reduced decode keeps the high byte instead, so that a
+        # 16-bit copy of a known picture looks like the original.
+        image = Image.fromarray((np.asarray(image).astype(np.uint16) >> 8).astype(np.uint8))
     # After a JPEG draft the image is already smaller than the stored size.
     drafted = max(1, round(stored_width / image.size[0]))
     if image.mode != "L":

@@ -3,22 +3,22 @@
 Two modes:
 
 * ``reference``: the python-threatexchange pipeline, hash for hash: Pillow decodes at
-  full resolution to RGB and Meta's C++ core (the ``pdqhash`` package) hashes it.
-  Pillow modes other than RGB are converted with ``convert("RGB")`` (pytx does the same
-  for LA and stacks L three times, which is the same thing). Two deliberate departures
-  from pytx, for modes no reference value covers: P, PA, CMYK, I and F are converted to
-  colour (pytx hands their raw channels to pdqhash, i.e. palette indices or ink), and
-  16-bit grey keeps its high byte (pytx's ``convert("RGB")`` clips it at 255).
+  full resolution, converts every mode other than RGB with Pillow's ``convert("RGB")``
+  (16-bit grey clipped at 255, palette colours without their transparency, Pillow's
+  CMYK ink, L stacked three times) and Meta's C++ core (the ``pdqhash`` package) hashes
+  it. EXIF orientation is not applied (the ``oriented`` variant applies it).
 * ``fast`` (the scan default): JPEGs are decoded at 1/2..1/8 scale in the DCT domain
   straight to luma, other formats are box-reduced, and the numpy PDQ core in
-  ``pdq_core`` hashes the result. Meta's bar for a compatible implementation is
+  ``pdq_core`` hashes the result. 16-bit grey keeps its high byte here, so that a 16-bit
+  copy of a known picture still matches it. Meta's bar for a compatible implementation is
   within 10 bits of the reference at quality >= 80; ``benchmarks/pdq.py`` measures the
   drift on a generated corpus.
 
 Every result also carries variants: the 8 dihedral transforms derived from the DCT
 block (``orig``, ``rot90``, ... see ``pdq_core.DIHEDRAL_NAMES``), ``oriented`` (the
-picture as its EXIF orientation displays it, when that is not the stored way) and
-``trimmed`` (the content inside uniform borders, when there are any).
+picture as its EXIF orientation displays it, when that is not the stored way),
+``trimmed`` (the content inside uniform borders, when there are any) and the six small
+rotations ``tilt-6`` ... ``tilt+6`` (``pdq_tilts``).
 
 Low-quality hashes are returned with their quality: deciding what to trust is the
 matcher's job.
@@ -36,6 +36,7 @@ import pdqhash
 from vigil.hashing import pdq_core
 from vigil.hashing.decode import DEFAULT_MAX_PIXELS, Decoded, Source, apply_orientation, decode
 from vigil.hashing.pdq_borders import find_borders
+from vigil.hashing.pdq_tilts import tilt_variants
 from vigil.model import Media
 
 Mode = Literal["fast", "reference"]
@@ -113,6 +114,7 @@ def pdq_for_file(
     mode: Mode = "fast",
     *,
     variants: bool = True,
+    tilts: bool = True,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> PdqResult:
     """PDQ hash, quality and variants of one still picture.
@@ -122,6 +124,7 @@ def pdq_for_file(
         mode: ``fast`` (reduced decode, numpy core) or ``reference`` (full resolution,
             Meta's C++ core; identical to python-threatexchange).
         variants: also compute the dihedral, ``oriented`` and ``trimmed`` variants.
+        tilts: with ``variants``, also the small-rotation variants (``tilt+2`` ...).
         max_pixels: pictures with more pixels are refused as decompression bombs.
 
     Returns:
@@ -129,16 +132,19 @@ def pdq_for_file(
     """
     min_side = FAST_MIN_SIDE if mode == "fast" else None
     decoded = decode(source, min_side=min_side, max_pixels=max_pixels)
-    return pdq_for_decoded(decoded, mode, variants=variants)
+    return pdq_for_decoded(decoded, mode, variants=variants, tilts=tilts)
 
 
-def pdq_for_decoded(decoded: Decoded, mode: Mode = "fast", *, variants: bool = True) -> PdqResult:
+def pdq_for_decoded(
+    decoded: Decoded, mode: Mode = "fast", *, variants: bool = True, tilts: bool = True
+) -> PdqResult:
     """PDQ of a picture already decoded by ``decode.decode``.
 
     Args:
         decoded: full-resolution RGB for ``reference``, reduced luma for ``fast``.
         mode: which core hashes the pixels.
         variants: also compute the dihedral, ``oriented`` and ``trimmed`` variants.
+        tilts: with ``variants``, also the small-rotation variants (``pdq_tilts``).
 
     Returns:
         A ``PdqResult``.
@@ -163,6 +169,8 @@ def pdq_for_decoded(decoded: Decoded, mode: Mode = "fast", *, variants: bool = T
             top, bottom, left, right = box
             content = decoded.pixels[top:bottom, left:right]
             found["trimmed"] = pdq_core.block_to_hex(_block(content, mode, scale)[0])
+        if tilts:
+            found.update(tilt_variants(grey, scale))
     return PdqResult(
         pdq_core.block_to_hex(block),
         quality,

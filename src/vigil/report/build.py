@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Row
 from vigil import __version__
 from vigil.names import is_text, name_bytes, name_text, unescape_name
 from vigil.report.admin import check_rows
-from vigil.report.floods import FloodSettings, find_suspects, flood_policy, mark_suspect_matches
+from vigil.report.floods import FloodSettings, check_entries, flood_policy, mark_suspect_matches
 from vigil.report.grading import GRADE_POLICY, best_match, effective_grade, grade_label
 from vigil.report.grading import newest_review as pick_review
 from vigil.report.totals import DUPLICATE_POLICY, item_status, mark_representatives, totals
@@ -217,8 +217,8 @@ def build_report(
         store: The case store holding the case.
         case: The case name.
         floods: When a hash-set entry's perceptual matches are a suspect match flood;
-            default ``FloodSettings()`` (more than 1% of the case's distinct pictures
-            and at least 3 contents).
+            default ``FloodSettings()`` (at least 3 mutually different pictures, more
+            than 1% of the case's distinct pictures).
 
     Returns:
         The JSON-ready report model (see ``docs/report-schema.json``).
@@ -273,7 +273,8 @@ def build_report(
 
     floods = floods or FloodSettings()
     picture_ids = {cid for cid, c in content_rows.items() if c.media == "image"}
-    suspects = find_suspects(match_rows, picture_ids, floods)
+    pdq = {cid: c.pdq for cid, c in content_rows.items()}
+    suspects, copied = check_entries(match_rows, picture_ids, floods, pdq)
     mark_suspect_matches(match_rows, suspects)
     best_by_content = {
         cid: _match_json(m, schemes)
@@ -339,6 +340,7 @@ def build_report(
         "grade_policy": GRADE_POLICY,
         "flood_policy": flood_policy(floods, len(picture_ids)),
         "suspect_entries": suspects,
+        "copied_entries": copied,
         "hashsets": [hashsets[n] for n in sorted(hashsets)],
         "exhibits": exhibits_json,
         "totals": totals(report_items, report_errors, per_exhibit=True),

@@ -61,13 +61,17 @@ def report(
     flood_share: Annotated[
         float,
         typer.Option(
-            help="A hash-set entry matching perceptually more than this fraction of the "
-            "case's distinct pictures is suspect (0.01 = 1%)."
+            help="A hash-set entry matching perceptually mutually different pictures "
+            "(PDQ distance over 31 among them) numbering more than this fraction of the "
+            "case's distinct pictures is suspect (0.01 = 1%). Copies of one picture "
+            "never make an entry suspect."
         ),
     ] = 0.01,
     flood_min_contents: Annotated[
         int,
-        typer.Option(help="...and at least this many distinct contents (both must hold)."),
+        typer.Option(
+            help="...and at least this many mutually different pictures (both must hold)."
+        ),
     ] = 3,
     db: DbOption = None,
 ) -> None:
