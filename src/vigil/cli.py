@@ -115,6 +115,13 @@ def scan(
         int, typer.Option(help="PDQ hashes below this quality are stored, never matched.")
     ] = 50,
     pdq_max_distance: Annotated[int, typer.Option(help="Largest PDQ match distance.")] = 31,
+    pdq_tilts: Annotated[
+        bool,
+        typer.Option(
+            help="Also query PDQ of the picture turned back by 2, 4 and 6 degrees (finds "
+            "slightly rotated copies; about 3x the hashing time of a picture)."
+        ),
+    ] = True,
     video_fps: Annotated[float, typer.Option(help="Video frames hashed per second.")] = 1.0,
     verify_media: Annotated[
         bool,
@@ -153,6 +160,7 @@ def scan(
         pdq_mode=pdq_mode,
         pdq_min_quality=pdq_min_quality,
         pdq_max_distance=pdq_max_distance,
+        pdq_tilts=pdq_tilts,
         video_fps=video_fps,
         verify_media=verify_media,
     )

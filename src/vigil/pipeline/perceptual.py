@@ -17,11 +17,12 @@ from vigil.pipeline.analyse import Analyser
 
 
 def analyse_picture(
-    item: Item, hashes: Hashes, mode: str = "fast"
+    item: Item, hashes: Hashes, mode: str = "fast", tilts: bool = True
 ) -> tuple[Hashes, list[ScanError]]:
-    """PDQ hash, quality and query variants of a still picture."""
+    """PDQ hash, quality and query variants of a still picture (``tilts``: also the
+    small-rotation variants)."""
     with item.open() as stream:
-        result = pdq_for_file(stream, mode)  # type: ignore[arg-type]
+        result = pdq_for_file(stream, mode, tilts=tilts)  # type: ignore[arg-type]
     errors = []
     if result.error:
         errors.append(ScanError(item.path, "decode", result.error))
@@ -55,9 +56,11 @@ def analyse_video(item: Item, hashes: Hashes, fps: float = 1.0) -> tuple[Hashes,
     )
 
 
-def perceptual_analysers(pdq_mode: str = "fast", video_fps: float = 1.0) -> dict[str, Analyser]:
+def perceptual_analysers(
+    pdq_mode: str = "fast", video_fps: float = 1.0, pdq_tilts: bool = True
+) -> dict[str, Analyser]:
     """The built-in analysers by media kind."""
     return {
-        "image": partial(analyse_picture, mode=pdq_mode),
+        "image": partial(analyse_picture, mode=pdq_mode, tilts=pdq_tilts),
         "video": partial(analyse_video, fps=video_fps),
     }

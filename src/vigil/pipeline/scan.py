@@ -56,6 +56,8 @@ class ScanSettings:
     pdq_mode: str = "fast"
     pdq_min_quality: int = 50
     pdq_max_distance: int = 31
+    # Small-rotation query variants (about 3x the hashing cost of a picture).
+    pdq_tilts: bool = True
     video_fps: float = 1.0
     video_match_threshold: float = 0.8
     # E01/Ex01: read the whole media once first (chunk checksums, acquisition hash).

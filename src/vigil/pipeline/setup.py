@@ -48,5 +48,5 @@ def build_matchers(home: Path, settings: ScanSettings) -> tuple[list[Matcher], d
             video_threshold=settings.video_match_threshold,
         ),
     )
-    analysers = perceptual_analysers(settings.pdq_mode, settings.video_fps)
+    analysers = perceptual_analysers(settings.pdq_mode, settings.video_fps, settings.pdq_tilts)
     return [exact_match, perceptual], analysers
