@@ -24,6 +24,7 @@ from review_harness import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     NEAR_NAMES,
+    PASSWORDS,
     build_lab,
     login,
     start_server,
@@ -50,7 +51,7 @@ def main() -> int:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1280, "height": 720})
-                login(page, server.url, "alice", "alice-password")
+                login(page, server.url, "alice", PASSWORDS["alice"])
                 loads: list[str] = []
                 page.goto(f"{server.url}/cases/{lab.case}/grade")
                 page.on("load", lambda pg: loads.append(pg.url))
@@ -68,7 +69,7 @@ def main() -> int:
                     if n == 5 and args.screenshot:
                         trio = min(lab.ids[name] for name in NEAR_NAMES)
                         shot = browser.new_page(viewport={"width": 1280, "height": 720})
-                        login(shot, server.url, "root", "root-password")
+                        login(shot, server.url, "root", PASSWORDS["root"])
                         shot.goto(f"{server.url}/cases/{lab.case}/grade?start={trio}")
                         shot.wait_for_load_state("networkidle")
                         shot.screenshot(path=str(args.screenshot))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.engine import Connection
 
 from vigil.store.schema import contents, exhibits, grades, items, matches, thumbnails
@@ -131,14 +131,9 @@ def unknown_pictures(
     Returns:
         ``(content_id, media, pdq, pdq_quality)`` by content id.
     """
-    with_thumbs = select(thumbnails.c.content_id).distinct()
     rows = conn.execute(
         select(contents.c.id, contents.c.media, contents.c.pdq, contents.c.pdq_quality)
-        .where(
-            contents.c.case_id == case_id,
-            (contents.c.media == "image")
-            | ((contents.c.media == "video") & contents.c.id.in_(with_thumbs)),
-        )
+        .where(_reviewable(case_id))
         .order_by(contents.c.id)
     ).all()
     known = _matched_ids(conn, case_id)
@@ -241,8 +236,16 @@ def thumbnail(conn: Connection, content_id: int) -> bytes | None:
     ).scalar()
 
 
-def case_content_ids(conn: Connection, case_id: int, ids: list[int]) -> set[int]:
-    """Which of ``ids`` are contents of the case.
+def _reviewable(case_id: int) -> ColumnElement[bool]:
+    with_thumbs = select(thumbnails.c.content_id).distinct()
+    return (contents.c.case_id == case_id) & (
+        (contents.c.media == "image")
+        | ((contents.c.media == "video") & contents.c.id.in_(with_thumbs))
+    )
+
+
+def reviewable_ids(conn: Connection, case_id: int, ids: list[int]) -> set[int]:
+    """Which of ``ids`` the app shows for review in the case: unknown pictures and videos.
 
     Args:
         conn: Case-store connection.
@@ -250,10 +253,14 @@ def case_content_ids(conn: Connection, case_id: int, ids: list[int]) -> set[int]
         ids: Content ids to check.
 
     Returns:
-        The ids that belong to the case.
+        The ids that are in the case, are a picture (or a video with keyframes), and
+        have no hash-set match.
     """
+    matched = select(matches.c.content_id).where(matches.c.content_id.in_(ids))
     rows = conn.execute(
-        select(contents.c.id).where(contents.c.case_id == case_id, contents.c.id.in_(ids))
+        select(contents.c.id).where(
+            _reviewable(case_id), contents.c.id.in_(ids), contents.c.id.not_in(matched)
+        )
     )
     return {int(r.id) for r in rows}
 

@@ -1,7 +1,10 @@
 """Server-side renderings: blurred greyscale tiles, the one revealed picture, EXIF.
 
-Tiles are the only pictures sent by default: greyscale, blurred, small JPEG. The
-unblurred colour rendering leaves the server only through an explicit, logged reveal.
+Tiles are the only pictures sent by default. Each is rendered from the picture first
+shrunk to at most ``FLOOR_SIDE`` pixels on its long side (greyscale), then enlarged to
+``TILE_SIDE`` and Gaussian-blurred for display: whatever the blur asked for and whatever
+a client does with the bytes, a tile carries no more detail than that small picture.
+The unblurred colour rendering leaves the server only through an explicit, logged reveal.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from PIL import Image, ImageFilter, ImageOps
 from vigil.errors import EvidenceError
 
 TILE_SIDE = 480
+# The information floor: a tile is made from the picture at this size (long side).
+FLOOR_SIDE = 40
 REVEAL_SIDE = 1600
 MIN_BLUR = 4
 MAX_BLUR = 40
@@ -81,21 +86,46 @@ def _jpeg(img: Image.Image, quality: int) -> bytes:
     return out.getvalue()
 
 
-def blurred_tile(data: bytes, blur: int | None = None) -> bytes:
-    """Render a picture as a small, greyscale, blurred JPEG.
+def floor_picture(data: bytes) -> Image.Image:
+    """The picture as a tile is allowed to know it: greyscale, at most ``FLOOR_SIDE`` px.
 
     Args:
         data: The picture's bytes.
-        blur: Gaussian radius in tile pixels (clamped; see ``clamp_blur``).
 
     Returns:
-        JPEG bytes.
+        A greyscale picture of at most ``FLOOR_SIDE`` pixels on its long side.
 
     Raises:
         EvidenceError: If the picture cannot be decoded.
     """
-    img = _open(data, TILE_SIDE, "L")
-    return _jpeg(img.filter(ImageFilter.GaussianBlur(clamp_blur(blur))), 70)
+    # Decode near 8x the floor (cheap DCT draft for JPEG), then shrink with a box filter:
+    # every floor pixel is the mean of its area, so no aliased fine detail survives.
+    img = _open(data, FLOOR_SIDE * 8, "L")
+    scale = FLOOR_SIDE / max(img.width, img.height)
+    if scale < 1:
+        size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+        img = img.resize(size, Image.Resampling.BOX)
+    return img
+
+
+def blurred_tile(data: bytes, blur: int | None = None) -> bytes:
+    """Render a picture as a greyscale tile: the floor picture enlarged, then blurred.
+
+    Args:
+        data: The picture's bytes.
+        blur: Gaussian radius in display pixels (clamped; see ``clamp_blur``).
+
+    Returns:
+        JPEG bytes, ``TILE_SIDE`` pixels on the long side.
+
+    Raises:
+        EvidenceError: If the picture cannot be decoded.
+    """
+    small = floor_picture(data)
+    scale = TILE_SIDE / max(small.width, small.height)
+    size = (max(1, round(small.width * scale)), max(1, round(small.height * scale)))
+    big = small.resize(size, Image.Resampling.BICUBIC)
+    return _jpeg(big.filter(ImageFilter.GaussianBlur(clamp_blur(blur))), 70)
 
 
 def blur_jpeg(jpeg: bytes, blur: int | None = None) -> bytes:

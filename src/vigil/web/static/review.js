@@ -74,53 +74,60 @@
     message.className = bad ? "error" : "";
   }
 
-  function send(ids, grade, undoing, started) {
-    return fetch(base + "/grades", {
+  function acked(started) {
+    window.vigilTimings.push(performance.now() - started);
+    window.vigilAcked += 1;
+    document.body.dataset.acked = String(window.vigilAcked);
+  }
+
+  function post(path, body) {
+    return fetch(base + path, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify({ content_ids: ids, grade: grade, undo: undoing }),
+      body: JSON.stringify(body),
       credentials: "same-origin",
     }).then((r) => {
-      if (!r.ok) throw new Error("server refused the grade (" + r.status + ")");
+      if (!r.ok) throw new Error("server refused (" + r.status + ")");
       return r.json();
-    }).then(() => {
-      window.vigilTimings.push(performance.now() - started);
-      window.vigilAcked += 1;
-      document.body.dataset.acked = String(window.vigilAcked);
     });
+  }
+
+  function send(ids, grade, started) {
+    return post("/grades", { content_ids: ids, grade: grade }).then(() => acked(started));
   }
 
   function applyGrade(ids, grade, started) {
     const before = ids.map((id) => [id, byId.get(id).grade]);
-    undo.push({ before: before, index: index });
+    const step = { before: before, index: index };
+    undo.push(step);
     ids.forEach((id) => { byId.get(id).grade = grade; });
     if (index < items.length - 1) index += 1;
     render();
-    send(ids, grade, false, started).then(
+    send(ids, grade, started).then(
       () => say("graded " + ids.length + " as " + grade),
       (err) => {
         before.forEach(([id, g]) => { byId.get(id).grade = g; });
+        if (undo.includes(step)) undo.splice(undo.indexOf(step), 1);
         render();
         say(err.message, true);
       });
   }
 
+  // Undo is the server's own action: it restores what this session's last grading
+  // replaced and answers with the grades restored.
   function undoLast(started) {
     const last = undo.pop();
     if (!last) { say("nothing to undo"); return; }
-    const groups = new Map();
-    last.before.forEach(([id, g]) => {
-      byId.get(id).grade = g;
-      const k = g === null ? "" : g;
-      if (!groups.has(k)) groups.set(k, []);
-      groups.get(k).push(id);
-    });
-    index = last.index;
-    render();
-    groups.forEach((ids, k) => {
-      send(ids, k === "" ? null : k, true, started).then(
-        () => say("undone"), (err) => say(err.message, true));
-    });
+    post("/undo", {}).then((answer) => {
+      Object.entries(answer.restored).forEach(([id, g]) => {
+        const it = byId.get(Number(id));
+        if (it) it.grade = g;
+      });
+      index = last.index;
+      render();
+      acked(started);
+      say("undone");
+    }, (err) => say(err.message, true));
   }
 
   function reveal() {
