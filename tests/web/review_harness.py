@@ -173,12 +173,13 @@ class Server:
         self.log.close()
 
 
-def start_server(env: dict[str, str], log: Path) -> Server:
+def start_server(env: dict[str, str], log: Path, *extra: str) -> Server:
     """Start ``vigil serve`` on a free port and wait until it answers.
 
     Args:
         env: Environment (with VIGIL_HOME).
         log: File for the server's output.
+        *extra: More ``vigil serve`` options.
 
     Returns:
         The running server.
@@ -186,7 +187,8 @@ def start_server(env: dict[str, str], log: Path) -> Server:
     port = free_port()
     out = log.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "vigil.web", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "vigil.web", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        + list(extra),
         env=env,
         stdout=out,
         stderr=subprocess.STDOUT,

@@ -167,7 +167,7 @@ def user_sessions(
 
     for s in list_sessions(open_lab(_lab_url(lab_db)), name):
         fields = (s.id, s.created_at, s.last_seen or "-", s.expires_at, s.remote or "-")
-        out.print("\t".join(fields))
+        typer.echo("\t".join(fields))
 
 
 def user_revoke(
@@ -247,7 +247,7 @@ def user_list(lab_db: LabOption = None) -> None:
     lab = open_lab(_lab_url(lab_db))
     for u in list_users(lab):
         state = "\tdisabled" if u.disabled else ""
-        out.print(f"{u.name}\t{u.role}\t{', '.join(sorted(assigned_cases(lab, u)))}{state}")
+        typer.echo(f"{u.name}\t{u.role}\t{', '.join(sorted(assigned_cases(lab, u)))}{state}")
 
 
 def register(app: typer.Typer) -> None:
