@@ -254,7 +254,8 @@ def test_wrong_passwords_back_off_and_a_success_resets(web: Web) -> None:
     refused = accounts.authenticate(engine, "victor", "copper-harbour-gate-9", "10.0.0.1")
     assert (refused.status, refused.retry_after) == ("wait", 1)
     # Another address is not held back by this pair's failures...
-    assert accounts.authenticate(engine, "victor", "copper-harbour-gate-9", "10.0.0.2").status == "ok"
+    other = accounts.authenticate(engine, "victor", "copper-harbour-gate-9", "10.0.0.2")
+    assert other.status == "ok"
     # ...and the success cleared the count: the first address may try at once.
     assert accounts.wait_seconds(engine, "victor", "10.0.0.1") == 0
     with engine.connect() as conn:
@@ -422,7 +423,10 @@ def test_undo_restores_what_this_session_replaced_and_nothing_else(web: Web) -> 
         {"contents": [one], "grade": "B", "scheme": "uk"},
     )
     reasons = [d["reason"] for _a, d in _audit(web.case, "grade-refused")[-2:]]
-    assert reasons == ["nothing to undo", f"contents [{trio[0]}] were graded again since; not undone"]
+    assert reasons == [
+        "nothing to undo",
+        f"contents [{trio[0]}] were graded again since; not undone",
+    ]
 
 
 # -- sessions and users --------------------------------------------------------------------
@@ -523,7 +527,8 @@ def test_weak_passwords_are_refused(password: str, reason: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["alice ", " alice", "al\u200bice", "ali\u0007ce", "al  ice", "al\u00a0ice", "", "x" * 101]
+    "name",
+    ["alice ", " alice", "al\u200bice", "ali\u0007ce", "al  ice", "al\u00a0ice", "", "x" * 101],
 )
 def test_look_alike_and_malformed_names_are_refused(name: str) -> None:
     with pytest.raises(UsageError):
