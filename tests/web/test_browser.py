@@ -227,3 +227,88 @@ def test_known_material_is_metadata_only(page: object, server: Server, lab: Lab)
     page.goto(f"{server.url}/cases/OTHER-1/grade")  # type: ignore[attr-defined]
     queue = json.loads(page.inner_text("#queue-data"))  # type: ignore[attr-defined]
     assert known not in [i["id"] for i in queue["items"]]
+
+
+def test_a_person_without_a_session_lands_on_the_login_page(page: object, server: Server) -> None:
+    response = page.goto(server.url + "/")  # type: ignore[attr-defined]
+    assert (response.status, page.url) == (200, server.url + "/login")  # type: ignore[attr-defined]
+    assert page.locator("#login-button").count() == 1  # type: ignore[attr-defined]
+
+
+def test_less_blur_is_counted_and_never_below_the_floor(
+    alice: object, server: Server, lab: Lab
+) -> None:
+    cid = lab.ids["pictures/00/land_0010.jpg"]
+    alice.goto(f"{server.url}/exposure")  # type: ignore[attr-defined]
+    before = int(alice.inner_text("#exposure-table tr[data-user='alice'] .tiles-today"))  # type: ignore[attr-defined]
+    alice.goto(f"{server.url}/cases/{lab.case}/grade?start={cid}")  # type: ignore[attr-defined]
+    _tile_loaded(alice, cid)
+    asked: list[str] = []
+    alice.on("request", lambda r: asked.append(r.url) if "/tiles/" in r.url else None)  # type: ignore[attr-defined]
+    for _ in range(5):  # 12 -> 8 -> 4 -> 4 ...: the page stops at the floor
+        alice.keyboard.press("[")  # type: ignore[attr-defined]
+    _tile_loaded(alice, cid)
+    assert "blur 4" in alice.inner_text("#state")  # type: ignore[attr-defined]
+    assert all(not u.endswith(("blur=0", "blur=-4")) for u in asked)
+    original = (lab.evidence / "pictures/00/land_0010.jpg").read_bytes()
+    shown = alice.evaluate(  # type: ignore[attr-defined]
+        "fetch(document.getElementById('tile').src).then(r => r.arrayBuffer())"
+        ".then(b => Array.from(new Uint8Array(b)))"
+    )
+    assert bytes(shown) == imaging.blurred_tile(original, imaging.MIN_BLUR)
+    sharper = [u for u in asked if u.endswith(("blur=8", "blur=4"))]
+    alice.goto(f"{server.url}/exposure")  # type: ignore[attr-defined]
+    after = int(alice.inner_text("#exposure-table tr[data-user='alice'] .tiles-today"))  # type: ignore[attr-defined]
+    assert after - before == len(sharper) > 1  # every sharper tile fetched, the one above too
+
+
+def test_a_page_on_another_port_cannot_log_the_browser_in_as_someone_else(
+    page: object, server: Server
+) -> None:
+    # Another local server (another port, same host: cookies are shared) fetches a valid
+    # login cookie and token from vigil, plants the cookie in the browser and posts the
+    # form with its own account's credentials. The origin check refuses the post.
+    import http.server
+    import re
+    import threading
+    import urllib.request
+
+    from review_harness import free_port
+
+    class Attacker(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            with urllib.request.urlopen(server.url + "/login") as r:
+                cookie = r.headers["set-cookie"].split(";")[0]
+                token = re.search(r'name="csrf" value="([^"]+)"', r.read().decode()).group(1)
+            body = (
+                f'<form id="f" method="post" action="{server.url}/login">'
+                f'<input name="name" value="bob"><input name="password" value="{PASSWORDS["bob"]}">'
+                f'<input name="csrf" value="{token}"></form>'
+                "<script>document.getElementById('f').submit()</script>"
+            ).encode()
+            self.send_response(200)
+            self.send_header("Set-Cookie", cookie + "; Secure; HttpOnly; Path=/; SameSite=Strict")
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    port = free_port()
+    httpd = http.server.HTTPServer(("127.0.0.1", port), Attacker)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        answers: list[tuple[str, int]] = []
+        page.on("response", lambda r: answers.append((r.url, r.status)))  # type: ignore[attr-defined]
+        page.goto(f"http://127.0.0.1:{port}/")  # type: ignore[attr-defined]
+        page.wait_for_url(lambda u: u.startswith(server.url))  # type: ignore[attr-defined]
+        page.wait_for_load_state()  # type: ignore[attr-defined]
+        planted = [c["name"] for c in page.context.cookies()]  # type: ignore[attr-defined]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert "__Host-vigil_login" in planted  # the plant itself worked...
+    assert (server.url + "/login", 403) in answers  # ...the post did not
+    assert "__Host-vigil_session" not in planted
