@@ -7,7 +7,7 @@ Gaussian kernel, then unsharp masking. Each is compared (PSNR, dB, on the 480 px
 greyscale picture) with the original shrunk to 16..128 px and enlarged again: the size
 whose PSNR the best attack does not exceed is the detail the tile gives away.
 
-    .venv/bin/python benchmarks/tile_information.py [--images DIR]
+    .venv/bin/python benchmarks/tile_information.py [--images DIR ...]
 """
 
 from __future__ import annotations
@@ -26,11 +26,14 @@ from vigil.web import imaging  # noqa: E402
 def main() -> int:
     """Print one table row per picture."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=Path, help="Folder of extra benign pictures.")
+    parser.add_argument(
+        "--images", type=Path, action="append", default=[],
+        help="Folder of extra benign pictures (repeatable; its first 6 JPEGs).",
+    )
     args = parser.parse_args()
     pictures = [(f"drawn-{s}", detailed_picture(s)) for s in (1, 2, 3)]
-    if args.images:
-        for path in sorted(args.images.glob("*.jpg"))[:6]:
+    for folder in args.images:
+        for path in sorted(folder.glob("*.jpg"))[:6]:
             pictures.append((path.name, path.read_bytes()))
     head = " | ".join(f"{s} px" for s in SIZES)
     print(f"| picture | {head} | tile | best attack | = px |")

@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from vigil.errors import EvidenceError, UsageError
 from vigil.hashsets.schemes import Scheme, load_scheme
 from vigil.store import audit
-from vigil.web import accounts, casedata, exposure, imaging
+from vigil.web import accounts, casedata, exposure, imaging, video
 from vigil.web.accounts import Session
 from vigil.web.cases import CaseRegistry
 from vigil.web.evidence import read_item
@@ -338,11 +338,11 @@ def create_app(settings: AppSettings) -> Guard:
             src = _unknown_source(conn, case_id, content_id)
             key = (case, content_id, radius)
             body = tiles.get(key)
-            thumb = casedata.thumbnail(conn, content_id) if body is None else None
+            frames = casedata.keyframes(conn, content_id) if body is None else []
         if body is None:
             try:
-                if thumb is not None:
-                    body = imaging.blur_jpeg(thumb, radius)
+                if src.media == "video":
+                    body = imaging.keyframe_strip(frames, radius)
                 else:
                     body = imaging.blurred_tile(read_item(src.evidence_path, src.item_path), radius)
             except EvidenceError as exc:
@@ -401,19 +401,20 @@ def create_app(settings: AppSettings) -> Guard:
         engine, case_id = open_case(session, case)
         with engine.connect() as conn:
             src = _unknown_source(conn, case_id, content_id)
+        details: dict[str, Any] = {"content": content_id, "item": src.item_path}
         try:
-            body = imaging.revealed(read_item(src.evidence_path, src.item_path))
+            data = read_item(src.evidence_path, src.item_path)
+            if src.media == "video":
+                # A video is revealed as a sheet of frames at reduced resolution.
+                body, count = video.contact_sheet(data)
+                details.update(media="video", frames=count, side=video.FRAME_SIDE)
+            else:
+                body = imaging.revealed(data)
         except EvidenceError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from exc
         # Logged before a single unblurred byte leaves the server.
         with engine.begin() as conn:
-            audit.append(
-                conn,
-                case_id,
-                session.user.name,
-                "reveal",
-                {"content": content_id, "item": src.item_path},
-            )
+            audit.append(conn, case_id, session.user.name, "reveal", details)
         exposure.record_reveal(lab, session.user, case, content_id)
         return Response(body, media_type="image/jpeg")
 

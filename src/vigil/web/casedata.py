@@ -54,6 +54,7 @@ class Source:
     evidence_path: str
     evidence_kind: str
     item_path: str
+    media: str = "image"
 
 
 @dataclass
@@ -68,20 +69,26 @@ class Detail:
     known: bool = False
 
 
-def current_grades(conn: Connection, case_id: int) -> dict[int, str | None]:
+def current_grades(
+    conn: Connection, case_id: int, ids: list[int] | None = None
+) -> dict[int, str | None]:
     """The newest grade row per content of the case (None means cleared).
 
     Args:
         conn: Case-store connection.
         case_id: The case.
+        ids: Only these contents (default: every content of the case).
 
     Returns:
         Content id to grade code or None.
     """
+    where = contents.c.case_id == case_id
+    if ids is not None:
+        where = where & grades.c.content_id.in_(ids)
     newest = (
         select(func.max(grades.c.id).label("id"))
         .join(contents, contents.c.id == grades.c.content_id)
-        .where(contents.c.case_id == case_id)
+        .where(where)
         .group_by(grades.c.content_id)
         .subquery()
     )
@@ -208,32 +215,34 @@ def source(conn: Connection, case_id: int, content_id: int) -> Source | None:
         The source, or None when the content is not in this case.
     """
     row = conn.execute(
-        select(exhibits.c.evidence_path, exhibits.c.evidence_kind, items.c.path)
+        select(exhibits.c.evidence_path, exhibits.c.evidence_kind, items.c.path, contents.c.media)
         .join(items, items.c.exhibit_id == exhibits.c.id)
         .join(contents, contents.c.id == items.c.content_id)
         .where(contents.c.id == content_id, contents.c.case_id == case_id)
         .order_by(items.c.carved, items.c.deleted, items.c.depth, items.c.id)
         .limit(1)
     ).first()
-    return Source(row.evidence_path, row.evidence_kind, row.path) if row else None
+    return Source(row.evidence_path, row.evidence_kind, row.path, row.media) if row else None
 
 
-def thumbnail(conn: Connection, content_id: int) -> bytes | None:
-    """The first stored (already blurred, greyscale) keyframe of a video.
+def keyframes(conn: Connection, content_id: int, limit: int = 8) -> list[bytes]:
+    """The stored (already blurred, greyscale) keyframes of a video, in time order.
 
     Args:
         conn: Case-store connection.
         content_id: The video content.
+        limit: At most this many.
 
     Returns:
-        JPEG bytes, or None.
+        JPEG bytes of each; empty for a picture.
     """
-    return conn.execute(
+    rows = conn.execute(
         select(thumbnails.c.jpeg)
         .where(thumbnails.c.content_id == content_id)
         .order_by(thumbnails.c.timestamp)
-        .limit(1)
-    ).scalar()
+        .limit(limit)
+    )
+    return [r.jpeg for r in rows]
 
 
 def _reviewable(case_id: int) -> ColumnElement[bool]:

@@ -185,7 +185,7 @@ class UndoLog:
     ) -> list[int]:
         """Record a grading and remember what it replaced, for ``undo``."""
         with engine.connect() as conn:
-            now = current_grades(conn, case_id)
+            now = current_grades(conn, case_id, request.content_ids)
         action = "grade-bulk" if len(request.content_ids) > 1 else "grade"
         done = record_grades(
             engine, case_id, request.content_ids, scheme, request.grade, user, action
@@ -213,7 +213,7 @@ class UndoLog:
                 raise GradeRefused("nothing to undo")
             step = steps.pop()
         with engine.connect() as conn:
-            now = current_grades(conn, case_id)
+            now = current_grades(conn, case_id, list(step.before))
         changed = [c for c in step.before if now.get(c) != step.grade]
         if changed:
             raise GradeRefused(f"contents {changed[:10]} were graded again since; not undone")

@@ -128,17 +128,37 @@ def blurred_tile(data: bytes, blur: int | None = None) -> bytes:
     return _jpeg(big.filter(ImageFilter.GaussianBlur(clamp_blur(blur))), 70)
 
 
-def blur_jpeg(jpeg: bytes, blur: int | None = None) -> bytes:
-    """Blur an already greyscale rendering (a video keyframe thumbnail) further.
+STRIP_HEIGHT = 180
+STRIP_GAP = 6
+
+
+def keyframe_strip(jpegs: list[bytes], blur: int | None = None) -> bytes:
+    """A video's stored keyframes side by side, each from its floor picture, blurred.
 
     Args:
-        jpeg: JPEG bytes.
-        blur: Gaussian radius (clamped).
+        jpegs: The keyframe thumbnails (JPEG bytes), in time order.
+        blur: Gaussian radius in display pixels (clamped).
 
     Returns:
-        JPEG bytes.
+        One greyscale JPEG, ``STRIP_HEIGHT`` pixels high.
+
+    Raises:
+        EvidenceError: If a thumbnail cannot be decoded or there is none.
     """
-    return blurred_tile(jpeg, blur)
+    if not jpegs:
+        raise EvidenceError("the video has no keyframes")
+    frames = []
+    for data in jpegs:
+        small = floor_picture(data)
+        width = max(1, round(small.width * STRIP_HEIGHT / small.height))
+        frames.append(small.resize((width, STRIP_HEIGHT), Image.Resampling.BICUBIC))
+    total = sum(f.width for f in frames) + STRIP_GAP * (len(frames) - 1)
+    strip = Image.new("L", (total, STRIP_HEIGHT), 0)
+    x = 0
+    for f in frames:
+        strip.paste(f, (x, 0))
+        x += f.width + STRIP_GAP
+    return _jpeg(strip.filter(ImageFilter.GaussianBlur(clamp_blur(blur))), 70)
 
 
 def revealed(data: bytes) -> bytes:
