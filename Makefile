@@ -48,6 +48,8 @@ bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/video_throughput.py
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/review_keys.py
+	$(BIN)/python benchmarks/login_flood.py
+	$(BIN)/python benchmarks/tile_information.py
 
 examples: $(STAMP)
 	$(BIN)/python docs/examples/make_examples.py

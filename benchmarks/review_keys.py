@@ -4,7 +4,8 @@ Builds a benign case (procedurally drawn landscapes) with a real ``vigil scan``,
 starts ``vigil serve``, logs in with Debian's Chromium (Playwright) and presses one
 grade key per picture on one page. The page records, per keypress, the time from the
 keydown event until the server confirmed the grade (``window.vigilTimings``); the
-script checks the page never reloaded and compares p50/p95/max with the 100 ms limit.
+script checks the page never reloaded and compares p50/p95/max with the 100 ms limit
+(it passes when p95 is under it).
 
     .venv/bin/python benchmarks/review_keys.py [--pictures 500] [--screenshot PNG]
 """
@@ -93,7 +94,8 @@ def main() -> int:
         f"limit {LIMIT_MS:.0f} ms: p95 at {p95 / LIMIT_MS:.2f}x, max at {worst / LIMIT_MS:.2f}x "
         f"of the limit"
     )
-    ok = len(timings) == total and not loads and same and worst < LIMIT_MS
+    # The target (issues 7 and 16): p95 under the limit; the max is printed beside it.
+    ok = len(timings) == total and not loads and same and p95 < LIMIT_MS
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 
