@@ -352,10 +352,13 @@ def create_app(settings: AppSettings) -> Guard:
             exposure.record_reveal(lab, session.user, case, content_id, "tile", radius)
         return Response(body, media_type="image/jpeg")
 
-    def refuse(engine: Engine, case_id: int, session: Session, exc: UsageError, body: Any) -> None:
+    def refused(
+        engine: Engine, case_id: int, session: Session, exc: UsageError, body: Any
+    ) -> HTTPException:
+        # Every refused grade or undo is an audit entry before the 400 goes out.
         log_refusal(engine, case_id, session.user.name, str(exc), body)
         log.warning("grade refused for %s: %s", session.user.name, exc)
-        raise HTTPException(status_code=400, detail=str(exc)) from exc
+        return HTTPException(status_code=400, detail=str(exc))
 
     def grade_json(request: Request, case: str, raw: bytes) -> Response:
         session = need_session(request)
@@ -373,7 +376,7 @@ def create_app(settings: AppSettings) -> Guard:
                 engine, case_id, (session.id, case), wanted, scheme, session.user.name
             )
         except GradeRefused as exc:
-            refuse(engine, case_id, session, exc, payload)
+            raise refused(engine, case_id, session, exc, payload) from exc
         return JSONResponse({"graded": done, "grade": wanted.grade})
 
     @app.post("/cases/{case}/grades")
@@ -391,7 +394,7 @@ def create_app(settings: AppSettings) -> Guard:
         try:
             restored = undo_log.undo(engine, case_id, (session.id, case), scheme, session.user.name)
         except GradeRefused as exc:
-            refuse(engine, case_id, session, exc, {"undo": True})
+            raise refused(engine, case_id, session, exc, {"undo": True}) from exc
         return JSONResponse({"restored": {str(k): v for k, v in sorted(restored.items())}})
 
     @app.post("/cases/{case}/reveal/{content_id}")
