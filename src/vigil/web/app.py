@@ -27,7 +27,7 @@ from vigil.hashsets.schemes import Scheme, load_scheme
 from vigil.store import audit
 from vigil.web import accounts, casedata, exposure, imaging, video
 from vigil.web.accounts import Session
-from vigil.web.cases import CaseRegistry
+from vigil.web.cases import CaseRegistry, OpenCase
 from vigil.web.evidence import read_item
 from vigil.web.grading import (
     MAX_ID,
@@ -129,14 +129,13 @@ def create_app(settings: AppSettings) -> Guard:
             raise LoginRequired()
         return session
 
-    def open_case(session: Session, case: str) -> tuple[Engine, int]:
+    def open_case(session: Session, case: str) -> OpenCase:
         if not accounts.may_open(lab, session.user, case):
             raise HTTPException(status_code=403, detail="you are not assigned to this case")
         try:
-            store, case_id = registry.store(case)
+            return registry.open(case)
         except UsageError as exc:
             raise HTTPException(status_code=404, detail="no such case") from exc
-        return store.engine, case_id
 
     def page(request: Request, name: str, session: Session | None, **context: Any) -> Response:
         return templates.TemplateResponse(
@@ -207,16 +206,18 @@ def create_app(settings: AppSettings) -> Guard:
     @app.get("/cases/{case}", response_class=HTMLResponse)
     def case_overview(request: Request, case: CaseName) -> Response:
         session = need_session(request)
-        engine, case_id = open_case(session, case)
-        with engine.connect() as conn:
+        oc = open_case(session, case)
+        case_id = oc.case_id
+        with oc.reader.connect() as conn:
             ov = casedata.overview(conn, case_id)
         return page(request, "overview.html", session, case=case, ov=ov, scheme=scheme)
 
     @app.get("/cases/{case}/grade", response_class=HTMLResponse)
     def grade_page(request: Request, case: CaseName) -> Response:
         session = need_session(request)
-        engine, case_id = open_case(session, case)
-        with engine.connect() as conn:
+        oc = open_case(session, case)
+        case_id = oc.case_id
+        with oc.reader.connect() as conn:
             q = casedata.queue(conn, case_id)
         data = {
             "case": case,
@@ -243,8 +244,9 @@ def create_app(settings: AppSettings) -> Guard:
     @app.get("/cases/{case}/contents/{content_id}", response_class=HTMLResponse)
     def content_detail(request: Request, case: CaseName, content_id: ContentId) -> Response:
         session = need_session(request)
-        engine, case_id = open_case(session, case)
-        with engine.connect() as conn:
+        oc = open_case(session, case)
+        case_id = oc.case_id
+        with oc.reader.connect() as conn:
             d = casedata.detail(conn, case_id, content_id)
             src = casedata.source(conn, case_id, content_id)
         if d is None:
@@ -269,8 +271,9 @@ def create_app(settings: AppSettings) -> Guard:
     @app.get("/cases/{case}/audit", response_class=HTMLResponse)
     def audit_page(request: Request, case: CaseName) -> Response:
         session = need_session(request)
-        engine, case_id = open_case(session, case)
-        with engine.connect() as conn:
+        oc = open_case(session, case)
+        case_id = oc.case_id
+        with oc.reader.connect() as conn:
             entries = audit.entries(conn, case_id)
         return page(request, "audit.html", session, case=case, entries=list(reversed(entries)))
 
@@ -312,14 +315,20 @@ def create_app(settings: AppSettings) -> Guard:
 
     # -- pictures and grades ----------------------------------------------------------
 
-    def _unknown_source(conn: Any, case_id: int, content_id: int) -> casedata.Source:
+    def _check_unknown(conn: Any, case_id: int, content_id: int) -> None:
         # Membership first: another case's content is "not here" (404), whether or not a
         # hash set knows it, so 403-vs-404 tells nothing about other cases.
+        found = casedata.standing(conn, case_id, content_id)
+        if found == "missing":
+            raise HTTPException(status_code=404, detail="no such content in this case")
+        if found == "known":
+            raise HTTPException(status_code=403, detail="known material is never shown")
+
+    def _unknown_source(conn: Any, case_id: int, content_id: int) -> casedata.Source:
+        _check_unknown(conn, case_id, content_id)
         src = casedata.source(conn, case_id, content_id)
         if src is None:
             raise HTTPException(status_code=404, detail="no such content in this case")
-        if casedata.is_known(conn, content_id):
-            raise HTTPException(status_code=403, detail="known material is never shown")
         return src
 
     @app.get("/cases/{case}/tiles/{content_id}.jpg")
@@ -330,15 +339,17 @@ def create_app(settings: AppSettings) -> Guard:
         blur: Annotated[int | None, Query(ge=-1000, le=1000)] = None,
     ) -> Response:
         session = need_session(request)
-        engine, case_id = open_case(session, case)
+        oc = open_case(session, case)
         radius = imaging.clamp_blur(blur)
         # Checked on every view, cached or not: a content that became known since its
         # tile was cached is refused from then on.
-        with engine.connect() as conn:
-            src = _unknown_source(conn, case_id, content_id)
-            key = (case, content_id, radius)
+        key = (case, content_id, radius)
+        with oc.reader.connect() as conn:
+            _check_unknown(conn, oc.case_id, content_id)
             body = tiles.get(key)
-            frames = casedata.keyframes(conn, content_id) if body is None else []
+            if body is None:
+                src = _unknown_source(conn, oc.case_id, content_id)
+                frames = casedata.keyframes(conn, content_id) if src.media == "video" else []
         if body is None:
             try:
                 if src.media == "video":
@@ -352,18 +363,16 @@ def create_app(settings: AppSettings) -> Guard:
             exposure.record_reveal(lab, session.user, case, content_id, "tile", radius)
         return Response(body, media_type="image/jpeg")
 
-    def refused(
-        engine: Engine, case_id: int, session: Session, exc: UsageError, body: Any
-    ) -> HTTPException:
+    def refused(oc: OpenCase, session: Session, exc: UsageError, body: Any) -> HTTPException:
         # Every refused grade or undo is an audit entry before the 400 goes out.
-        log_refusal(engine, case_id, session.user.name, str(exc), body)
+        log_refusal(oc.engine, oc.case_id, session.user.name, str(exc), body)
         log.warning("grade refused for %s: %s", session.user.name, exc)
         return HTTPException(status_code=400, detail=str(exc))
 
     def grade_json(request: Request, case: str, raw: bytes) -> Response:
         session = need_session(request)
         check_csrf(request, session.csrf)
-        engine, case_id = open_case(session, case)
+        oc = open_case(session, case)
         payload: Any = raw[:1000]
         try:
             try:
@@ -371,12 +380,10 @@ def create_app(settings: AppSettings) -> Guard:
             except ValueError as exc:
                 raise GradeRefused("the body is not JSON") from exc
             wanted = parse_grade(payload, scheme)
-            check_reviewable(engine, case_id, wanted.content_ids)
-            done = undo_log.grade(
-                engine, case_id, (session.id, case), wanted, scheme, session.user.name
-            )
+            check_reviewable(oc, wanted.content_ids)
+            done = undo_log.grade(oc, (session.id, case), wanted, scheme, session.user.name)
         except GradeRefused as exc:
-            raise refused(engine, case_id, session, exc, payload) from exc
+            raise refused(oc, session, exc, payload) from exc
         return JSONResponse({"graded": done, "grade": wanted.grade})
 
     @app.post("/cases/{case}/grades")
@@ -390,19 +397,20 @@ def create_app(settings: AppSettings) -> Guard:
     def undo(request: Request, case: CaseName) -> Response:
         session = need_session(request)
         check_csrf(request, session.csrf)
-        engine, case_id = open_case(session, case)
+        oc = open_case(session, case)
         try:
-            restored = undo_log.undo(engine, case_id, (session.id, case), scheme, session.user.name)
+            restored = undo_log.undo(oc, (session.id, case), scheme, session.user.name)
         except GradeRefused as exc:
-            raise refused(engine, case_id, session, exc, {"undo": True}) from exc
+            raise refused(oc, session, exc, {"undo": True}) from exc
         return JSONResponse({"restored": {str(k): v for k, v in sorted(restored.items())}})
 
     @app.post("/cases/{case}/reveal/{content_id}")
     def reveal(request: Request, case: CaseName, content_id: ContentId) -> Response:
         session = need_session(request)
         check_csrf(request, session.csrf)
-        engine, case_id = open_case(session, case)
-        with engine.connect() as conn:
+        oc = open_case(session, case)
+        case_id = oc.case_id
+        with oc.reader.connect() as conn:
             src = _unknown_source(conn, case_id, content_id)
         details: dict[str, Any] = {"content": content_id, "item": src.item_path}
         try:
@@ -416,7 +424,7 @@ def create_app(settings: AppSettings) -> Guard:
         except EvidenceError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from exc
         # Logged before a single unblurred byte leaves the server.
-        with engine.begin() as conn:
+        with oc.engine.begin() as conn:
             audit.append(conn, case_id, session.user.name, "reveal", details)
         exposure.record_reveal(lab, session.user, case, content_id)
         return Response(body, media_type="image/jpeg")

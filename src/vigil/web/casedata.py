@@ -203,6 +203,28 @@ def overview(conn: Connection, case_id: int) -> Overview:
     return Overview(ex_rows, dict(counts), dict(known), len(unknown_ids), left)
 
 
+def standing(conn: Connection, case_id: int, content_id: int) -> str:
+    """In one query: ``missing`` (not in this case), ``known`` (a hash set matches) or ``unknown``.
+
+    Args:
+        conn: Case-store connection.
+        case_id: The case.
+        content_id: The content.
+
+    Returns:
+        The standing.
+    """
+    known = select(matches.c.id).where(matches.c.content_id == content_id).exists()
+    row = conn.execute(
+        select(known.label("known")).where(
+            contents.c.id == content_id, contents.c.case_id == case_id
+        )
+    ).first()
+    if row is None:
+        return "missing"
+    return "known" if row.known else "unknown"
+
+
 def source(conn: Connection, case_id: int, content_id: int) -> Source | None:
     """Where to re-open a content of the case (allocated, uncarved items first).
 

@@ -23,6 +23,7 @@ from vigil.store import audit
 from vigil.store.clock import now_text
 from vigil.store.schema import grades
 from vigil.web.casedata import current_grades, reviewable_ids
+from vigil.web.cases import OpenCase
 
 MAX_BULK = 10_000
 MAX_ID = 2**62
@@ -75,19 +76,18 @@ def parse_grade(payload: Any, scheme: Scheme) -> GradeRequest:
     return GradeRequest(_ids(payload["content_ids"]), grade)
 
 
-def check_reviewable(engine: Engine, case_id: int, ids: Sequence[int]) -> None:
+def check_reviewable(case: OpenCase, ids: Sequence[int]) -> None:
     """Refuse ids that are not contents the app shows for review in this case.
 
     Args:
-        engine: The case store's engine.
-        case_id: The case.
+        case: The open case.
         ids: Content ids.
 
     Raises:
         GradeRefused: Naming up to ten ids that are not reviewable here.
     """
-    with engine.connect() as conn:
-        shown = reviewable_ids(conn, case_id, list(ids))
+    with case.reader.connect() as conn:
+        shown = reviewable_ids(conn, case.case_id, list(ids))
     refused = [c for c in ids if c not in shown]
     if refused:
         raise GradeRefused(f"contents {refused[:10]} are not shown for review in this case")
@@ -176,19 +176,18 @@ class UndoLog:
 
     def grade(
         self,
-        engine: Engine,
-        case_id: int,
+        case: OpenCase,
         key: tuple[str, str],
         request: GradeRequest,
         scheme: Scheme,
         user: str,
     ) -> list[int]:
         """Record a grading and remember what it replaced, for ``undo``."""
-        with engine.connect() as conn:
-            now = current_grades(conn, case_id, request.content_ids)
+        with case.reader.connect() as conn:
+            now = current_grades(conn, case.case_id, request.content_ids)
         action = "grade-bulk" if len(request.content_ids) > 1 else "grade"
         done = record_grades(
-            engine, case_id, request.content_ids, scheme, request.grade, user, action
+            case.engine, case.case_id, request.content_ids, scheme, request.grade, user, action
         )
         with self._lock:
             steps = self._steps[key]
@@ -197,7 +196,7 @@ class UndoLog:
         return done
 
     def undo(
-        self, engine: Engine, case_id: int, key: tuple[str, str], scheme: Scheme, user: str
+        self, case: OpenCase, key: tuple[str, str], scheme: Scheme, user: str
     ) -> dict[int, str | None]:
         """Undo this session's newest grading in the case, if nobody graded over it.
 
@@ -212,8 +211,8 @@ class UndoLog:
             if not steps:
                 raise GradeRefused("nothing to undo")
             step = steps.pop()
-        with engine.connect() as conn:
-            now = current_grades(conn, case_id, list(step.before))
+        with case.reader.connect() as conn:
+            now = current_grades(conn, case.case_id, list(step.before))
         changed = [c for c in step.before if now.get(c) != step.grade]
         if changed:
             raise GradeRefused(f"contents {changed[:10]} were graded again since; not undone")
@@ -221,5 +220,5 @@ class UndoLog:
         for cid, grade in step.before.items():
             groups[grade].append(cid)
         for grade, ids in groups.items():
-            record_grades(engine, case_id, ids, scheme, grade, user, action="grade-undo")
+            record_grades(case.engine, case.case_id, ids, scheme, grade, user, action="grade-undo")
         return dict(step.before)
