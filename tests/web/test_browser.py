@@ -37,7 +37,11 @@ def _wait_acked(page: object, n: int) -> None:
 def _tile_loaded(page: object, content_id: int) -> None:
     page.wait_for_selector(f"#tile[data-content-id='{content_id}']", timeout=10_000)  # type: ignore[attr-defined]
     deadline = time.monotonic() + 10
-    while not page.evaluate("document.getElementById('tile').complete"):  # type: ignore[attr-defined]
+    shown = (
+        "(() => { const t = document.getElementById('tile');"
+        " return t.complete && !!t.dataset.tileUrl && t.dataset.shown === t.dataset.tileUrl; })()"
+    )
+    while not page.evaluate(shown):  # type: ignore[attr-defined]
         assert time.monotonic() < deadline, "tile did not load"
         time.sleep(0.05)
 
@@ -89,13 +93,13 @@ def test_only_blurred_bytes_before_reveal_then_reveal_is_logged(
     unblurred = imaging.revealed(original)
     bodies: list[tuple[str, bytes]] = []
 
-    def keep(response: object) -> None:
-        try:
-            bodies.append((response.url, response.body()))  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - redirects have no body
-            bodies.append((response.url, b""))  # type: ignore[attr-defined]
+    def keep(route: object) -> None:
+        # Every answer passes through here, so the test sees the exact bytes received.
+        fetched = route.fetch()  # type: ignore[attr-defined]
+        bodies.append((route.request.url, fetched.body()))  # type: ignore[attr-defined]
+        route.fulfill(response=fetched)  # type: ignore[attr-defined]
 
-    alice.on("response", keep)  # type: ignore[attr-defined]
+    alice.route("**/*", keep)  # type: ignore[attr-defined]
     alice.goto(f"{server.url}/cases/{lab.case}/grade?start={cid}")  # type: ignore[attr-defined]
     _tile_loaded(alice, cid)
     alice.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
@@ -109,7 +113,7 @@ def test_only_blurred_bytes_before_reveal_then_reveal_is_logged(
     for body in images:
         assert Image.open(io.BytesIO(body)).mode == "L"
     assert all(original not in b and b != unblurred for _url, b in before)
-    alice.remove_listener("response", keep)  # type: ignore[attr-defined]
+    alice.unroute("**/*", keep)  # type: ignore[attr-defined]
 
     # Pass the reveal through a route so the test sees the exact bytes the page received.
     revealed_bodies: list[tuple[int, bytes]] = []
@@ -252,7 +256,7 @@ def test_less_blur_is_counted_and_never_below_the_floor(
     assert all(not u.endswith(("blur=0", "blur=-4")) for u in asked)
     original = (lab.evidence / "pictures/00/land_0010.jpg").read_bytes()
     shown = alice.evaluate(  # type: ignore[attr-defined]
-        "fetch(document.getElementById('tile').src).then(r => r.arrayBuffer())"
+        "fetch(document.getElementById('tile').dataset.tileUrl).then(r => r.arrayBuffer())"
         ".then(b => Array.from(new Uint8Array(b)))"
     )
     assert bytes(shown) == imaging.blurred_tile(original, imaging.MIN_BLUR)

@@ -28,6 +28,36 @@
     return base + "/tiles/" + id + ".jpg?blur=" + blur;
   }
 
+  // Each tile is fetched once per page and shown from a blob: URL, so moving through the
+  // queue costs one request for the one new strip tile instead of ten (responses are
+  // no-store, so the browser would fetch every <img> again). Bounded; evicted URLs are
+  // revoked.
+  const blobs = new Map();
+  const BLOBS_KEPT = 64;
+
+  function showTile(img, url) {
+    img.dataset.tileUrl = url;
+    let p = blobs.get(url);
+    if (!p) {
+      p = fetch(url, { credentials: "same-origin" }).then((r) => {
+        if (!r.ok) throw new Error("tile refused (" + r.status + ")");
+        return r.blob();
+      }).then((b) => URL.createObjectURL(b));
+      p.catch(() => blobs.delete(url));
+      blobs.set(url, p);
+      while (blobs.size > BLOBS_KEPT) {
+        const [old, op] = blobs.entries().next().value;
+        blobs.delete(old);
+        op.then((u) => URL.revokeObjectURL(u), () => {});
+      }
+    }
+    p.then((u) => {
+      if (img.dataset.tileUrl !== url) return;
+      img.src = u;
+      img.dataset.shown = url;
+    }, () => {});
+  }
+
   function hideReveal() {
     if (revealedUrl) {
       URL.revokeObjectURL(revealedUrl);
@@ -43,7 +73,7 @@
       ? (index + 1) + " / " + items.length + " (" + items.filter((x) => x.grade === null).length + " left)"
       : "nothing to grade";
     if (!it) return;
-    tile.src = tileUrl(it.id);
+    showTile(tile, tileUrl(it.id));
     tile.dataset.contentId = it.id;
     document.getElementById("state").textContent = "blurred, greyscale (blur " + blur + ")";
     document.getElementById("current-grade").textContent = it.grade === null ? "ungraded" : "grade " + it.grade;
@@ -55,7 +85,7 @@
     for (let i = Math.max(0, index - 2); i < Math.min(items.length, index + 7); i++) {
       const li = document.createElement("li");
       const img = document.createElement("img");
-      img.src = tileUrl(items[i].id);
+      showTile(img, tileUrl(items[i].id));
       img.alt = "blurred tile";
       li.appendChild(img);
       li.dataset.contentId = items[i].id;
@@ -143,6 +173,7 @@
     }).then((blob) => {
       if (items[index] !== it) return;
       revealedUrl = URL.createObjectURL(blob);
+      tile.dataset.tileUrl = "";
       tile.src = revealedUrl;
       tile.classList.add("revealed");
       document.getElementById("state").textContent = "REVEALED (logged) - Esc hides";
