@@ -61,3 +61,40 @@ def test_tile_is_small_grey_and_blurred_and_exif_is_read() -> None:
         "DemoCam", "Model 7", "SN-000123", "2023:06:01 12:34:56", 51.5, -0.125
     )
     assert imaging.exif_facts(b"not a picture") == imaging.ExifFacts()
+
+
+def test_a_lab0001_database_with_users_and_sessions_upgrades(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    from vigil.web.lab import MIGRATIONS
+
+    url = f"sqlite:///{tmp_path / 'lab.sqlite'}"
+    old = create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with old.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "lab0001")
+        conn.execute(
+            text(
+                "INSERT INTO users (name, role, password_hash, created_at, failed_logins) "
+                "VALUES ('old', 'admin', 'x', '2026-01-01T00:00:00.000000Z', 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at) "
+                "VALUES ('ab', 1, 'c', '2026-01-01T00:00:00.000000Z', '2099-01-01T00:00:00Z')"
+            )
+        )
+    old.dispose()
+    lab = open_lab(url)
+    with lab.connect() as conn:
+        users = conn.execute(text("SELECT name, disabled, credential_version FROM users")).all()
+        kept = conn.execute(text("SELECT token_hash, last_seen FROM sessions")).all()
+    assert [tuple(r) for r in users] == [("old", 0, 1)]
+    # A session from before the upgrade has no last-seen time: it counts as idle.
+    assert [tuple(r) for r in kept] == [("ab", None)]
+    assert accounts.list_users(lab) == [accounts.User(1, "old", "admin", False)]

@@ -15,24 +15,26 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(
-            sa.Column("disabled", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-        batch.add_column(
-            sa.Column("credential_version", sa.Integer(), nullable=False, server_default="1")
-        )
-    with op.batch_alter_table("sessions") as batch:
-        batch.add_column(
-            sa.Column("credential_version", sa.Integer(), nullable=False, server_default="1")
-        )
-        batch.add_column(sa.Column("last_seen", sa.String(length=32), nullable=True))
-        batch.add_column(sa.Column("remote", sa.String(length=100), nullable=True))
-    with op.batch_alter_table("reveals") as batch:
-        batch.add_column(
-            sa.Column("kind", sa.String(length=10), nullable=False, server_default="reveal")
-        )
-        batch.add_column(sa.Column("blur", sa.Integer(), nullable=True))
+    # Plain ADD COLUMN (constant defaults), not a batch copy: on SQLite a batch would drop
+    # and recreate ``users``, which the sessions' foreign keys refuse once rows exist.
+    op.add_column(
+        "users", sa.Column("disabled", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    op.add_column(
+        "users",
+        sa.Column("credential_version", sa.Integer(), nullable=False, server_default="1"),
+    )
+    op.add_column(
+        "sessions",
+        sa.Column("credential_version", sa.Integer(), nullable=False, server_default="1"),
+    )
+    op.add_column("sessions", sa.Column("last_seen", sa.String(length=32), nullable=True))
+    op.add_column("sessions", sa.Column("remote", sa.String(length=100), nullable=True))
+    op.add_column(
+        "reveals",
+        sa.Column("kind", sa.String(length=10), nullable=False, server_default="reveal"),
+    )
+    op.add_column("reveals", sa.Column("blur", sa.Integer(), nullable=True))
     op.create_index("ix_login_attempts_name_at", "login_attempts", ["name", "at"])
 
 
