@@ -54,6 +54,8 @@ bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/borders.py
 	$(BIN)/python benchmarks/recall.py
 	$(BIN)/python benchmarks/recall.py --case 50
+	$(BIN)/python benchmarks/login_flood.py
+	$(BIN)/python benchmarks/tile_information.py
 
 examples: $(STAMP)
 	$(BIN)/python docs/examples/make_examples.py

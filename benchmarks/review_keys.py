@@ -4,7 +4,8 @@ Builds a benign case (procedurally drawn landscapes) with a real ``vigil scan``,
 starts ``vigil serve``, logs in with Debian's Chromium (Playwright) and presses one
 grade key per picture on one page. The page records, per keypress, the time from the
 keydown event until the server confirmed the grade (``window.vigilTimings``); the
-script checks the page never reloaded and compares p50/p95/max with the 100 ms limit.
+script checks the page never reloaded and compares p50/p95/max with the 100 ms limit
+(it passes when p95 is under it).
 
     .venv/bin/python benchmarks/review_keys.py [--pictures 500] [--screenshot PNG]
 """
@@ -24,6 +25,7 @@ from review_harness import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     NEAR_NAMES,
+    PASSWORDS,
     build_lab,
     login,
     start_server,
@@ -50,7 +52,7 @@ def main() -> int:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1280, "height": 720})
-                login(page, server.url, "alice", "alice-password")
+                login(page, server.url, "alice", PASSWORDS["alice"])
                 loads: list[str] = []
                 page.goto(f"{server.url}/cases/{lab.case}/grade")
                 page.on("load", lambda pg: loads.append(pg.url))
@@ -68,7 +70,7 @@ def main() -> int:
                     if n == 5 and args.screenshot:
                         trio = min(lab.ids[name] for name in NEAR_NAMES)
                         shot = browser.new_page(viewport={"width": 1280, "height": 720})
-                        login(shot, server.url, "root", "root-password")
+                        login(shot, server.url, "root", PASSWORDS["root"])
                         shot.goto(f"{server.url}/cases/{lab.case}/grade?start={trio}")
                         shot.wait_for_load_state("networkidle")
                         shot.screenshot(path=str(args.screenshot))
@@ -92,7 +94,8 @@ def main() -> int:
         f"limit {LIMIT_MS:.0f} ms: p95 at {p95 / LIMIT_MS:.2f}x, max at {worst / LIMIT_MS:.2f}x "
         f"of the limit"
     )
-    ok = len(timings) == total and not loads and same and worst < LIMIT_MS
+    # The target (issues 7 and 16): p95 under the limit; the max is printed beside it.
+    ok = len(timings) == total and not loads and same and p95 < LIMIT_MS
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

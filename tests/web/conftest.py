@@ -11,7 +11,16 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from review_harness import CHROMIUM, CHROMIUM_ARGS, Lab, Server, build_lab, login, start_server  # noqa: E402
+from review_harness import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PASSWORDS,
+    Lab,
+    Server,
+    build_lab,
+    login,
+    start_server,
+)
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +69,6 @@ def page(browser: object, server: Server) -> Iterator[object]:
 @pytest.fixture
 def alice(page: object, server: Server) -> object:
     """A page logged in as alice (examiner on the test case)."""
-    login(page, server.url, "alice", "alice-password")
+    login(page, server.url, "alice", PASSWORDS["alice"])
     assert page.url == server.url + "/"  # type: ignore[attr-defined]
     return page

@@ -35,6 +35,13 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# Test passwords that pass the policy (12+ characters, not the name, not common).
+PASSWORDS = {
+    "alice": "quiet-harbour-lamp-41",
+    "bob": "amber-lantern-road-52",
+    "carol": "silver-meadow-kite-63",
+    "root": "granite-falcon-mill-74",
+}
 NEAR_NAMES = ("near/original.jpg", "near/smaller.jpg", "near/recompressed.jpg")
 EXIF_NAME = "camera/DSC_0042.jpg"
 
@@ -166,12 +173,13 @@ class Server:
         self.log.close()
 
 
-def start_server(env: dict[str, str], log: Path) -> Server:
+def start_server(env: dict[str, str], log: Path, *extra: str) -> Server:
     """Start ``vigil serve`` on a free port and wait until it answers.
 
     Args:
         env: Environment (with VIGIL_HOME).
         log: File for the server's output.
+        *extra: More ``vigil serve`` options.
 
     Returns:
         The running server.
@@ -179,7 +187,8 @@ def start_server(env: dict[str, str], log: Path) -> Server:
     port = free_port()
     out = log.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "vigil.web", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "vigil.web", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        + list(extra),
         env=env,
         stdout=out,
         stderr=subprocess.STDOUT,
@@ -217,8 +226,8 @@ def build_lab(root: Path, pictures: int, case: str = "CASE-1") -> Lab:
     """Scan a benign evidence folder into a case and add the test users.
 
     Users: ``alice`` (examiner, assigned to ``case``), ``bob`` (examiner, assigned to
-    ``OTHER-1``), ``carol`` (examiner, for the lock-out), ``root`` (admin). Every
-    password is ``<name>-password``.
+    ``OTHER-1``), ``carol`` (examiner, for the back-off), ``root`` (admin); passwords
+    in ``PASSWORDS``.
 
     Args:
         root: Working folder.
@@ -243,9 +252,8 @@ def build_lab(root: Path, pictures: int, case: str = "CASE-1") -> Lab:
         ("carol", "examiner", case),
         ("root", "admin", None),
     ):
-        run_vigil(
-            env, "user", "add", name, "--role", role, "--password-stdin", stdin=f"{name}-password\n"
-        )
+        add = ("user", "add", name, "--role", role, "--password-stdin")
+        run_vigil(env, *add, stdin=PASSWORDS[name] + "\n")
         if assigned:
             run_vigil(env, "user", "assign", name, assigned)
     return Lab(env, home, evidence, case, case_db, content_ids(case_db))

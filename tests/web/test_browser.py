@@ -8,7 +8,7 @@ import sqlite3
 import time
 
 from PIL import Image
-from review_harness import EXIF_NAME, NEAR_NAMES, Lab, Server, login
+from review_harness import EXIF_NAME, NEAR_NAMES, PASSWORDS, Lab, Server, login
 
 from vigil.web import imaging
 
@@ -37,7 +37,11 @@ def _wait_acked(page: object, n: int) -> None:
 def _tile_loaded(page: object, content_id: int) -> None:
     page.wait_for_selector(f"#tile[data-content-id='{content_id}']", timeout=10_000)  # type: ignore[attr-defined]
     deadline = time.monotonic() + 10
-    while not page.evaluate("document.getElementById('tile').complete"):  # type: ignore[attr-defined]
+    shown = (
+        "(() => { const t = document.getElementById('tile');"
+        " return t.complete && !!t.dataset.tileUrl && t.dataset.shown === t.dataset.tileUrl; })()"
+    )
+    while not page.evaluate(shown):  # type: ignore[attr-defined]
         assert time.monotonic() < deadline, "tile did not load"
         time.sleep(0.05)
 
@@ -89,13 +93,13 @@ def test_only_blurred_bytes_before_reveal_then_reveal_is_logged(
     unblurred = imaging.revealed(original)
     bodies: list[tuple[str, bytes]] = []
 
-    def keep(response: object) -> None:
-        try:
-            bodies.append((response.url, response.body()))  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - redirects have no body
-            bodies.append((response.url, b""))  # type: ignore[attr-defined]
+    def keep(route: object) -> None:
+        # Every answer passes through here, so the test sees the exact bytes received.
+        fetched = route.fetch()  # type: ignore[attr-defined]
+        bodies.append((route.request.url, fetched.body()))  # type: ignore[attr-defined]
+        route.fulfill(response=fetched)  # type: ignore[attr-defined]
 
-    alice.on("response", keep)  # type: ignore[attr-defined]
+    alice.route("**/*", keep)  # type: ignore[attr-defined]
     alice.goto(f"{server.url}/cases/{lab.case}/grade?start={cid}")  # type: ignore[attr-defined]
     _tile_loaded(alice, cid)
     alice.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
@@ -109,7 +113,7 @@ def test_only_blurred_bytes_before_reveal_then_reveal_is_logged(
     for body in images:
         assert Image.open(io.BytesIO(body)).mode == "L"
     assert all(original not in b and b != unblurred for _url, b in before)
-    alice.remove_listener("response", keep)  # type: ignore[attr-defined]
+    alice.unroute("**/*", keep)  # type: ignore[attr-defined]
 
     # Pass the reveal through a route so the test sees the exact bytes the page received.
     revealed_bodies: list[tuple[int, bytes]] = []
@@ -159,21 +163,29 @@ def test_state_change_without_csrf_token_is_refused(
     assert all(d["content"] != cid for _a, d in _audit(lab, "reveal"))
 
 
-def test_locked_out_after_repeated_wrong_passwords(page: object, server: Server) -> None:
-    for _ in range(4):
-        login(page, server.url, "carol", "not-her-password")
-        assert page.inner_text("#login-error") == "Wrong name or password."  # type: ignore[attr-defined]
-    login(page, server.url, "carol", "not-her-password")
-    assert "locked" in page.inner_text("#login-error")  # type: ignore[attr-defined]
-    login(page, server.url, "carol", "carol-password")
-    assert "locked" in page.inner_text("#login-error")  # type: ignore[attr-defined]
+def test_wrong_passwords_earn_a_wait_not_a_lock(page: object, server: Server) -> None:
+    for name in ("carol", "nobody-at-all"):  # a known and an unknown name: the same answers
+        for _ in range(3):
+            login(page, server.url, name, "not-the-password-1")
+            assert page.inner_text("#login-error") == "Wrong name or password."  # type: ignore[attr-defined]
+        login(page, server.url, name, PASSWORDS.get(name, "x"))
+        assert page.inner_text("#login-error") == (  # type: ignore[attr-defined]
+            "Too many wrong passwords for this name. Try again in 1 seconds."
+        )
     assert page.url == server.url + "/login"  # type: ignore[attr-defined]
-    assert not [c for c in page.context.cookies() if c["name"] == "vigil_session"]  # type: ignore[attr-defined]
+    assert not [c for c in page.context.cookies() if "session" in c["name"]]  # type: ignore[attr-defined]
+    time.sleep(1.1)
+    login(page, server.url, "carol", PASSWORDS["carol"])
+    assert page.url == server.url + "/"  # type: ignore[attr-defined]
 
 
-def test_session_cookie_is_secure_http_only_strict(alice: object) -> None:
-    (cookie,) = [c for c in alice.context.cookies() if c["name"] == "vigil_session"]  # type: ignore[attr-defined]
+def test_session_cookie_is_a_host_cookie_secure_http_only_strict(alice: object) -> None:
+    # __Host- needs Secure; Chromium keeps Secure cookies from http://127.0.0.1 (a secure
+    # context), so the prefix holds without TLS on loopback.
+    (cookie,) = [c for c in alice.context.cookies() if "session" in c["name"]]  # type: ignore[attr-defined]
+    assert cookie["name"] == "__Host-vigil_session"
     assert (cookie["secure"], cookie["httpOnly"], cookie["sameSite"]) == (True, True, "Strict")
+    assert (cookie["path"], cookie["domain"]) == ("/", "127.0.0.1")
 
 
 def test_overview_counts(alice: object, server: Server, lab: Lab) -> None:
@@ -208,7 +220,7 @@ def test_item_detail_shows_exif_provenance_and_near_content(
 
 
 def test_known_material_is_metadata_only(page: object, server: Server, lab: Lab) -> None:
-    login(page, server.url, "root", "root-password")
+    login(page, server.url, "root", PASSWORDS["root"])
     with sqlite3.connect(lab.home / "cases" / "OTHER-1.sqlite") as conn:
         known = conn.execute("SELECT content_id FROM matches").fetchone()[0]
     response = page.goto(f"{server.url}/cases/OTHER-1/tiles/{known}.jpg")  # type: ignore[attr-defined]
@@ -219,3 +231,88 @@ def test_known_material_is_metadata_only(page: object, server: Server, lab: Lab)
     page.goto(f"{server.url}/cases/OTHER-1/grade")  # type: ignore[attr-defined]
     queue = json.loads(page.inner_text("#queue-data"))  # type: ignore[attr-defined]
     assert known not in [i["id"] for i in queue["items"]]
+
+
+def test_a_person_without_a_session_lands_on_the_login_page(page: object, server: Server) -> None:
+    response = page.goto(server.url + "/")  # type: ignore[attr-defined]
+    assert (response.status, page.url) == (200, server.url + "/login")  # type: ignore[attr-defined]
+    assert page.locator("#login-button").count() == 1  # type: ignore[attr-defined]
+
+
+def test_less_blur_is_counted_and_never_below_the_floor(
+    alice: object, server: Server, lab: Lab
+) -> None:
+    cid = lab.ids["pictures/00/land_0010.jpg"]
+    alice.goto(f"{server.url}/exposure")  # type: ignore[attr-defined]
+    before = int(alice.inner_text("#exposure-table tr[data-user='alice'] .tiles-today"))  # type: ignore[attr-defined]
+    alice.goto(f"{server.url}/cases/{lab.case}/grade?start={cid}")  # type: ignore[attr-defined]
+    _tile_loaded(alice, cid)
+    asked: list[str] = []
+    alice.on("request", lambda r: asked.append(r.url) if "/tiles/" in r.url else None)  # type: ignore[attr-defined]
+    for _ in range(5):  # 12 -> 8 -> 4 -> 4 ...: the page stops at the floor
+        alice.keyboard.press("[")  # type: ignore[attr-defined]
+    _tile_loaded(alice, cid)
+    assert "blur 4" in alice.inner_text("#state")  # type: ignore[attr-defined]
+    assert all(not u.endswith(("blur=0", "blur=-4")) for u in asked)
+    original = (lab.evidence / "pictures/00/land_0010.jpg").read_bytes()
+    shown = alice.evaluate(  # type: ignore[attr-defined]
+        "fetch(document.getElementById('tile').dataset.tileUrl).then(r => r.arrayBuffer())"
+        ".then(b => Array.from(new Uint8Array(b)))"
+    )
+    assert bytes(shown) == imaging.blurred_tile(original, imaging.MIN_BLUR)
+    sharper = [u for u in asked if u.endswith(("blur=8", "blur=4"))]
+    alice.goto(f"{server.url}/exposure")  # type: ignore[attr-defined]
+    after = int(alice.inner_text("#exposure-table tr[data-user='alice'] .tiles-today"))  # type: ignore[attr-defined]
+    assert after - before == len(sharper) > 1  # every sharper tile fetched, the one above too
+
+
+def test_a_page_on_another_port_cannot_log_the_browser_in_as_someone_else(
+    page: object, server: Server
+) -> None:
+    # Another local server (another port, same host: cookies are shared) fetches a valid
+    # login cookie and token from vigil, plants the cookie in the browser and posts the
+    # form with its own account's credentials. The origin check refuses the post.
+    import http.server
+    import re
+    import threading
+    import urllib.request
+
+    from review_harness import free_port
+
+    class Attacker(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            with urllib.request.urlopen(server.url + "/login") as r:
+                cookie = r.headers["set-cookie"].split(";")[0]
+                token = re.search(r'name="csrf" value="([^"]+)"', r.read().decode()).group(1)
+            body = (
+                f'<form id="f" method="post" action="{server.url}/login">'
+                f'<input name="name" value="bob"><input name="password" value="{PASSWORDS["bob"]}">'
+                f'<input name="csrf" value="{token}"></form>'
+                "<script>document.getElementById('f').submit()</script>"
+            ).encode()
+            self.send_response(200)
+            self.send_header("Set-Cookie", cookie + "; Secure; HttpOnly; Path=/; SameSite=Strict")
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    port = free_port()
+    httpd = http.server.HTTPServer(("127.0.0.1", port), Attacker)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        answers: list[tuple[str, int]] = []
+        page.on("response", lambda r: answers.append((r.url, r.status)))  # type: ignore[attr-defined]
+        page.goto(f"http://127.0.0.1:{port}/")  # type: ignore[attr-defined]
+        page.wait_for_url(lambda u: u.startswith(server.url))  # type: ignore[attr-defined]
+        page.wait_for_load_state()  # type: ignore[attr-defined]
+        planted = [c["name"] for c in page.context.cookies()]  # type: ignore[attr-defined]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert "__Host-vigil_login" in planted  # the plant itself worked...
+    assert (server.url + "/login", 403) in answers  # ...the post did not
+    assert "__Host-vigil_session" not in planted

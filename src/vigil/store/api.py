@@ -70,7 +70,7 @@ def check_case_name(name: str) -> str:
 def default_store_url(home: Path, case: str) -> str:
     """The SQLite URL of ``case`` under the vigil home folder."""
     folder = Path(home) / "cases"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     return f"sqlite:///{folder / (check_case_name(case) + '.sqlite')}"
 
 

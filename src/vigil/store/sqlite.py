@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -26,8 +28,28 @@ def _begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def configure_sqlite(engine: Engine, busy_timeout: float = 30.0) -> None:
-    """WAL, foreign keys, a busy timeout (seconds) and write-locking transactions."""
+def _create_private(database: str | None) -> None:
+    # A new database file is created 0600 (a missing folder 0700); SQLite gives its -wal
+    # and -shm files the database file's mode. An existing folder's mode is left alone.
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+def configure_sqlite(
+    engine: Engine, busy_timeout: float = 30.0, lock_on_begin: bool = True
+) -> None:
+    """WAL, foreign keys, a busy timeout (seconds) and write-locking transactions.
+
+    A new database file is created readable by its owner only. With ``lock_on_begin``
+    false the caller chooses how transactions begin (the lab database reads unlocked).
+    """
     if engine.dialect.name == "sqlite":
+        _create_private(engine.url.database)
         event.listen(engine, "connect", partial(_pragmas, int(busy_timeout * 1000)))
-        event.listen(engine, "begin", _begin_immediate)
+        if lock_on_begin:
+            event.listen(engine, "begin", _begin_immediate)

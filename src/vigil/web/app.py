@@ -1,55 +1,74 @@
 """The review app: FastAPI routes over the lab database and the case stores.
 
 Pages are server-rendered (Jinja2); ``static/review.js`` drives keyboard grading on
-one page without reloads. Every state change needs the session's CSRF token; every
-reveal and grade is written to the case's audit chain.
+one page without reloads. Every state change needs the session's CSRF token and a
+request from the app's own origin; every reveal, grade and refused grade is written to
+the case's audit chain. ``create_app`` returns the app inside ``security.Guard``
+(Host allow-list, body-size limit, protective headers on every answer).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import Body, FastAPI, Form, HTTPException, Query, Request
+from fastapi import FastAPI, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 
 from vigil.errors import EvidenceError, UsageError
 from vigil.hashsets.schemes import Scheme, load_scheme
 from vigil.store import audit
-from vigil.web import accounts, casedata, exposure, imaging
+from vigil.web import accounts, casedata, exposure, imaging, video
 from vigil.web.accounts import Session
-from vigil.web.cases import CaseRegistry
+from vigil.web.cases import CaseRegistry, OpenCase
 from vigil.web.evidence import read_item
-from vigil.web.grading import record_grades
+from vigil.web.grading import (
+    MAX_ID,
+    GradeRefused,
+    UndoLog,
+    check_reviewable,
+    log_refusal,
+    parse_grade,
+)
 from vigil.web.lab import open_lab
 from vigil.web.security import (
-    HEADERS,
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
+    Guard,
+    LoginTokens,
     check_csrf,
-    new_token,
-    session_of,
+    clear_cookie,
+    same_origin,
     set_cookie,
-    tokens_equal,
 )
 from vigil.web.tiles import TileCache
 
-HERE = Path(__file__).parent
+HERE = FilePath(__file__).parent
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+log = logging.getLogger("vigil.web")
+
+ContentId = Annotated[int, Path(ge=1, le=MAX_ID)]
+CaseName = Annotated[str, Path(min_length=1, max_length=200)]
 
 
 @dataclass(frozen=True)
 class AppSettings:
-    """Where the app finds its data and which grading scheme it uses."""
+    """Where the app finds its data, which grading scheme it uses, its limits."""
 
-    home: Path
+    home: FilePath
     lab_url: str
     db_url: str | None = None
     scheme: str = "uk"
+    host_names: tuple[str, ...] = LOOPBACK_NAMES
+    idle_minutes: float = accounts.IDLE_MINUTES
+    lifetime_hours: float = accounts.LIFETIME_HOURS
 
 
 class LoginRequired(Exception):
@@ -65,53 +84,58 @@ def _keys(scheme: Scheme) -> list[dict[str, str]]:
     return out
 
 
-def create_app(settings: AppSettings) -> FastAPI:
+LOGIN_MESSAGES = {
+    "bad": "Wrong name or password.",
+    "wait": "Too many wrong passwords for this name. Try again in {s} seconds.",
+    "busy": "The server is busy checking other logins. Try again in {s} seconds.",
+}
+LOGIN_CODES = {"bad": 401, "wait": 429, "busy": 503}
+
+
+def create_app(settings: AppSettings) -> Guard:
     """Build the review app.
 
     Args:
-        settings: Data locations and grading scheme.
+        settings: Data locations, grading scheme, accepted host names, session limits.
 
     Returns:
-        The FastAPI application.
+        The ASGI application (the FastAPI app is its ``app`` attribute).
     """
     lab: Engine = open_lab(settings.lab_url)
     registry = CaseRegistry(settings.home, settings.db_url)
     scheme = load_scheme(settings.scheme)
     keys = _keys(scheme)
     tiles = TileCache()
+    undo_log = UndoLog()
+    login_tokens = LoginTokens()
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app = FastAPI(title="vigil review", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.state.lab = lab
     app.state.registry = registry
 
-    @app.middleware("http")
-    async def protective_headers(request: Request, call_next: Any) -> Response:
-        response = await call_next(request)
-        for k, v in HEADERS.items():
-            response.headers.setdefault(k, v)
-        return response
-
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, _exc: LoginRequired) -> Response:
+        # A person (a browser asking for a page) goes to the login form; API clients 401.
         if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
             return RedirectResponse("/login", status_code=303)
         return JSONResponse({"detail": "login required"}, status_code=401)
 
     def need_session(request: Request) -> Session:
-        session = session_of(request, lab)
+        session = accounts.find_session(
+            lab, request.cookies.get(SESSION_COOKIE), settings.idle_minutes
+        )
         if session is None:
             raise LoginRequired()
         return session
 
-    def open_case(session: Session, case: str) -> tuple[Engine, int]:
+    def open_case(session: Session, case: str) -> OpenCase:
         if not accounts.may_open(lab, session.user, case):
             raise HTTPException(status_code=403, detail="you are not assigned to this case")
         try:
-            store, case_id = registry.store(case)
+            return registry.open(case)
         except UsageError as exc:
-            raise HTTPException(status_code=404, detail=str(exc)) from exc
-        return store.engine, case_id
+            raise HTTPException(status_code=404, detail="no such case") from exc
 
     def page(request: Request, name: str, session: Session | None, **context: Any) -> Response:
         return templates.TemplateResponse(
@@ -120,58 +144,51 @@ def create_app(settings: AppSettings) -> FastAPI:
             {"session": session, "csrf": session.csrf if session else "", **context},
         )
 
+    def login_page(request: Request, error: str | None, status: int = 200) -> Response:
+        cookie, token = login_tokens.issue()
+        response = page(request, "login.html", None, login_csrf=token, error=error)
+        response.status_code = status
+        set_cookie(response, LOGIN_CSRF_COOKIE, cookie)
+        return response
+
     # -- login ---------------------------------------------------------------------
 
     @app.get("/login", response_class=HTMLResponse)
-    def login_form(request: Request, error: str | None = None) -> Response:
-        token = new_token()
-        response = page(request, "login.html", None, login_csrf=token, error=error)
-        set_cookie(response, LOGIN_CSRF_COOKIE, token)
-        return response
+    def login_form(request: Request) -> Response:
+        return login_page(request, None)
 
     @app.post("/login")
     def login(
         request: Request,
-        name: Annotated[str, Form()],
-        password: Annotated[str, Form()],
-        csrf: Annotated[str, Form()] = "",
+        name: Annotated[str, Form(max_length=200)],
+        password: Annotated[str, Form(max_length=1024)],
+        csrf: Annotated[str, Form(max_length=200)] = "",
     ) -> Response:
-        if not tokens_equal(csrf, request.cookies.get(LOGIN_CSRF_COOKIE)):
+        if not same_origin(request) or not login_tokens.check(
+            request.cookies.get(LOGIN_CSRF_COOKIE), csrf
+        ):
             raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
         remote = request.client.host if request.client else "unknown"
         result = accounts.authenticate(lab, name, password, remote)
         if result.status != "ok" or result.user is None:
-            messages = {
-                "bad": "Wrong name or password.",
-                "locked": "This account is locked after repeated wrong passwords. "
-                "Try again later or ask an administrator.",
-                "rate-limited": "Too many failed logins from this address. Try again later.",
-            }
-            token = new_token()
-            code = 429 if result.status == "rate-limited" else 401
-            response = page(
-                request, "login.html", None, login_csrf=token, error=messages[result.status]
-            )
-            response.status_code = code
-            set_cookie(response, LOGIN_CSRF_COOKIE, token)
+            message = LOGIN_MESSAGES[result.status].format(s=result.retry_after)
+            response = login_page(request, message, LOGIN_CODES[result.status])
+            if result.retry_after:
+                response.headers["Retry-After"] = str(result.retry_after)
             return response
         response = RedirectResponse("/", status_code=303)
-        set_cookie(
-            response,
-            SESSION_COOKIE,
-            accounts.start_session(lab, result.user),
-            max_age=accounts.SESSION_HOURS * 3600,
-        )
-        response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+        token = accounts.start_session(lab, result.user, remote, settings.lifetime_hours)
+        set_cookie(response, SESSION_COOKIE, token, max_age=int(settings.lifetime_hours * 3600))
+        clear_cookie(response, LOGIN_CSRF_COOKIE)
         return response
 
     @app.post("/logout")
-    def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+    def logout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
         session = need_session(request)
-        check_csrf(request, session, csrf)
+        check_csrf(request, session.csrf, csrf)
         accounts.end_session(lab, request.cookies.get(SESSION_COOKIE))
         response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path="/")
+        clear_cookie(response, SESSION_COOKIE)
         return response
 
     # -- pages -----------------------------------------------------------------------
@@ -187,18 +204,20 @@ def create_app(settings: AppSettings) -> FastAPI:
         return page(request, "home.html", session, cases=names, exposure=mine_exposure)
 
     @app.get("/cases/{case}", response_class=HTMLResponse)
-    def case_overview(request: Request, case: str) -> Response:
+    def case_overview(request: Request, case: CaseName) -> Response:
         session = need_session(request)
-        engine, case_id = open_case(session, case)
-        with engine.connect() as conn:
+        oc = open_case(session, case)
+        case_id = oc.case_id
+        with oc.reader.connect() as conn:
             ov = casedata.overview(conn, case_id)
         return page(request, "overview.html", session, case=case, ov=ov, scheme=scheme)
 
     @app.get("/cases/{case}/grade", response_class=HTMLResponse)
-    def grade_page(request: Request, case: str) -> Response:
+    def grade_page(request: Request, case: CaseName) -> Response:
         session = need_session(request)
-        engine, case_id = open_case(session, case)
-        with engine.connect() as conn:
+        oc = open_case(session, case)
+        case_id = oc.case_id
+        with oc.reader.connect() as conn:
             q = casedata.queue(conn, case_id)
         data = {
             "case": case,
@@ -223,10 +242,11 @@ def create_app(settings: AppSettings) -> FastAPI:
         )
 
     @app.get("/cases/{case}/contents/{content_id}", response_class=HTMLResponse)
-    def content_detail(request: Request, case: str, content_id: int) -> Response:
+    def content_detail(request: Request, case: CaseName, content_id: ContentId) -> Response:
         session = need_session(request)
-        engine, case_id = open_case(session, case)
-        with engine.connect() as conn:
+        oc = open_case(session, case)
+        case_id = oc.case_id
+        with oc.reader.connect() as conn:
             d = casedata.detail(conn, case_id, content_id)
             src = casedata.source(conn, case_id, content_id)
         if d is None:
@@ -234,9 +254,7 @@ def create_app(settings: AppSettings) -> FastAPI:
         exif, exif_error = None, None
         if src is not None and d.content["media"] == "image":
             try:
-                exif = imaging.exif_facts(
-                    read_item(src.evidence_path, src.item_path)
-                )
+                exif = imaging.exif_facts(read_item(src.evidence_path, src.item_path))
             except EvidenceError as exc:
                 exif_error = str(exc)
         return page(
@@ -251,10 +269,11 @@ def create_app(settings: AppSettings) -> FastAPI:
         )
 
     @app.get("/cases/{case}/audit", response_class=HTMLResponse)
-    def audit_page(request: Request, case: str) -> Response:
+    def audit_page(request: Request, case: CaseName) -> Response:
         session = need_session(request)
-        engine, case_id = open_case(session, case)
-        with engine.connect() as conn:
+        oc = open_case(session, case)
+        case_id = oc.case_id
+        with oc.reader.connect() as conn:
             entries = audit.entries(conn, case_id)
         return page(request, "audit.html", session, case=case, entries=list(reversed(entries)))
 
@@ -277,12 +296,12 @@ def create_app(settings: AppSettings) -> FastAPI:
     @app.post("/admin/assign")
     def admin_assign(
         request: Request,
-        name: Annotated[str, Form()],
-        case: Annotated[str, Form()],
-        csrf: Annotated[str, Form()] = "",
+        name: Annotated[str, Form(max_length=200)],
+        case: Annotated[str, Form(max_length=200)],
+        csrf: Annotated[str, Form(max_length=200)] = "",
     ) -> Response:
         session = need_session(request)
-        check_csrf(request, session, csrf)
+        check_csrf(request, session.csrf, csrf)
         if not session.user.is_admin:
             raise HTTPException(status_code=403, detail="administrators only")
         try:
@@ -296,9 +315,17 @@ def create_app(settings: AppSettings) -> FastAPI:
 
     # -- pictures and grades ----------------------------------------------------------
 
-    def _unknown_source(conn: Any, case_id: int, content_id: int) -> casedata.Source:
-        if casedata.is_known(conn, content_id):
+    def _check_unknown(conn: Any, case_id: int, content_id: int) -> None:
+        # Membership first: another case's content is "not here" (404), whether or not a
+        # hash set knows it, so 403-vs-404 tells nothing about other cases.
+        found = casedata.standing(conn, case_id, content_id)
+        if found == "missing":
+            raise HTTPException(status_code=404, detail="no such content in this case")
+        if found == "known":
             raise HTTPException(status_code=403, detail="known material is never shown")
+
+    def _unknown_source(conn: Any, case_id: int, content_id: int) -> casedata.Source:
+        _check_unknown(conn, case_id, content_id)
         src = casedata.source(conn, case_id, content_id)
         if src is None:
             raise HTTPException(status_code=404, detail="no such content in this case")
@@ -307,76 +334,98 @@ def create_app(settings: AppSettings) -> FastAPI:
     @app.get("/cases/{case}/tiles/{content_id}.jpg")
     def tile(
         request: Request,
-        case: str,
-        content_id: int,
-        blur: Annotated[int | None, Query()] = None,
+        case: CaseName,
+        content_id: ContentId,
+        blur: Annotated[int | None, Query(ge=-1000, le=1000)] = None,
     ) -> Response:
         session = need_session(request)
-        engine, case_id = open_case(session, case)
+        oc = open_case(session, case)
         radius = imaging.clamp_blur(blur)
+        # Checked on every view, cached or not: a content that became known since its
+        # tile was cached is refused from then on.
         key = (case, content_id, radius)
-        body = tiles.get(key)
+        with oc.reader.connect() as conn:
+            _check_unknown(conn, oc.case_id, content_id)
+            body = tiles.get(key)
+            if body is None:
+                src = _unknown_source(conn, oc.case_id, content_id)
+                frames = casedata.keyframes(conn, content_id) if src.media == "video" else []
         if body is None:
-            with engine.connect() as conn:
-                src = _unknown_source(conn, case_id, content_id)
-                thumb = casedata.thumbnail(conn, content_id)
             try:
-                if thumb is not None:
-                    body = imaging.blur_jpeg(thumb, radius)
+                if src.media == "video":
+                    body = imaging.keyframe_strip(frames, radius)
                 else:
-                    data = read_item(src.evidence_path, src.item_path)
-                    body = imaging.blurred_tile(data, radius)
+                    body = imaging.blurred_tile(read_item(src.evidence_path, src.item_path), radius)
             except EvidenceError as exc:
                 raise HTTPException(status_code=422, detail=str(exc)) from exc
             tiles.put(key, body)
+        if radius < imaging.DEFAULT_BLUR:
+            exposure.record_reveal(lab, session.user, case, content_id, "tile", radius)
         return Response(body, media_type="image/jpeg")
 
-    @app.post("/cases/{case}/grades")
-    def grade(
-        request: Request,
-        case: str,
-        payload: Annotated[dict[str, Any], Body()],
-    ) -> Response:
+    def refused(oc: OpenCase, session: Session, exc: UsageError, body: Any) -> HTTPException:
+        # Every refused grade or undo is an audit entry before the 400 goes out.
+        log_refusal(oc.engine, oc.case_id, session.user.name, str(exc), body)
+        log.warning("grade refused for %s: %s", session.user.name, exc)
+        return HTTPException(status_code=400, detail=str(exc))
+
+    def grade_json(request: Request, case: str, raw: bytes) -> Response:
         session = need_session(request)
-        check_csrf(request, session)
-        engine, case_id = open_case(session, case)
-        ids = payload.get("content_ids")
-        value = payload.get("grade")
-        if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
-            raise HTTPException(status_code=400, detail="content_ids must be a list of ids")
-        if value is not None and not isinstance(value, str):
-            raise HTTPException(status_code=400, detail="grade must be a code or null")
-        action = (
-            "grade-undo" if payload.get("undo") else ("grade-bulk" if len(ids) > 1 else "grade")
-        )
+        check_csrf(request, session.csrf)
+        oc = open_case(session, case)
+        payload: Any = raw[:1000]
         try:
-            done = record_grades(
-                engine, case_id, ids, scheme, value, session.user.name, action=action
-            )
-        except UsageError as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from exc
-        return JSONResponse({"graded": done, "grade": value})
+            try:
+                payload = json.loads(raw)
+            except ValueError as exc:
+                raise GradeRefused("the body is not JSON") from exc
+            wanted = parse_grade(payload, scheme)
+            check_reviewable(oc, wanted.content_ids)
+            done = undo_log.grade(oc, (session.id, case), wanted, scheme, session.user.name)
+        except GradeRefused as exc:
+            raise refused(oc, session, exc, payload) from exc
+        return JSONResponse({"graded": done, "grade": wanted.grade})
+
+    @app.post("/cases/{case}/grades")
+    async def grade(request: Request, case: CaseName) -> Response:
+        # The body is read here and decoded by grade_json, so that even a body that is
+        # not JSON is a refused grade in the audit chain (not a bare 422).
+        raw = await request.body()
+        return await run_in_threadpool(grade_json, request, case, raw)
+
+    @app.post("/cases/{case}/undo")
+    def undo(request: Request, case: CaseName) -> Response:
+        session = need_session(request)
+        check_csrf(request, session.csrf)
+        oc = open_case(session, case)
+        try:
+            restored = undo_log.undo(oc, (session.id, case), scheme, session.user.name)
+        except GradeRefused as exc:
+            raise refused(oc, session, exc, {"undo": True}) from exc
+        return JSONResponse({"restored": {str(k): v for k, v in sorted(restored.items())}})
 
     @app.post("/cases/{case}/reveal/{content_id}")
-    def reveal(request: Request, case: str, content_id: int) -> Response:
+    def reveal(request: Request, case: CaseName, content_id: ContentId) -> Response:
         session = need_session(request)
-        check_csrf(request, session)
-        engine, case_id = open_case(session, case)
-        with engine.connect() as conn:
+        check_csrf(request, session.csrf)
+        oc = open_case(session, case)
+        case_id = oc.case_id
+        with oc.reader.connect() as conn:
             src = _unknown_source(conn, case_id, content_id)
+        details: dict[str, Any] = {"content": content_id, "item": src.item_path}
         try:
-            body = imaging.revealed(read_item(src.evidence_path, src.item_path))
+            data = read_item(src.evidence_path, src.item_path)
+            if src.media == "video":
+                # A video is revealed as a sheet of frames at reduced resolution.
+                body, count = video.contact_sheet(data)
+                details.update(media="video", frames=count, side=video.FRAME_SIDE)
+            else:
+                body = imaging.revealed(data)
         except EvidenceError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from exc
         # Logged before a single unblurred byte leaves the server.
-        with engine.begin() as conn:
-            audit.append(
-                conn,
-                case_id,
-                session.user.name,
-                "reveal",
-                {"content": content_id, "item": src.item_path},
-            )
+        with oc.engine.begin() as conn:
+            audit.append(conn, case_id, session.user.name, "reveal", details)
         exposure.record_reveal(lab, session.user, case, content_id)
         return Response(body, media_type="image/jpeg")
 
@@ -384,6 +433,17 @@ def create_app(settings: AppSettings) -> FastAPI:
     def exposure_json(request: Request) -> Response:
         session = need_session(request)
         rows = exposure.exposure(lab, only=session.user)
-        return JSONResponse([{"user": r.user, "today": r.today, "week": r.week} for r in rows])
+        return JSONResponse(
+            [
+                {
+                    "user": r.user,
+                    "today": r.today,
+                    "week": r.week,
+                    "tiles_today": r.tiles_today,
+                    "tiles_week": r.tiles_week,
+                }
+                for r in rows
+            ]
+        )
 
-    return app
+    return Guard(app, settings.host_names)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.engine import Connection
 
 from vigil.names import unescape_name
@@ -55,6 +55,7 @@ class Source:
     evidence_path: str
     evidence_kind: str
     item_path: str
+    media: str = "image"
 
 
 @dataclass
@@ -69,20 +70,26 @@ class Detail:
     known: bool = False
 
 
-def current_grades(conn: Connection, case_id: int) -> dict[int, str | None]:
+def current_grades(
+    conn: Connection, case_id: int, ids: list[int] | None = None
+) -> dict[int, str | None]:
     """The newest grade row per content of the case (None means cleared).
 
     Args:
         conn: Case-store connection.
         case_id: The case.
+        ids: Only these contents (default: every content of the case).
 
     Returns:
         Content id to grade code or None.
     """
+    where = contents.c.case_id == case_id
+    if ids is not None:
+        where = where & grades.c.content_id.in_(ids)
     newest = (
         select(func.max(grades.c.id).label("id"))
         .join(contents, contents.c.id == grades.c.content_id)
-        .where(contents.c.case_id == case_id)
+        .where(where)
         .group_by(grades.c.content_id)
         .subquery()
     )
@@ -132,14 +139,9 @@ def unknown_pictures(
     Returns:
         ``(content_id, media, pdq, pdq_quality)`` by content id.
     """
-    with_thumbs = select(thumbnails.c.content_id).distinct()
     rows = conn.execute(
         select(contents.c.id, contents.c.media, contents.c.pdq, contents.c.pdq_quality)
-        .where(
-            contents.c.case_id == case_id,
-            (contents.c.media == "image")
-            | ((contents.c.media == "video") & contents.c.id.in_(with_thumbs)),
-        )
+        .where(_reviewable(case_id))
         .order_by(contents.c.id)
     ).all()
     known = _matched_ids(conn, case_id)
@@ -202,6 +204,28 @@ def overview(conn: Connection, case_id: int) -> Overview:
     return Overview(ex_rows, dict(counts), dict(known), len(unknown_ids), left)
 
 
+def standing(conn: Connection, case_id: int, content_id: int) -> str:
+    """In one query: ``missing`` (not in this case), ``known`` (a hash set matches) or ``unknown``.
+
+    Args:
+        conn: Case-store connection.
+        case_id: The case.
+        content_id: The content.
+
+    Returns:
+        The standing.
+    """
+    known = select(matches.c.id).where(matches.c.content_id == content_id).exists()
+    row = conn.execute(
+        select(known.label("known")).where(
+            contents.c.id == content_id, contents.c.case_id == case_id
+        )
+    ).first()
+    if row is None:
+        return "missing"
+    return "known" if row.known else "unknown"
+
+
 def source(conn: Connection, case_id: int, content_id: int) -> Source | None:
     """Where to re-open a content of the case (allocated, uncarved items first).
 
@@ -214,7 +238,7 @@ def source(conn: Connection, case_id: int, content_id: int) -> Source | None:
         The source, or None when the content is not in this case.
     """
     row = conn.execute(
-        select(exhibits.c.evidence_path, exhibits.c.evidence_kind, items.c.path)
+        select(exhibits.c.evidence_path, exhibits.c.evidence_kind, items.c.path, contents.c.media)
         .join(items, items.c.exhibit_id == exhibits.c.id)
         .join(contents, contents.c.id == items.c.content_id)
         .where(contents.c.id == content_id, contents.c.case_id == case_id)
@@ -224,29 +248,41 @@ def source(conn: Connection, case_id: int, content_id: int) -> Source | None:
     if row is None:
         return None
     # The store holds names in display form; the evidence is opened by the exact names.
-    return Source(unescape_name(row.evidence_path), row.evidence_kind, unescape_name(row.path))
+    return Source(
+        unescape_name(row.evidence_path), row.evidence_kind, unescape_name(row.path), row.media
+    )
 
 
-def thumbnail(conn: Connection, content_id: int) -> bytes | None:
-    """The first stored (already blurred, greyscale) keyframe of a video.
+def keyframes(conn: Connection, content_id: int, limit: int = 8) -> list[bytes]:
+    """The stored (already blurred, greyscale) keyframes of a video, in time order.
 
     Args:
         conn: Case-store connection.
         content_id: The video content.
+        limit: At most this many.
 
     Returns:
-        JPEG bytes, or None.
+        JPEG bytes of each; empty for a picture.
     """
-    return conn.execute(
+    rows = conn.execute(
         select(thumbnails.c.jpeg)
         .where(thumbnails.c.content_id == content_id)
         .order_by(thumbnails.c.timestamp)
-        .limit(1)
-    ).scalar()
+        .limit(limit)
+    )
+    return [r.jpeg for r in rows]
 
 
-def case_content_ids(conn: Connection, case_id: int, ids: list[int]) -> set[int]:
-    """Which of ``ids`` are contents of the case.
+def _reviewable(case_id: int) -> ColumnElement[bool]:
+    with_thumbs = select(thumbnails.c.content_id).distinct()
+    return (contents.c.case_id == case_id) & (
+        (contents.c.media == "image")
+        | ((contents.c.media == "video") & contents.c.id.in_(with_thumbs))
+    )
+
+
+def reviewable_ids(conn: Connection, case_id: int, ids: list[int]) -> set[int]:
+    """Which of ``ids`` the app shows for review in the case: unknown pictures and videos.
 
     Args:
         conn: Case-store connection.
@@ -254,10 +290,14 @@ def case_content_ids(conn: Connection, case_id: int, ids: list[int]) -> set[int]
         ids: Content ids to check.
 
     Returns:
-        The ids that belong to the case.
+        The ids that are in the case, are a picture (or a video with keyframes), and
+        have no hash-set match.
     """
+    matched = select(matches.c.content_id).where(matches.c.content_id.in_(ids))
     rows = conn.execute(
-        select(contents.c.id).where(contents.c.case_id == case_id, contents.c.id.in_(ids))
+        select(contents.c.id).where(
+            _reviewable(case_id), contents.c.id.in_(ids), contents.c.id.not_in(matched)
+        )
     )
     return {int(r.id) for r in rows}
 

@@ -1,8 +1,18 @@
-"""Write grades into the case store, each with who and when, and log them."""
+"""Write grades into the case store, each with who and when, and log them.
+
+Only contents the app shows for review can be graded: unknown pictures, and videos
+with keyframes. Undo is its own action: the server keeps, per session and case, what
+each grading replaced, and an undo restores exactly that (never a grade of the
+client's choosing). Every refusal is written to the case's audit chain.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
@@ -12,9 +22,91 @@ from vigil.hashsets.schemes import Scheme
 from vigil.store import audit
 from vigil.store.clock import now_text
 from vigil.store.schema import grades
-from vigil.web.casedata import case_content_ids
+from vigil.web.casedata import current_grades, reviewable_ids
+from vigil.web.cases import OpenCase
 
 MAX_BULK = 10_000
+MAX_ID = 2**62
+UNDO_DEPTH = 200
+
+
+class GradeRefused(UsageError):
+    """A grade request the app refuses (bad form, or contents not shown for review)."""
+
+
+@dataclass(frozen=True)
+class GradeRequest:
+    """A checked request to grade: content ids and a grade code."""
+
+    content_ids: list[int]
+    grade: str
+
+
+def _ids(value: Any) -> list[int]:
+    # bool is an int in Python (and JSON true would become id 1): refuse it explicitly.
+    if not isinstance(value, list) or not value or len(value) > MAX_BULK:
+        raise GradeRefused(f"content_ids must be a list of 1 to {MAX_BULK} ids")
+    if not all(type(i) is int and 1 <= i <= MAX_ID for i in value):
+        raise GradeRefused("content_ids must hold positive integer ids")
+    return sorted(set(value))
+
+
+def parse_grade(payload: Any, scheme: Scheme) -> GradeRequest:
+    """Check a grading request body: ``{"content_ids": [...], "grade": "<code>"}``.
+
+    Args:
+        payload: The decoded JSON body.
+        scheme: The grading scheme.
+
+    Returns:
+        The request.
+
+    Raises:
+        GradeRefused: When keys, types or the grade are wrong.
+    """
+    if not isinstance(payload, dict) or set(payload) != {"content_ids", "grade"}:
+        raise GradeRefused('the body must be {"content_ids": [...], "grade": "<code>"}')
+    grade = payload["grade"]
+    if not isinstance(grade, str):
+        raise GradeRefused("grade must be a code of the scheme (undo is its own action)")
+    try:
+        scheme.grade(grade)
+    except UsageError as exc:
+        raise GradeRefused(str(exc)) from exc
+    return GradeRequest(_ids(payload["content_ids"]), grade)
+
+
+def check_reviewable(case: OpenCase, ids: Sequence[int]) -> None:
+    """Refuse ids that are not contents the app shows for review in this case.
+
+    Args:
+        case: The open case.
+        ids: Content ids.
+
+    Raises:
+        GradeRefused: Naming up to ten ids that are not reviewable here.
+    """
+    with case.reader.connect() as conn:
+        shown = reviewable_ids(conn, case.case_id, list(ids))
+    refused = [c for c in ids if c not in shown]
+    if refused:
+        raise GradeRefused(f"contents {refused[:10]} are not shown for review in this case")
+
+
+def log_refusal(engine: Engine, case_id: int, user: str, reason: str, payload: Any) -> None:
+    """Append a ``grade-refused`` entry (reason and the request, cut short) to the chain.
+
+    Args:
+        engine: The case store's engine.
+        case_id: The case.
+        user: Who asked.
+        reason: Why it was refused.
+        payload: The request body as received.
+    """
+    shown = repr(payload)
+    details = {"reason": reason, "request": shown[:500] + ("..." if len(shown) > 500 else "")}
+    with engine.begin() as conn:
+        audit.append(conn, case_id, user, "grade-refused", details)
 
 
 def record_grades(
@@ -26,14 +118,14 @@ def record_grades(
     user: str,
     action: str = "grade",
 ) -> list[int]:
-    """Grade contents of a case (``None`` clears a grade, as undo does).
+    """Grade contents of a case (``None`` clears a grade).
 
     One transaction writes a grade row per content and one audit entry naming them.
 
     Args:
         engine: The case store's engine.
         case_id: The case.
-        content_ids: Contents to grade.
+        content_ids: Contents to grade (already checked as reviewable).
         scheme: The grading scheme the grade belongs to.
         grade: A grade code of ``scheme``, or None.
         user: Who grades.
@@ -43,8 +135,7 @@ def record_grades(
         The content ids graded, sorted.
 
     Raises:
-        UsageError: If the grade is not in the scheme, the list is empty or too long,
-            or a content is not in the case.
+        UsageError: If the grade is not in the scheme or the list is empty or too long.
     """
     if grade is not None:
         scheme.grade(grade)
@@ -53,10 +144,6 @@ def record_grades(
         raise UsageError(f"grade between 1 and {MAX_BULK} contents at once")
     at = now_text()
     with engine.begin() as conn:
-        found = case_content_ids(conn, case_id, ids)
-        missing = [c for c in ids if c not in found]
-        if missing:
-            raise UsageError(f"contents {missing[:10]} are not in this case")
         conn.execute(
             insert(grades),
             [
@@ -72,3 +159,66 @@ def record_grades(
             {"contents": ids, "grade": grade, "scheme": scheme.name},
         )
     return ids
+
+
+@dataclass(frozen=True)
+class _Step:
+    before: dict[int, str | None]
+    grade: str
+
+
+class UndoLog:
+    """Per session and case, what each grading replaced (newest last, bounded)."""
+
+    def __init__(self) -> None:
+        self._steps: dict[tuple[str, str], list[_Step]] = defaultdict(list)
+        self._lock = threading.Lock()
+
+    def grade(
+        self,
+        case: OpenCase,
+        key: tuple[str, str],
+        request: GradeRequest,
+        scheme: Scheme,
+        user: str,
+    ) -> list[int]:
+        """Record a grading and remember what it replaced, for ``undo``."""
+        with case.reader.connect() as conn:
+            now = current_grades(conn, case.case_id, request.content_ids)
+        action = "grade-bulk" if len(request.content_ids) > 1 else "grade"
+        done = record_grades(
+            case.engine, case.case_id, request.content_ids, scheme, request.grade, user, action
+        )
+        with self._lock:
+            steps = self._steps[key]
+            steps.append(_Step({c: now.get(c) for c in done}, request.grade))
+            del steps[:-UNDO_DEPTH]
+        return done
+
+    def undo(
+        self, case: OpenCase, key: tuple[str, str], scheme: Scheme, user: str
+    ) -> dict[int, str | None]:
+        """Undo this session's newest grading in the case, if nobody graded over it.
+
+        Returns:
+            Content id to the grade restored (None: ungraded again).
+
+        Raises:
+            GradeRefused: When there is nothing to undo, or a content's grade changed since.
+        """
+        with self._lock:
+            steps = self._steps.get(key)
+            if not steps:
+                raise GradeRefused("nothing to undo")
+            step = steps.pop()
+        with case.reader.connect() as conn:
+            now = current_grades(conn, case.case_id, list(step.before))
+        changed = [c for c in step.before if now.get(c) != step.grade]
+        if changed:
+            raise GradeRefused(f"contents {changed[:10]} were graded again since; not undone")
+        groups: dict[str | None, list[int]] = defaultdict(list)
+        for cid, grade in step.before.items():
+            groups[grade].append(cid)
+        for grade, ids in groups.items():
+            record_grades(case.engine, case.case_id, ids, scheme, grade, user, action="grade-undo")
+        return dict(step.before)

@@ -1,7 +1,10 @@
 """Server-side renderings: blurred greyscale tiles, the one revealed picture, EXIF.
 
-Tiles are the only pictures sent by default: greyscale, blurred, small JPEG. The
-unblurred colour rendering leaves the server only through an explicit, logged reveal.
+Tiles are the only pictures sent by default. Each is rendered from the picture first
+shrunk to at most ``FLOOR_SIDE`` pixels on its long side (greyscale), then enlarged to
+``TILE_SIDE`` and Gaussian-blurred for display: whatever the blur asked for and whatever
+a client does with the bytes, a tile carries no more detail than that small picture.
+The unblurred colour rendering leaves the server only through an explicit, logged reveal.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from PIL import Image, ImageFilter, ImageOps
 from vigil.errors import EvidenceError
 
 TILE_SIDE = 480
+# The information floor: a tile is made from the picture at this size (long side).
+FLOOR_SIDE = 40
 REVEAL_SIDE = 1600
 MIN_BLUR = 4
 MAX_BLUR = 40
@@ -81,34 +86,79 @@ def _jpeg(img: Image.Image, quality: int) -> bytes:
     return out.getvalue()
 
 
-def blurred_tile(data: bytes, blur: int | None = None) -> bytes:
-    """Render a picture as a small, greyscale, blurred JPEG.
+def floor_picture(data: bytes) -> Image.Image:
+    """The picture as a tile is allowed to know it: greyscale, at most ``FLOOR_SIDE`` px.
 
     Args:
         data: The picture's bytes.
-        blur: Gaussian radius in tile pixels (clamped; see ``clamp_blur``).
 
     Returns:
-        JPEG bytes.
+        A greyscale picture of at most ``FLOOR_SIDE`` pixels on its long side.
 
     Raises:
         EvidenceError: If the picture cannot be decoded.
     """
-    img = _open(data, TILE_SIDE, "L")
-    return _jpeg(img.filter(ImageFilter.GaussianBlur(clamp_blur(blur))), 70)
+    # Decode near 8x the floor (cheap DCT draft for JPEG), then shrink with a box filter:
+    # every floor pixel is the mean of its area, so no aliased fine detail survives.
+    img = _open(data, FLOOR_SIDE * 8, "L")
+    scale = FLOOR_SIDE / max(img.width, img.height)
+    if scale < 1:
+        size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+        img = img.resize(size, Image.Resampling.BOX)
+    return img
 
 
-def blur_jpeg(jpeg: bytes, blur: int | None = None) -> bytes:
-    """Blur an already greyscale rendering (a video keyframe thumbnail) further.
+def blurred_tile(data: bytes, blur: int | None = None) -> bytes:
+    """Render a picture as a greyscale tile: the floor picture enlarged, then blurred.
 
     Args:
-        jpeg: JPEG bytes.
-        blur: Gaussian radius (clamped).
+        data: The picture's bytes.
+        blur: Gaussian radius in display pixels (clamped; see ``clamp_blur``).
 
     Returns:
-        JPEG bytes.
+        JPEG bytes, ``TILE_SIDE`` pixels on the long side.
+
+    Raises:
+        EvidenceError: If the picture cannot be decoded.
     """
-    return blurred_tile(jpeg, blur)
+    small = floor_picture(data)
+    scale = TILE_SIDE / max(small.width, small.height)
+    size = (max(1, round(small.width * scale)), max(1, round(small.height * scale)))
+    big = small.resize(size, Image.Resampling.BICUBIC)
+    return _jpeg(big.filter(ImageFilter.GaussianBlur(clamp_blur(blur))), 70)
+
+
+STRIP_HEIGHT = 180
+STRIP_GAP = 6
+
+
+def keyframe_strip(jpegs: list[bytes], blur: int | None = None) -> bytes:
+    """A video's stored keyframes side by side, each from its floor picture, blurred.
+
+    Args:
+        jpegs: The keyframe thumbnails (JPEG bytes), in time order.
+        blur: Gaussian radius in display pixels (clamped).
+
+    Returns:
+        One greyscale JPEG, ``STRIP_HEIGHT`` pixels high.
+
+    Raises:
+        EvidenceError: If a thumbnail cannot be decoded or there is none.
+    """
+    if not jpegs:
+        raise EvidenceError("the video has no keyframes")
+    frames = []
+    for data in jpegs:
+        small = floor_picture(data)
+        width = max(1, round(small.width * STRIP_HEIGHT / small.height))
+        frames.append(small.resize((width, STRIP_HEIGHT), Image.Resampling.BICUBIC))
+    total = sum(f.width for f in frames) + STRIP_GAP * (len(frames) - 1)
+    strip = Image.new("L", (total, STRIP_HEIGHT), 0)
+    x = 0
+    for f in frames:
+        strip.paste(f, (x, 0))
+        x += f.width + STRIP_GAP
+    return _jpeg(strip.filter(ImageFilter.GaussianBlur(clamp_blur(blur))), 70)
 
 
 def revealed(data: bytes) -> bytes:

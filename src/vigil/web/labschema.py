@@ -1,4 +1,4 @@
-"""The lab database tables: users, sessions, case assignments, login attempts, reveals.
+"""The lab database tables: users, sessions, case assignments, login attempts, exposure.
 
 The lab database is separate from the case stores (``$VIGIL_HOME/lab.sqlite`` by
 default) because users and their exposure span cases. Times are canonical UTC text,
@@ -24,7 +24,10 @@ users = Table(
     Column("password_hash", String(200), nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("failed_logins", Integer, nullable=False, default=0),
-    Column("locked_until", String(32)),
+    Column("locked_until", String(32)),  # unused since lab0002 (back-off replaced locks)
+    Column("disabled", Boolean, nullable=False, default=False),
+    # Raised by a password change: sessions opened under an older version are dead.
+    Column("credential_version", Integer, nullable=False, default=1),
 )
 
 sessions = Table(
@@ -36,6 +39,9 @@ sessions = Table(
     Column("csrf", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("expires_at", String(32), nullable=False),
+    Column("credential_version", Integer, nullable=False, default=1),
+    Column("last_seen", String(32)),
+    Column("remote", String(100)),
 )
 
 assignments = Table(
@@ -58,6 +64,7 @@ login_attempts = Table(
     Column("at", String(32), nullable=False),
     Column("ok", Boolean, nullable=False),
     Index("ix_login_attempts_remote_at", "remote", "at"),
+    Index("ix_login_attempts_name_at", "name", "at"),
 )
 
 reveals = Table(
@@ -68,5 +75,8 @@ reveals = Table(
     Column("case_name", String(200), nullable=False),
     Column("content_id", Integer, nullable=False),
     Column("at", String(32), nullable=False),
+    # "reveal" (the unblurred picture) or "tile" (a tile sharper than the default blur).
+    Column("kind", String(10), nullable=False, default="reveal"),
+    Column("blur", Integer),
     Index("ix_reveals_user_at", "user_id", "at"),
 )

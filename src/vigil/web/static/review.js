@@ -28,6 +28,36 @@
     return base + "/tiles/" + id + ".jpg?blur=" + blur;
   }
 
+  // Each tile is fetched once per page and shown from a blob: URL, so moving through the
+  // queue costs one request for the one new strip tile instead of ten (responses are
+  // no-store, so the browser would fetch every <img> again). Bounded; evicted URLs are
+  // revoked.
+  const blobs = new Map();
+  const BLOBS_KEPT = 64;
+
+  function showTile(img, url) {
+    img.dataset.tileUrl = url;
+    let p = blobs.get(url);
+    if (!p) {
+      p = fetch(url, { credentials: "same-origin" }).then((r) => {
+        if (!r.ok) throw new Error("tile refused (" + r.status + ")");
+        return r.blob();
+      }).then((b) => URL.createObjectURL(b));
+      p.catch(() => blobs.delete(url));
+      blobs.set(url, p);
+      while (blobs.size > BLOBS_KEPT) {
+        const [old, op] = blobs.entries().next().value;
+        blobs.delete(old);
+        op.then((u) => URL.revokeObjectURL(u), () => {});
+      }
+    }
+    p.then((u) => {
+      if (img.dataset.tileUrl !== url) return;
+      img.src = u;
+      img.dataset.shown = url;
+    }, () => {});
+  }
+
   function hideReveal() {
     if (revealedUrl) {
       URL.revokeObjectURL(revealedUrl);
@@ -43,7 +73,7 @@
       ? (index + 1) + " / " + items.length + " (" + items.filter((x) => x.grade === null).length + " left)"
       : "nothing to grade";
     if (!it) return;
-    tile.src = tileUrl(it.id);
+    showTile(tile, tileUrl(it.id));
     tile.dataset.contentId = it.id;
     document.getElementById("state").textContent = "blurred, greyscale (blur " + blur + ")";
     document.getElementById("current-grade").textContent = it.grade === null ? "ungraded" : "grade " + it.grade;
@@ -55,7 +85,7 @@
     for (let i = Math.max(0, index - 2); i < Math.min(items.length, index + 7); i++) {
       const li = document.createElement("li");
       const img = document.createElement("img");
-      img.src = tileUrl(items[i].id);
+      showTile(img, tileUrl(items[i].id));
       img.alt = "blurred tile";
       li.appendChild(img);
       li.dataset.contentId = items[i].id;
@@ -74,53 +104,60 @@
     message.className = bad ? "error" : "";
   }
 
-  function send(ids, grade, undoing, started) {
-    return fetch(base + "/grades", {
+  function acked(started) {
+    window.vigilTimings.push(performance.now() - started);
+    window.vigilAcked += 1;
+    document.body.dataset.acked = String(window.vigilAcked);
+  }
+
+  function post(path, body) {
+    return fetch(base + path, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify({ content_ids: ids, grade: grade, undo: undoing }),
+      body: JSON.stringify(body),
       credentials: "same-origin",
     }).then((r) => {
-      if (!r.ok) throw new Error("server refused the grade (" + r.status + ")");
+      if (!r.ok) throw new Error("server refused (" + r.status + ")");
       return r.json();
-    }).then(() => {
-      window.vigilTimings.push(performance.now() - started);
-      window.vigilAcked += 1;
-      document.body.dataset.acked = String(window.vigilAcked);
     });
+  }
+
+  function send(ids, grade, started) {
+    return post("/grades", { content_ids: ids, grade: grade }).then(() => acked(started));
   }
 
   function applyGrade(ids, grade, started) {
     const before = ids.map((id) => [id, byId.get(id).grade]);
-    undo.push({ before: before, index: index });
+    const step = { before: before, index: index };
+    undo.push(step);
     ids.forEach((id) => { byId.get(id).grade = grade; });
     if (index < items.length - 1) index += 1;
     render();
-    send(ids, grade, false, started).then(
+    send(ids, grade, started).then(
       () => say("graded " + ids.length + " as " + grade),
       (err) => {
         before.forEach(([id, g]) => { byId.get(id).grade = g; });
+        if (undo.includes(step)) undo.splice(undo.indexOf(step), 1);
         render();
         say(err.message, true);
       });
   }
 
+  // Undo is the server's own action: it restores what this session's last grading
+  // replaced and answers with the grades restored.
   function undoLast(started) {
     const last = undo.pop();
     if (!last) { say("nothing to undo"); return; }
-    const groups = new Map();
-    last.before.forEach(([id, g]) => {
-      byId.get(id).grade = g;
-      const k = g === null ? "" : g;
-      if (!groups.has(k)) groups.set(k, []);
-      groups.get(k).push(id);
-    });
-    index = last.index;
-    render();
-    groups.forEach((ids, k) => {
-      send(ids, k === "" ? null : k, true, started).then(
-        () => say("undone"), (err) => say(err.message, true));
-    });
+    post("/undo", {}).then((answer) => {
+      Object.entries(answer.restored).forEach(([id, g]) => {
+        const it = byId.get(Number(id));
+        if (it) it.grade = g;
+      });
+      index = last.index;
+      render();
+      acked(started);
+      say("undone");
+    }, (err) => say(err.message, true));
   }
 
   function reveal() {
@@ -136,6 +173,7 @@
     }).then((blob) => {
       if (items[index] !== it) return;
       revealedUrl = URL.createObjectURL(blob);
+      tile.dataset.tileUrl = "";
       tile.src = revealedUrl;
       tile.classList.add("revealed");
       document.getElementById("state").textContent = "REVEALED (logged) - Esc hides";
