@@ -313,13 +313,16 @@ class PdqIndex:
         _write_file(Path(path), layout, shapes, pieces, meta or {})
 
     def search_codes(
-        self, queries: np.ndarray, max_distance: int = MATCH_DISTANCE
+        self, queries: np.ndarray, max_distance: int = MATCH_DISTANCE, *, method: str = "auto"
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every (query, row) pair within ``max_distance``, as arrays.
 
         Args:
             queries: Q x 32 uint8 hashes (see ``hex_to_codes``).
             max_distance: largest Hamming distance reported.
+            method: ``index`` (multi-index), ``scan`` (compare with every entry) or
+                ``auto``: whichever reads fewer entries (the scan for small banks or
+                very large distances).
 
         Returns:
             (query number, row, distance), sorted by query, distance, then entry id;
@@ -330,7 +333,7 @@ class PdqIndex:
         empty = np.empty(0, dtype=np.int64)
         if not len(self) or not len(queries) or max_distance < 0:
             return empty, empty, empty
-        search = self._planned(max_distance)
+        search = self._planned(max_distance, method)
         capacity = max(1024, 16 * len(queries))
         while True:
             out = [np.empty(capacity, dtype=np.int64) for _ in range(3)]
@@ -342,13 +345,16 @@ class PdqIndex:
         order = np.lexsort((self._ids[rows], distances, query_at))
         return query_at[order], rows[order], distances[order]
 
-    def _planned(self, max_distance: int):  # type: ignore[no-untyped-def]
+    def _planned(self, max_distance: int, method: str):  # type: ignore[no-untyped-def]
         """The kernel call for ``max_distance``: the multi-index, or a scan when cheaper."""
+        if method not in ("auto", "index", "scan"):
+            raise ValueError(f"method must be auto, index or scan, not {method!r}")
         layout = self.layout
         radii = chunk_radii(max_distance, layout.chunks)
         probes = sum(_mask_count(layout.prefix_bits, int(t)) for t in radii if t >= 0)
         per_bucket = len(self) / (1 << layout.prefix_bits)
-        if probes * (per_bucket + 1) >= len(self):
+        cheaper = probes * (per_bucket + 1) >= len(self)
+        if method == "scan" or (method == "auto" and cheaper):
             words = self._words
             return lambda queries, limit, *out: pdq_kernel.scan_all(words, queries, limit, *out)
         masks, ends = _prefix_masks(layout.prefix_bits, int(radii.max()))
