@@ -345,8 +345,10 @@ class HashSetLibrary:
         """
         query = "FROM entry WHERE hashset_id = ? AND pdq IS NOT NULL"
         with self._connect() as connection:
-            count = connection.execute(f"SELECT count(*) {query}", (set_id,)).fetchone()[0]
-            ids = np.empty(count, dtype=np.int64)
+            count, last = connection.execute(
+                f"SELECT count(*), max(id) {query}", (set_id,)
+            ).fetchone()
+            ids = np.empty(count, dtype=np.uint32 if (last or 0) < 2**32 else np.int64)
             codes = np.empty((count, 32), dtype=np.uint8)
             grade_codes = np.empty(count, dtype=np.uint8)
             names: dict[str | None, int] = {}

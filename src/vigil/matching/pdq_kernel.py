@@ -121,6 +121,32 @@ def counting_order(keys, buckets):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
+def table_entries(keys, order, prefix_bits, rest_bits, pos_bits, entries):  # type: ignore[no-untyped-def]
+    """Fill ``entries`` with the table of one chunk; return its bucket offsets.
+
+    ``keys[order[row]]`` is the chunk value of bank row ``row`` (``keys`` in input
+    order, ``order`` the bank's row order). Entries are grouped by the key's first
+    ``prefix_bits`` bits (a stable counting sort) and hold ``row | rest << pos_bits``,
+    ``rest`` being the key's other ``rest_bits`` bits.
+    """
+    count = order.shape[0]
+    shift = np.uint64(rest_bits)
+    rest_mask = (_ONE << shift) - _ONE
+    offsets = np.zeros((1 << prefix_bits) + 1, dtype=np.int64)
+    for row in range(count):
+        offsets[(np.uint64(keys[order[row]]) >> shift) + _ONE] += 1
+    for bucket in range(1 << prefix_bits):
+        offsets[bucket + 1] += offsets[bucket]
+    fill = offsets[:-1].copy()
+    for row in range(count):
+        key = np.uint64(keys[order[row]])
+        bucket = key >> shift
+        entries[fill[bucket]] = np.uint64(row) | ((key & rest_mask) << np.uint64(pos_bits))
+        fill[bucket] += 1
+    return offsets
+
+
+@njit(nogil=True, cache=True)
 def search(  # type: ignore[no-untyped-def]
     words,
     tables,
