@@ -36,7 +36,6 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import jpeg_bytes, photo  # noqa: E402
-
 from vigil.hashing.pdq import pdq_for_file  # noqa: E402
 
 _SIZES = [(1920, 1080), (1280, 960), (1024, 768), (640, 480)]
