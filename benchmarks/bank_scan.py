@@ -53,24 +53,25 @@ class Peak:
 
 
 def make_corpus(folder: Path, pictures: int) -> Path:
-    """Generate (once) ``pictures`` benign photos."""
-    marker = folder / ".complete"
-    if marker.exists():
-        return folder
-    shutil.rmtree(folder, ignore_errors=True)
+    """Generate (once) ``pictures`` benign photos in ``folder`` (only the missing ones)."""
     for i in range(pictures):
         w, h = _SIZES[i % len(_SIZES)]
         path = folder / f"d{i % 40:02d}" / f"IMG_{i:05d}.jpg"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(jpeg_bytes(photo(10_000 + i, w, h)))
-    marker.touch()
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.with_suffix(".part").write_bytes(jpeg_bytes(photo(10_000 + i, w, h)))
+            path.with_suffix(".part").rename(path)
+    for extra in folder.rglob("IMG_*.jpg"):
+        if int(extra.stem.removeprefix("IMG_")) >= pictures:
+            extra.unlink()
     return folder
 
 
 def make_bank(path: Path, size: int, corpus: Path, planted: int) -> list[str]:
     """Write (once) a PDQ list of ``size`` random hashes and ``planted`` near-duplicates
     of corpus pictures; return the planted pictures' paths."""
-    pictures = sorted(corpus.rglob("*.jpg"))[:: max(1, len(list(corpus.rglob("*.jpg"))) // planted)]
+    every = sorted(corpus.rglob("*.jpg"))
+    pictures = every[:: max(1, len(every) // planted)]
     chosen = [str(p.relative_to(corpus)) for p in pictures[:planted]]
     if path.exists():
         return chosen
@@ -164,7 +165,7 @@ def main() -> None:
     )
     parser.add_argument("--keep-home", type=Path, help="keep the imported home here")
     args = parser.parse_args()
-    corpus = make_corpus(Path(f"/tmp/bank-corpus-{args.pictures}"), args.pictures)
+    corpus = make_corpus(Path("/tmp/bank-corpus"), args.pictures)
     bank_file = Path(f"/tmp/bank-list-{args.bank}-{args.pictures}.pdq")
     planted = make_bank(bank_file, args.bank, corpus, args.planted)
     size = sum(p.stat().st_size for p in corpus.rglob("*.jpg"))

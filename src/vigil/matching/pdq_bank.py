@@ -86,6 +86,9 @@ def write_set_index(
     meta = {**identity.meta(), "grades": grades}
     PdqIndex.write(path, ids, codes, extras={"grade": grade_codes}, meta=meta)
     _drop_legacy_caches(path.parent)
+    # One search compiles the kernel for this index's types and caches it on disk, so
+    # the first scan's workers start at full speed.
+    PdqIndex.load(path).search_codes(np.zeros((1, 32), dtype=np.uint8))
     return path
 
 
