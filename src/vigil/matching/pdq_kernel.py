@@ -19,7 +19,7 @@ from numba.extending import intrinsic
 
 _ONE = np.uint64(1)
 # How many probes / candidates ahead the search asks the CPU to fetch memory.
-_AHEAD = 16
+_AHEAD = 48
 
 
 @intrinsic
