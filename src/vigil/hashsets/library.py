@@ -430,9 +430,11 @@ class HashSetLibrary:
         """Yield every known video: ``(entry_id, hashset_name, grade, frames)``."""
         sets = {info.id: info.name for info in self.select(names)}
         with self._connect() as connection:
+            # CROSS JOIN keeps video_frame (a few rows) as the outer loop: otherwise SQLite
+            # walks every entry in id order, seconds for a 10M-entry PDQ bank.
             rows = connection.execute(
                 "SELECT e.id, e.hashset_id, e.grade, f.timestamp, f.pdq, f.quality "
-                "FROM entry e JOIN video_frame f ON f.entry_id = e.id "
+                "FROM video_frame f CROSS JOIN entry e ON f.entry_id = e.id "
                 "WHERE e.id NOT IN (SELECT entry_id FROM suppressed) ORDER BY e.id, f.rowid"
             )
             current: tuple[int, str, str | None, list[FrameHash]] | None = None
