@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vigil.matching.pdq_index import PdqIndex, brute_force, hex_to_codes
+from vigil.matching.pdq_index import Layout, PdqIndex, brute_force, chunk_radii, hex_to_codes
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / ".." / "shared" / "reference" / "pdq" / "data" / "reg-test-input"
@@ -110,3 +110,90 @@ def test_large_ids_are_kept():
     index = PdqIndex.build([(2**40, "a" * 64), (-5, "b" * 64)])
     assert index.query("a" * 64) == [(2**40, 0)]
     assert index.query("b" * 64) == [(-5, 0)]
+
+
+def clustered_bank(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Near-copies of a few pictures (0..40 bits from their original, some exact
+    duplicates) among random hashes, as real banks are."""
+    centres = rng.integers(0, 256, (6, 32), dtype=np.uint8)
+    copies = np.repeat(centres, 400, axis=0)
+    copies = flip_bits(copies, rng.integers(0, 41, len(copies)), rng)
+    noise = rng.integers(0, 256, (1600, 32), dtype=np.uint8)
+    codes = np.concatenate([copies, centres, centres, noise])
+    return rng.permutation(len(codes)) * 3 + 11, codes
+
+
+def uniform_bank(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    codes = rng.integers(0, 256, (4000, 32), dtype=np.uint8)
+    return rng.permutation(len(codes)), codes
+
+
+@pytest.mark.parametrize("method", ["index", "scan"])
+@pytest.mark.parametrize("make", [uniform_bank, clustered_bank])
+def test_every_threshold_agrees_with_oracle(make, method):
+    rng = np.random.default_rng(99)
+    ids, codes = make(rng)
+    index = PdqIndex.from_arrays(ids, codes)
+    # Queries near bank entries (so thresholds matter), plus random ones.
+    sources = rng.integers(0, len(codes), 24)
+    near = flip_bits(codes[sources], rng.integers(0, 70, 24), rng)
+    queries = np.concatenate([near, rng.integers(0, 256, (4, 32), dtype=np.uint8)])
+    total = 0
+    for radius in range(65):
+        results = index.query_codes(queries, radius) if method == "index" else None
+        query_at, rows, distances = index.search_codes(queries, radius, method=method)
+        for number, query in enumerate(as_hex(queries)):
+            oracle = brute_force(codes, ids, query, radius)
+            picked = query_at == number
+            assert list(zip(index.ids[rows[picked]].tolist(), distances[picked].tolist(),
+                            strict=True)) == oracle  # fmt: skip
+            if results is not None:
+                assert results[number] == oracle
+            total += len(oracle)
+    # Near-copies of one picture make long hit lists.
+    assert total > (40_000 if make is clustered_bank else 500)
+
+
+def test_chunk_radii_cover_every_distance():
+    for chunks in (2, 10, 11, 16):
+        for distance in range(257):
+            radii = chunk_radii(distance, chunks)
+            assert len(radii) == chunks
+            assert int((radii + 1).sum()) == distance + 1
+            assert radii.max() - radii.min() <= 1
+
+
+def test_layout_of_a_national_bank():
+    layout = Layout.plan(10_000_000)
+    assert (layout.chunks, layout.prefix_bits, layout.pos_bits, layout.table_dtype) == (
+        11,
+        20,
+        28,
+        "<u4",
+    )
+    assert layout.lengths.tolist() == [24, 24, 24] + [23] * 8
+    assert layout.starts.tolist()[:4] == [0, 24, 48, 72]
+    assert Layout.plan(100_000_000).table_dtype == "<u4"
+    assert Layout.plan(3_000_000_000).table_dtype == "<u8"
+
+
+def test_large_bank_uses_the_index_and_agrees(tmp_path):
+    rng = np.random.default_rng(5)
+    codes = rng.integers(0, 256, (200_000, 32), dtype=np.uint8)
+    ids = np.arange(len(codes)) + 10**9
+    grades = (np.arange(len(codes)) % 3).astype(np.uint8)
+    path = tmp_path / "bank.idx"
+    PdqIndex.write(path, ids, codes, extras={"grade": grades}, meta={"set": "national"})
+    index = PdqIndex.load(path)
+    assert index.meta == {"set": "national"}
+    assert index._planned(31, "auto").__name__ == "<lambda>"
+    sources = rng.integers(0, len(codes), 60)
+    queries = flip_bits(codes[sources], np.arange(60) % 32, rng)
+    query_at, rows, distances = index.search_codes(queries)
+    assert np.array_equal(query_at, np.arange(60))  # each query finds its source only
+    assert np.array_equal(index.ids[rows], ids[sources])
+    assert np.array_equal(distances, np.arange(60) % 32)
+    assert np.array_equal(index.extras["grade"][rows], grades[sources])
+    scanned = index.search_codes(queries, method="scan")
+    assert all(np.array_equal(a, b) for a, b in zip(scanned, (query_at, rows, distances),
+                                                    strict=True))  # fmt: skip

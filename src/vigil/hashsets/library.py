@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from vigil.errors import HashSetFormatError, StoreError, UsageError
 from vigil.hashsets import formats
@@ -21,9 +24,13 @@ from vigil.hashsets.schemes import CategoryPolicy, category_policy, load_scheme
 from vigil.hashsets.store_schema import SCHEMA_VERSION, create_schema
 from vigil.model import FrameHash
 
+if TYPE_CHECKING:
+    from vigil.matching.pdq_bank import SetBank, SetIdentity
+
 LIBRARY_FILE = "library.sqlite"
 MALFORMED_SAMPLES = 20
 _BATCH = 10_000
+_PDQ_FETCH = 65_536
 _NO_CATEGORY = "none"
 
 _INSERT_ENTRY = (
@@ -280,6 +287,7 @@ class HashSetLibrary:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
                 raise
+        self.build_pdq_index(self.get(name))
         return ImportResult(
             name=name,
             format=fmt_name,
@@ -346,6 +354,81 @@ class HashSetLibrary:
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
+        from vigil.matching.pdq_bank import remove_set_index
+
+        remove_set_index(self.home, info.id)
+
+    def pdq_arrays(
+        self, set_id: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str | None]]:
+        """Every PDQ entry of one set as flat arrays, for building its index.
+
+        Suppressed entries are included (the matcher drops them), so suppressing one
+        does not change the index.
+
+        Args:
+            set_id: The set's id.
+
+        Returns:
+            ``(ids, codes, grade_codes, grades)``: entry ids, N x 32 uint8 hashes, and
+            per entry an index into ``grades`` (grade names, None for no grade).
+        """
+        query = "FROM entry WHERE hashset_id = ? AND pdq IS NOT NULL"
+        with self._connect() as connection:
+            count, last = connection.execute(
+                f"SELECT count(*), max(id) {query}", (set_id,)
+            ).fetchone()
+            ids = np.empty(count, dtype=np.uint32 if (last or 0) < 2**32 else np.int64)
+            codes = np.empty((count, 32), dtype=np.uint8)
+            grade_codes = np.empty(count, dtype=np.uint8)
+            names: dict[str | None, int] = {}
+            cursor = connection.execute(f"SELECT id, pdq, grade {query}", (set_id,))
+            done = 0
+            while rows := cursor.fetchmany(_PDQ_FETCH):
+                end = done + len(rows)
+                batch_ids, hashes, grades = zip(*rows, strict=True)
+                ids[done:end] = batch_ids
+                codes[done:end] = np.frombuffer(b"".join(hashes), np.uint8).reshape(-1, 32)
+                grade_codes[done:end] = [names.setdefault(g, len(names)) for g in grades]
+                done = end
+        if len(names) > 255:
+            raise StoreError(f"{self.path}: set {set_id} has more than 255 grades")
+        return ids[:done], codes[:done], grade_codes[:done], list(names)
+
+    def build_pdq_index(self, info: HashSetInfo) -> None:
+        """Write the PDQ index file of one set (done by ``import_file``).
+
+        Raises:
+            StoreError: The index cannot be written.
+        """
+        from vigil.matching.pdq_bank import write_set_index
+
+        ids, codes, grade_codes, grades = self.pdq_arrays(info.id)
+        try:
+            write_set_index(self.home, _identity(info), ids, codes, grade_codes, grades)
+        except OSError as exc:
+            message = f"{self.home}: cannot write the PDQ index of {info.name!r}: {exc}"
+            raise StoreError(message) from exc
+
+    def pdq_banks(self, infos: Iterable[HashSetInfo]) -> list[SetBank]:
+        """The memory-mapped PDQ index of each set, rebuilt first if missing or stale.
+
+        A library imported by an older vigil has no index files yet: the first scan
+        builds them (once; later scans and every worker only map them).
+        """
+        from vigil.matching.pdq_bank import open_set_index
+
+        banks = []
+        for info in infos:
+            bank = open_set_index(self.home, _identity(info), info.known_good)
+            if bank is None:
+                self.build_pdq_index(info)
+                bank = open_set_index(self.home, _identity(info), info.known_good)
+            if bank is None:
+                raise StoreError(f"{self.home}: the PDQ index of {info.name!r} is unreadable")
+            if len(bank.index):
+                banks.append(bank)
+        return banks
 
     def entries_with_pdq(
         self, names: Iterable[str] | None = None
@@ -377,9 +460,11 @@ class HashSetLibrary:
         """Yield every known video: ``(entry_id, hashset_name, grade, frames)``."""
         sets = {info.id: info.name for info in self.select(names)}
         with self._connect() as connection:
+            # CROSS JOIN keeps video_frame (a few rows) as the outer loop: otherwise SQLite
+            # walks every entry in id order, seconds for a 10M-entry PDQ bank.
             rows = connection.execute(
                 "SELECT e.id, e.hashset_id, e.grade, f.timestamp, f.pdq, f.quality "
-                "FROM entry e JOIN video_frame f ON f.entry_id = e.id "
+                "FROM video_frame f CROSS JOIN entry e ON f.entry_id = e.id "
                 "WHERE e.id NOT IN (SELECT entry_id FROM suppressed) ORDER BY e.id, f.rowid"
             )
             current: tuple[int, str, str | None, list[FrameHash]] | None = None
@@ -447,6 +532,12 @@ class HashSetLibrary:
         if missing:
             raise UsageError(f"no hash set named {', '.join(map(repr, missing))} in {self.path}")
         return [by_name[n] for n in wanted]
+
+
+def _identity(info: HashSetInfo) -> SetIdentity:
+    from vigil.matching.pdq_bank import SetIdentity
+
+    return SetIdentity(info.id, info.name, info.source_sha256, info.imported_at)
 
 
 def _default_known_good(module: ModuleType, header: dict[str, object]) -> bool:

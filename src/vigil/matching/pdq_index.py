@@ -1,41 +1,50 @@
 """Exact range search over a bank of PDQ hashes: every entry within distance r.
 
-Multi-index hashing (Norouzi et al., 2012) in numpy. The 256 bits are cut into 16
-chunks of 16 bits. If two hashes differ in at most r bits, at least one chunk differs
-in at most ``r // 16`` bits (pigeonhole), so probing, in each of 16 tables, the buckets
-of the query's chunk and of every chunk value within ``r // 16`` bits of it finds every
-true match; the candidates are then checked with a full popcount. Nothing is
-approximate: the result equals the brute-force scan (``brute_force``, kept here as the
-test oracle).
+Multi-index hashing (Norouzi et al., 2012) with the generalised pigeonhole principle
+(Qin et al., 2018) and a compiled search loop (``pdq_kernel``). The 256 bits are cut
+into ``k`` chunks (11 chunks of 23-24 bits by default). If two hashes differ in at
+most ``r`` bits and chunk radii ``t_j`` satisfy ``sum(t_j + 1) > r``, then some chunk
+``j`` differs in at most ``t_j`` bits. For r = 31 and 11 chunks that is radius 2 on
+ten chunks and 1 on the eleventh. Probing every chunk value within ``t_j`` of the
+query's chunk ``j`` therefore finds every true match; each candidate is then checked
+with a full popcount. Nothing is approximate: the result equals the brute-force scan
+(``brute_force``, kept here as the test oracle).
 
-Memory per hash: 32 bytes of code, 4 bytes of entry id (8 if ids do not fit in
-uint32), and 4 bytes in each of 15 tables (table 0 is the bank order itself, because
-the bank is stored sorted by its first chunk): 96 bytes, about 0.96 GB for 10M hashes.
-FAISS ``IndexBinaryMultiHash`` keeps 8-byte ids in hash maps and needs well over 1.6 GB.
+Layout (flat arrays, one file, memory-mapped by a scan; see ``save``/``load``):
 
-The index file is one flat file: a JSON header and raw arrays, so ``load`` can
-memory-map it and serve queries without reading it all first.
+- ``codes``: N x 32 bytes, the bank sorted by the first ``prefix_bits`` bits of chunk 0,
+  so table 0 is the bank itself (its buckets are runs of consecutive rows).
+- ``ids`` and any per-entry ``extras`` (e.g. a grade code), in the same row order.
+- ``tables``: (k - 1) x N entries ``row | rest << pos_bits`` for chunks 1..k-1, grouped
+  by the chunk's first ``prefix_bits`` bits; ``rest`` (the chunk's other 2-4 bits) is
+  checked before the candidate's hash is read, which skips most of those reads.
+- ``offsets``: k x (2 ** prefix_bits + 1) bucket starts, direct-addressed.
+
+For 10M hashes: 320 MB codes, 400 MB tables, 40 MB ids, 46 MB offsets.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from vigil.hashing.pdq import MATCH_DISTANCE, normalize_hash
+from vigil.matching import pdq_kernel
 
-CHUNKS = 16
-CHUNK_BITS = 16
-_BUCKETS = 1 << CHUNK_BITS
-_MAGIC = b"VIGILPDQIDX1\n"
+CHUNKS = 11
+_MAGIC = b"VIGILPDQIDX2\n"
 _ALIGN = 64
-# Bound on candidates examined at once, to keep batch temporaries near 100 MB.
-_CANDIDATES_PER_BATCH = 2_000_000
+# Rows written per block while saving: bounds the temporaries of a 10M-entry build.
+_WRITE_BLOCK = 1 << 20
 
 Hit = tuple[int, int]
 
@@ -82,39 +91,157 @@ def _sorted_hits(ids: np.ndarray, distances: np.ndarray) -> list[Hit]:
     return [(int(ids[i]), int(distances[i])) for i in order]
 
 
-def _flip_masks(radius: int) -> np.ndarray:
-    """Every 16-bit XOR mask with at most ``radius`` bits set."""
-    masks = [0]
-    for count in range(1, radius + 1):
-        masks.extend(sum(1 << bit for bit in bits) for bits in combinations(range(16), count))
-    return np.array(masks, dtype=np.int64)
+@dataclass(frozen=True)
+class Layout:
+    """How a bank of ``count`` hashes is cut into chunks and tables."""
+
+    count: int
+    chunks: int
+    prefix_bits: int
+    pos_bits: int
+    table_dtype: str
+
+    @classmethod
+    def plan(cls, count: int, chunks: int = CHUNKS) -> Layout:
+        """The layout for ``count`` hashes: about 4-8 rows per direct-addressed bucket."""
+        if not 2 <= chunks <= 32:
+            raise ValueError(f"chunks must be 2..32, not {chunks}")
+        # About 8-16 rows per bucket; a chunk's bits beyond the prefix are checked per row.
+        prefix = min(256 // chunks, max(1, count.bit_length() - 4))
+        rest = -(-256 // chunks) - prefix
+        if count <= 1 << (32 - rest):
+            return cls(count, chunks, prefix, 32 - rest, "<u4")
+        return cls(count, chunks, prefix, 64 - rest, "<u8")
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Bits in each chunk (the first ``256 % chunks`` chunks are one bit longer)."""
+        base, longer = divmod(256, self.chunks)
+        return np.array([base + (i < longer) for i in range(self.chunks)], dtype=np.int64)
+
+    @property
+    def starts(self) -> np.ndarray:
+        """First bit of each chunk."""
+        return np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
+
+    def shapes(
+        self, ids: np.dtype, extras: Mapping[str, np.dtype]
+    ) -> dict[str, tuple[str, tuple[int, ...]]]:
+        """dtype and shape of every array of the index, in file order."""
+        offset_dtype = "<u4" if self.count < 2**32 else "<i8"
+        shapes = {"codes": ("|u1", (self.count, 32)), "ids": (ids.str, (self.count,))}
+        shapes.update({name: (dtype.str, (self.count,)) for name, dtype in extras.items()})
+        shapes["tables"] = (self.table_dtype, (self.chunks - 1, self.count))
+        shapes["offsets"] = (offset_dtype, (self.chunks, (1 << self.prefix_bits) + 1))
+        return shapes
+
+
+def chunk_radii(max_distance: int, chunks: int) -> np.ndarray:
+    """Per-chunk search radii whose (radius + 1) add up to ``max_distance + 1``.
+
+    Any pair within ``max_distance`` is then within the radius on at least one chunk
+    (generalised pigeonhole); -1 means the chunk need not be probed at all.
+    """
+    base, extra = divmod(max_distance + 1, chunks)
+    return np.array([base - 1 + (i < extra) for i in range(chunks)], dtype=np.int64)
+
+
+@lru_cache(maxsize=16)
+def _prefix_masks(bits: int, radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """XOR masks over ``bits`` bits with at most ``radius`` set, fewest first, and
+    ``ends[t]`` = how many of them have at most ``t`` set."""
+    masks: list[int] = []
+    ends = []
+    for count in range(radius + 1):
+        if count <= bits:
+            flips = combinations(range(bits), count)
+            masks.extend(sum(1 << bit for bit in chosen) for chosen in flips)
+        ends.append(len(masks))
+    return np.array(masks, dtype=np.uint64), np.array(ends, dtype=np.int64)
+
+
+def _mask_count(bits: int, radius: int) -> int:
+    return sum(math.comb(bits, count) for count in range(min(bits, radius) + 1))
+
+
+def _as_ids(ids: np.ndarray) -> np.ndarray:
+    ids = np.asarray(ids)
+    if len(ids) and ids.min() >= 0 and ids.max() < 2**32:
+        return ids.astype(np.uint32)
+    return ids.astype(np.int64)
+
+
+def _index_pieces(
+    layout: Layout, codes: np.ndarray, ids: np.ndarray, extras: Mapping[str, np.ndarray]
+) -> Iterator[tuple[str, np.ndarray]]:
+    """The arrays of the index for ``codes``, in file order, in blocks of rows.
+
+    Only one table is in memory at a time besides the bank, so writing a 10M-entry
+    index to a file needs about 500 MB (320 MB of it the hashes).
+    """
+    words = np.ascontiguousarray(codes).view(np.uint64).reshape(len(codes), 4)
+    buckets = 1 << layout.prefix_bits
+    lengths, starts = layout.lengths, layout.starts
+    rest0 = int(lengths[0]) - layout.prefix_bits
+    prefix0 = pdq_kernel.chunk_values(words, 0, int(lengths[0])) >> rest0
+    order, first = pdq_kernel.counting_order(prefix0, buckets)
+    del prefix0
+    for start in range(0, max(1, len(codes)), _WRITE_BLOCK):
+        yield "codes", codes[order[start : start + _WRITE_BLOCK]]
+    yield "ids", ids[order]
+    for name, values in extras.items():
+        yield name, np.asarray(values)[order]
+    offset_dtype = np.uint32 if layout.count < 2**32 else np.int64
+    offsets = np.empty((layout.chunks, buckets + 1), dtype=offset_dtype)
+    offsets[0] = first
+    for chunk in range(1, layout.chunks):
+        entries = np.empty(len(codes), dtype=layout.table_dtype)
+        keys = pdq_kernel.chunk_values(words, int(starts[chunk]), int(lengths[chunk]))
+        rest = int(lengths[chunk]) - layout.prefix_bits
+        offsets[chunk] = pdq_kernel.table_entries(
+            keys, order, layout.prefix_bits, rest, layout.pos_bits, entries
+        )
+        yield "tables", entries
+    yield "offsets", offsets
 
 
 class PdqIndex:
     """Exact multi-index over PDQ hashes, built once, then queried.
 
-    Use ``PdqIndex.build(entries)`` or ``PdqIndex.load(path)``.
+    Use ``PdqIndex.build(entries)``, ``PdqIndex.from_arrays(ids, codes)``,
+    ``PdqIndex.write(path, ids, codes)`` or ``PdqIndex.load(path)``.
     """
 
     def __init__(
-        self, codes: np.ndarray, ids: np.ndarray, tables: np.ndarray, offsets: np.ndarray
+        self, layout: Layout, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]
     ) -> None:
-        self._codes = codes
-        self._words = codes.view(np.uint64)
-        self._chunks = codes.view(np.uint16)
-        self._ids = ids
-        self._tables = tables
-        self._offsets = offsets
+        self.layout = layout
+        self.meta = dict(meta)
+        self._codes = arrays["codes"]
+        self._words = self._codes.view(np.uint64).reshape(len(self._codes), 4)
+        self._ids = arrays["ids"]
+        self._tables = arrays["tables"]
+        self._offsets = arrays["offsets"]
+        reserved = {"codes", "ids", "tables", "offsets"}
+        self.extras = {name: array for name, array in arrays.items() if name not in reserved}
+        self._lengths = layout.lengths
+        self._starts = layout.starts
 
     def __len__(self) -> int:
         return len(self._codes)
 
+    @property
+    def ids(self) -> np.ndarray:
+        """Entry id of each row (row order is the index's, not the input's)."""
+        return self._ids
+
     @classmethod
-    def build(cls, entries: Iterable[tuple[int, str]]) -> PdqIndex:
+    def build(cls, entries: Iterable[tuple[int, str]], chunks: int = CHUNKS) -> PdqIndex:
         """Build an index from (entry_id, hash_hex) pairs.
 
         Args:
             entries: the bank; ids are integers (stored as uint32 when they fit).
+            chunks: how many chunks the hashes are cut into.
 
         Returns:
             The index.
@@ -127,41 +254,124 @@ class PdqIndex:
         for entry_id, value in entries:
             ids_list.append(entry_id)
             hashes.append(value)
-        return cls.from_arrays(np.array(ids_list, dtype=np.int64), hex_to_codes(hashes))
+        ids = np.array(ids_list, dtype=np.int64)
+        return cls.from_arrays(ids, hex_to_codes(hashes), chunks=chunks)
 
     @classmethod
-    def from_arrays(cls, ids: np.ndarray, codes: np.ndarray) -> PdqIndex:
-        """Build an index from arrays already in memory.
+    def from_arrays(
+        cls,
+        ids: np.ndarray,
+        codes: np.ndarray,
+        *,
+        extras: Mapping[str, np.ndarray] | None = None,
+        meta: Mapping[str, Any] | None = None,
+        chunks: int = CHUNKS,
+    ) -> PdqIndex:
+        """Build an index in memory from arrays.
 
         Args:
             ids: N integer entry ids.
             codes: N x 32 uint8 hashes (see ``hex_to_codes``).
+            extras: more per-entry arrays kept in row order (e.g. grade codes).
+            meta: JSON-able facts stored with the index.
+            chunks: how many chunks the hashes are cut into.
 
         Returns:
             The index.
         """
-        count = len(codes)
-        ids = np.asarray(ids)
-        if count and ids.min() >= 0 and ids.max() < 2**32:
-            ids = ids.astype(np.uint32)
-        else:
-            ids = ids.astype(np.int64)
-        chunks = np.ascontiguousarray(codes).view(np.uint16)
-        # Storing the bank in table-0 order makes table 0 the identity: one table saved.
-        order = np.argsort(chunks[:, 0], kind="stable")
-        codes = np.ascontiguousarray(codes[order])
-        ids = ids[order]
-        chunks = codes.view(np.uint16)
-        position_type = np.uint32 if count < 2**32 else np.uint64
-        tables = np.empty((CHUNKS - 1, count), dtype=position_type)
-        offsets = np.empty((CHUNKS, _BUCKETS + 1), dtype=np.int64)
-        for table in range(CHUNKS):
-            keys = chunks[:, table]
-            offsets[table, 0] = 0
-            np.cumsum(np.bincount(keys, minlength=_BUCKETS), out=offsets[table, 1:])
-            if table:
-                tables[table - 1] = np.argsort(keys, kind="stable")
-        return cls(codes, ids, tables, offsets)
+        layout = Layout.plan(len(codes), chunks)
+        parts: dict[str, list[np.ndarray]] = {}
+        for name, part in _index_pieces(layout, codes, _as_ids(ids), extras or {}):
+            parts.setdefault(name, []).append(part)
+        arrays = {
+            name: np.stack(blocks) if name == "tables" else np.concatenate(blocks)
+            for name, blocks in parts.items()
+        }
+        arrays["codes"] = arrays["codes"].reshape(len(codes), 32)
+        return cls(layout, arrays, meta or {})
+
+    @classmethod
+    def write(
+        cls,
+        path: str | os.PathLike[str],
+        ids: np.ndarray,
+        codes: np.ndarray,
+        *,
+        extras: Mapping[str, np.ndarray] | None = None,
+        meta: Mapping[str, Any] | None = None,
+        chunks: int = CHUNKS,
+    ) -> None:
+        """Build an index straight into a file, one table at a time (see ``from_arrays``).
+
+        The file is written under a temporary name and renamed, so a reader sees either
+        the old index or the new one.
+        """
+        ids = _as_ids(ids)
+        extras = dict(extras or {})
+        layout = Layout.plan(len(codes), chunks)
+        shapes = layout.shapes(ids.dtype, {name: v.dtype for name, v in extras.items()})
+        pieces = _index_pieces(layout, codes, ids, extras)
+        _write_file(Path(path), layout, shapes, pieces, meta or {})
+
+    def search_codes(
+        self, queries: np.ndarray, max_distance: int = MATCH_DISTANCE, *, method: str = "auto"
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every (query, row) pair within ``max_distance``, as arrays.
+
+        Args:
+            queries: Q x 32 uint8 hashes (see ``hex_to_codes``).
+            max_distance: largest Hamming distance reported.
+            method: ``index`` (multi-index), ``scan`` (compare with every entry) or
+                ``auto``: whichever reads fewer entries (the scan for small banks or
+                very large distances).
+
+        Returns:
+            (query number, row, distance), sorted by query, distance, then entry id;
+            ``ids[row]`` and ``extras[name][row]`` describe the entry.
+        """
+        queries = np.ascontiguousarray(queries, dtype=np.uint8)
+        query_words = queries.view(np.uint64).reshape(len(queries), 4)
+        empty = np.empty(0, dtype=np.int64)
+        if not len(self) or not len(queries) or max_distance < 0:
+            return empty, empty, empty
+        search = self._planned(max_distance, method)
+        capacity = max(1024, 16 * len(queries))
+        while True:
+            out = [np.empty(capacity, dtype=np.int64) for _ in range(3)]
+            found = search(query_words, min(max_distance, 256), *out)
+            if found <= capacity:
+                break
+            capacity = found
+        query_at, rows, distances = (array[:found] for array in out)
+        order = np.lexsort((self._ids[rows], distances, query_at))
+        return query_at[order], rows[order], distances[order]
+
+    def _planned(self, max_distance: int, method: str):  # type: ignore[no-untyped-def]
+        """The kernel call for ``max_distance``: the multi-index, or a scan when cheaper."""
+        if method not in ("auto", "index", "scan"):
+            raise ValueError(f"method must be auto, index or scan, not {method!r}")
+        layout = self.layout
+        radii = chunk_radii(max_distance, layout.chunks)
+        probes = sum(_mask_count(layout.prefix_bits, int(t)) for t in radii if t >= 0)
+        per_bucket = len(self) / (1 << layout.prefix_bits)
+        cheaper = probes * (per_bucket + 1) >= len(self)
+        if method == "scan" or (method == "auto" and cheaper):
+            words = self._words
+            return lambda queries, limit, *out: pdq_kernel.scan_all(words, queries, limit, *out)
+        masks, ends = _prefix_masks(layout.prefix_bits, int(radii.max()))
+        arguments = (
+            self._words,
+            self._tables,
+            self._offsets,
+            self._starts,
+            self._lengths,
+            layout.prefix_bits,
+            layout.pos_bits,
+            radii,
+            masks,
+            ends,
+        )
+        return lambda queries, limit, *out: pdq_kernel.search(*arguments, queries, limit, *out)
 
     def query(self, hash_hex: str, max_distance: int = MATCH_DISTANCE) -> list[Hit]:
         """Every entry within ``max_distance`` of one hash.
@@ -178,7 +388,7 @@ class PdqIndex:
     def query_many(
         self, hashes: Sequence[str], max_distance: int = MATCH_DISTANCE
     ) -> list[list[Hit]]:
-        """``query`` for many hashes at once (much faster per hash).
+        """``query`` for many hashes at once.
 
         Args:
             hashes: query hashes.
@@ -194,55 +404,11 @@ class PdqIndex:
     ) -> list[list[Hit]]:
         """``query_many`` for queries already packed by ``hex_to_codes``."""
         results: list[list[Hit]] = [[] for _ in range(len(queries))]
-        if not len(self) or not len(queries) or max_distance < 0:
-            return results
-        masks = _flip_masks(max_distance // CHUNKS)
-        expected = CHUNKS * len(masks) * len(self) / _BUCKETS
-        batch = max(1, int(_CANDIDATES_PER_BATCH / max(expected, 1.0)))
-        for start in range(0, len(queries), batch):
-            part = np.ascontiguousarray(queries[start : start + batch])
-            query_at, entry_at, distances = self._search(part, masks, max_distance)
-            for number, entry, distance in zip(
-                query_at.tolist(), entry_at.tolist(), distances.tolist(), strict=True
-            ):
-                results[start + number].append((entry, distance))
-        return [sorted(hits, key=lambda hit: (hit[1], hit[0])) for hits in results]
-
-    def _search(
-        self, queries: np.ndarray, masks: np.ndarray, max_distance: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Candidates from every probed bucket, verified; returns (query, id, distance)."""
-        count = len(self)
-        keys = queries.view(np.uint16).astype(np.int64)[:, :, None] ^ masks[None, None, :]
-        table = np.broadcast_to(np.arange(CHUNKS)[None, :, None], keys.shape)
-        starts = self._offsets[table, keys].ravel()
-        lengths = self._offsets[table, keys + 1].ravel() - starts
-        segment_query = np.broadcast_to(np.arange(len(queries))[:, None, None], keys.shape).ravel()
-        segment_table = table.ravel()
-        total = int(lengths.sum())
-        # Expand every bucket [start, start + length) into positions, without a loop.
-        segment = np.repeat(np.arange(len(lengths)), lengths)
-        first = np.cumsum(lengths) - lengths
-        slots = starts[segment] + (np.arange(total) - first[segment])
-        in_table = segment_table[segment]
-        rows = np.empty(total, dtype=np.int64)
-        identity = in_table == 0
-        rows[identity] = slots[identity]
-        others = ~identity
-        rows[others] = self._tables[in_table[others] - 1, slots[others]]
-        query_at = segment_query[segment]
-        words = queries.view(np.uint64)
-        distances = np.bitwise_count(self._words[rows] ^ words[query_at]).sum(
-            axis=1, dtype=np.int64
-        )
-        keep = distances <= max_distance
-        # A close entry is found once per chunk it nearly shares: keep one of each.
-        pair = np.unique(query_at[keep] * count + rows[keep])
-        query_at, rows = np.divmod(pair, count)
-        distances = np.bitwise_count(self._words[rows] ^ words[query_at]).sum(
-            axis=1, dtype=np.int64
-        )
-        return query_at, self._ids[rows].astype(np.int64), distances
+        query_at, rows, distances = self.search_codes(queries, max_distance)
+        ids = self._ids[rows].tolist()
+        for number, entry, distance in zip(query_at.tolist(), ids, distances.tolist(), strict=True):
+            results[number].append((entry, distance))
+        return results
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the index to one file (written to a temporary name, then renamed).
@@ -250,38 +416,14 @@ class PdqIndex:
         Args:
             path: destination file.
         """
-        arrays = {
-            "codes": self._codes,
-            "ids": self._ids,
-            "tables": self._tables,
-            "offsets": self._offsets,
-        }
-        header: dict[str, dict[str, object]] = {}
-        starts: dict[str, int] = {}
-        position = 0
-        for name, array in arrays.items():
-            starts[name] = position
-            header[name] = {"offset": position, "dtype": array.dtype.str, "shape": array.shape}
-            position += -(-array.nbytes // _ALIGN) * _ALIGN
-        text = json.dumps(header).encode()
-        preamble = len(_MAGIC) + 8 + len(text)
-        base = -(-preamble // _ALIGN) * _ALIGN
-        target = Path(path)
-        temporary = target.with_name(target.name + ".part")
-        with open(temporary, "wb") as handle:
-            handle.write(_MAGIC)
-            handle.write(len(text).to_bytes(8, "little"))
-            handle.write(text)
-            handle.write(b"\0" * (base - preamble))
-            for name, array in arrays.items():
-                handle.seek(base + starts[name])
-                handle.write(np.ascontiguousarray(array).tobytes())
-            handle.truncate(base + position)
-        os.replace(temporary, target)
+        arrays = {"codes": self._codes, "ids": self._ids, **self.extras}
+        arrays.update(tables=self._tables, offsets=self._offsets)
+        shapes = {name: (array.dtype.str, array.shape) for name, array in arrays.items()}
+        _write_file(Path(path), self.layout, shapes, iter(arrays.items()), self.meta)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, mmap: bool = True) -> PdqIndex:
-        """Open an index written by ``save``.
+        """Open an index written by ``save`` or ``write``.
 
         Args:
             path: the index file.
@@ -294,21 +436,88 @@ class PdqIndex:
         Raises:
             ValueError: the file is not a vigil PDQ index.
         """
-        with open(path, "rb") as handle:
-            if handle.read(len(_MAGIC)) != _MAGIC:
-                raise ValueError(f"{os.fspath(path)!r} is not a vigil PDQ index")
-            length = int.from_bytes(handle.read(8), "little")
-            header = json.loads(handle.read(length))
-        base = -(-(len(_MAGIC) + 8 + length) // _ALIGN) * _ALIGN
-        if mmap:
-            raw = np.memmap(path, dtype=np.uint8, mode="r")
-        else:
-            raw = np.fromfile(path, dtype=np.uint8)
+        header, base = read_header(path)
+        raw = np.memmap(path, dtype=np.uint8, mode="r") if mmap else np.fromfile(path, np.uint8)
         arrays = {}
-        for name, info in header.items():
+        for name, info in header["arrays"].items():
             dtype = np.dtype(info["dtype"])
             shape = tuple(info["shape"])
-            size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            size = math.prod(shape) * dtype.itemsize
             start = base + info["offset"]
             arrays[name] = raw[start : start + size].view(dtype).reshape(shape)
-        return cls(arrays["codes"], arrays["ids"], arrays["tables"], arrays["offsets"])
+        return cls(Layout(**header["layout"]), arrays, header["meta"])
+
+
+def read_header(path: str | os.PathLike[str]) -> tuple[dict[str, Any], int]:
+    """The JSON header of an index file and where its arrays start.
+
+    Raises:
+        ValueError: the file is not a vigil PDQ index (of this version).
+    """
+    with open(path, "rb") as handle:
+        if handle.read(len(_MAGIC)) != _MAGIC:
+            raise ValueError(f"{os.fspath(path)!r} is not a vigil PDQ index")
+        length = int.from_bytes(handle.read(8), "little")
+        header = json.loads(handle.read(length))
+    return header, -(-(len(_MAGIC) + 8 + length) // _ALIGN) * _ALIGN
+
+
+def _write_file(
+    target: Path,
+    layout: Layout,
+    shapes: Mapping[str, tuple[str, tuple[int, ...]]],
+    pieces: Iterator[tuple[str, np.ndarray]],
+    meta: Mapping[str, Any],
+) -> None:
+    arrays: dict[str, dict[str, object]] = {}
+    position = 0
+    for name, (dtype, shape) in shapes.items():
+        arrays[name] = {"offset": position, "dtype": dtype, "shape": list(shape)}
+        position += -(-math.prod(shape) * np.dtype(dtype).itemsize // _ALIGN) * _ALIGN
+    header = {"layout": layout.__dict__, "arrays": arrays, "meta": dict(meta)}
+    text = json.dumps(header).encode()
+    preamble = len(_MAGIC) + 8 + len(text)
+    base = -(-preamble // _ALIGN) * _ALIGN
+    temporary = target.with_name(f"{target.name}.{os.getpid()}.part")
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(_MAGIC + len(text).to_bytes(8, "little") + text)
+            current = None
+            for name, part in pieces:
+                if name != current:
+                    current = name
+                    handle.seek(base + int(arrays[name]["offset"]))  # type: ignore[call-overload]
+                _write_array(handle, part)
+            handle.truncate(base + position)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+    _reload_in_large_pages(target)
+
+
+def _reload_in_large_pages(path: Path) -> None:
+    """Put the file back in the page cache by one sequential read.
+
+    Pages written piecemeal stay in small (4 KiB) units; read back sequentially, Linux
+    caches them in large folios, which a memory mapping then maps as 2 MiB pages. The
+    search reads the index at random, so fewer TLB misses make it ~30% faster.
+    """
+    if not hasattr(os, "posix_fadvise"):
+        return
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        while os.read(descriptor, 64 << 20):
+            pass
+    finally:
+        os.close(descriptor)
+
+
+def _write_array(handle: BinaryIO, array: np.ndarray) -> None:
+    flat = np.ascontiguousarray(array).reshape(-1)
+    step = max(1, (64 << 20) // max(1, flat.itemsize))
+    for start in range(0, len(flat), step):
+        handle.write(memoryview(flat[start : start + step]).cast("B"))

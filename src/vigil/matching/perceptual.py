@@ -1,20 +1,22 @@
 """Perceptual matching: pictures by PDQ (with query variants), videos by vPDQ.
 
-Built once per scan from a snapshot of the hash-set library. The PDQ index is saved
-under ``<home>/index/`` keyed by the library's state and the chosen sets, so it is
-rebuilt only when the library changes. Pictures of quality below the floor are never
-matched: flat pictures would match everything.
+Built once per worker from a snapshot of the hash-set library. Each chosen set's PDQ
+index file (written at import, see ``pdq_bank``) is memory-mapped, entry metadata
+included, so building the matcher costs nothing per entry and the workers of a scan
+share the pages. Pictures of quality below the floor are never matched: flat pictures
+would match everything.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+
+import numpy as np
 
 from vigil.hashsets.library import HashSetLibrary
-from vigil.matching.pdq_index import PdqIndex
+from vigil.matching.pdq_bank import SetBank
+from vigil.matching.pdq_index import hex_to_codes
 from vigil.matching.video import match_video, stills_in_video
 from vigil.model import FrameHash, Hashes, Match
 
@@ -48,16 +50,14 @@ class PerceptualMatcher:
         chosen = library.select(list(names) if names is not None else None)
         known_good = {info.name: info.known_good for info in chosen}
         set_names = [info.name for info in chosen]
+        self.banks: list[SetBank] = library.pdq_banks(chosen)
+        self._suppressed = np.array(sorted(library.suppressed()), dtype=np.int64)
+        # Known videos (few) and the PDQ entries found so far: what ``_match`` reports.
         self.entries: dict[int, _Entry] = {}
-        bank: list[tuple[int, str]] = []
-        for entry_id, set_name, pdq, grade in library.entries_with_pdq(set_names):
-            self.entries[entry_id] = _Entry(set_name, grade, known_good[set_name])
-            bank.append((entry_id, pdq))
         self.videos = []
         for entry_id, set_name, grade, frames in library.video_entries(set_names):
             self.entries[entry_id] = _Entry(set_name, grade, known_good[set_name])
             self.videos.append((entry_id, frames))
-        self.index = _cached_index(library, set_names, bank)
 
     def __call__(self, h: Hashes) -> list[Match]:
         """Perceptual matches of one content (none for media other than pictures/videos)."""
@@ -67,26 +67,46 @@ class PerceptualMatcher:
             return self.match_video(list(h.frames))
         return []
 
+    def search(self, hashes: list[str]) -> list[tuple[int, int, int]]:
+        """(query number, entry_id, distance) of every bank entry within the match
+        distance of each hash (suppressed entries left out), by query then distance."""
+        if not self.banks or not hashes:
+            return []
+        codes = hex_to_codes(hashes)
+        found: list[tuple[int, int, int]] = []
+        for bank in self.banks:
+            query_at, rows, distances = bank.index.search_codes(codes, self.settings.max_distance)
+            ids = bank.index.ids[rows].astype(np.int64)
+            keep = ~np.isin(ids, self._suppressed)
+            for number, entry_id, row, distance in zip(
+                query_at[keep].tolist(),
+                ids[keep].tolist(),
+                rows[keep].tolist(),
+                distances[keep].tolist(),
+                strict=True,
+            ):
+                if entry_id not in self.entries:
+                    self.entries[entry_id] = _Entry(
+                        bank.identity.name, bank.grade_of(row), bank.known_good
+                    )
+                found.append((number, entry_id, distance))
+        return sorted(found, key=lambda hit: (hit[0], hit[2], hit[1]))
+
     def query(self, pdq: str) -> list[tuple[int, int]]:
         """Bank entries within the match distance of one hash: (entry_id, distance)."""
-        if self.index is None:
-            return []
-        return self.index.query(pdq, self.settings.max_distance)
+        return [(entry_id, distance) for _q, entry_id, distance in self.search([pdq])]
 
     def match_picture(self, h: Hashes) -> list[Match]:
         """Matches of a picture's PDQ and its variants, the closest variant per entry."""
         if h.pdq is None or (h.pdq_quality or 0) < self.settings.min_quality:
             return []
-        if self.index is None:
-            return []
         best: dict[int, tuple[int, str]] = {}
         queries = {"original": h.pdq, **{k: v for k, v in h.pdq_variants.items() if k != "orig"}}
         # All variants in one batched search: much cheaper per hash than one by one.
-        hits = self.index.query_many(list(queries.values()), self.settings.max_distance)
-        for variant, found in zip(queries, hits, strict=True):
-            for entry_id, distance in found:
-                if entry_id not in best or distance < best[entry_id][0]:
-                    best[entry_id] = (distance, variant)
+        variants = list(queries)
+        for number, entry_id, distance in self.search(list(queries.values())):
+            if entry_id not in best or distance < best[entry_id][0]:
+                best[entry_id] = (distance, variants[number])
         return [
             self._match(entry_id, "pdq", distance=distance, variant=variant)
             for entry_id, (distance, variant) in sorted(best.items())
@@ -142,18 +162,3 @@ class PerceptualMatcher:
             timestamp=timestamp,
         )
 
-
-def _cached_index(
-    library: HashSetLibrary, names: list[str], bank: list[tuple[int, str]]
-) -> PdqIndex | None:
-    if not bank:
-        return None
-    key = hashlib.sha256(f"{library.state()}|{sorted(names)}".encode()).hexdigest()[:32]
-    folder = Path(library.home) / "index"
-    path = folder / f"pdq-{key}.idx"
-    if path.exists():
-        return PdqIndex.load(path)
-    folder.mkdir(parents=True, exist_ok=True)
-    index = PdqIndex.build(bank)
-    index.save(path)
-    return index
