@@ -29,7 +29,7 @@ def digit_pdf(runs: int, digits: int) -> tuple[bytes, bytes]:
     """The PDF, and the JPEG it embeds."""
     jpeg = jpeg_bytes(photo(3, 320, 240))
     body = b" ".join(b"%d" % (i % 10) * digits for i in range(runs))
-    content = b"BT /F1 8 Tf 10 10 Td (" + body + b") Tj ET"
+    content = b"q 320 0 0 240 0 0 cm /Im1 Do Q BT /F1 8 Tf 10 10 Td (" + body + b") Tj ET"
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n")
     objects = [
@@ -61,6 +61,20 @@ def scan_seconds(evidence: Path, home: Path, case: str) -> float:
     return time.perf_counter() - start
 
 
+def expand_seconds(pdf: bytes) -> float:
+    """The PDF's walk alone, in this process (best of three)."""
+    from vigil.model import Item
+    from vigil.sources.expand.recurse import expand_tree
+
+    item = Item(path="numbers.pdf", open=lambda: io.BytesIO(pdf), size=len(pdf))
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        list(expand_tree(item))
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=4)
@@ -72,8 +86,10 @@ def main() -> None:
         (root / "empty").mkdir()
         (root / "ev").mkdir()
         (root / "ev" / "numbers.pdf").write_bytes(pdf)
-        base = scan_seconds(root / "empty", root / "home", "EMPTY")
-        t = scan_seconds(root / "ev", root / "home", "PDF")
+        # Best of three each: start-up time varies by a second on a shared machine.
+        base = min(scan_seconds(root / "empty", root / "home", f"EMPTY{i}") for i in range(3))
+        t = min(scan_seconds(root / "ev", root / "home", f"PDF{i}") for i in range(3))
+        walk = expand_seconds(pdf)
         start = time.perf_counter()
         listing = subprocess.run(
             ["pdfimages", "-list", str(root / "ev" / "numbers.pdf")],
@@ -82,16 +98,16 @@ def main() -> None:
         peer = time.perf_counter() - start
         import sqlite3
 
-        with sqlite3.connect(root / "home" / "cases" / "PDF.sqlite") as conn:
+        with sqlite3.connect(root / "home" / "cases" / "PDF0.sqlite") as conn:
             found = conn.execute(
                 "select i.path, c.size from items i join contents c on c.id = i.content_id "
                 "where i.path like '%@%'"
             ).fetchall()
-    own = t - base
-    verdict = "met" if own < 1.0 else "MISSED"
+    own = max(0.0, t - base)
+    verdict = "met" if own < 1.0 and walk < 1.0 else "MISSED"
     print(f"PDF of {len(pdf)} bytes, {args.runs} runs of {args.digits} digits")
-    print(f"vigil scan {t:.2f} s (empty-folder scan {base:.2f} s): {own:.2f} s of its own "
-          f"(target < 1 s: {verdict})")
+    print(f"vigil scan {t:.2f} s, of an empty folder {base:.2f} s (best of 3 each): "
+          f"{own:.2f} s for the PDF; its walk alone {walk:.3f} s (target < 1 s: {verdict})")
     print(f"pdfimages -list {peer:.2f} s ({len(listing.splitlines()) - 2} image)")
     print(f"embedded pictures found: {found} (the JPEG is {len(jpeg)} bytes)")
 
