@@ -52,6 +52,9 @@ bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/review_keys.py
 	$(BIN)/python benchmarks/store_proof.py
 	$(BIN)/python benchmarks/borders.py
+	$(BIN)/python benchmarks/archives.py --pictures 10000 --large 50
+	$(BIN)/python benchmarks/bombs.py
+	$(BIN)/python benchmarks/pdf_digits.py
 	$(BIN)/python benchmarks/recall.py
 	$(BIN)/python benchmarks/recall.py --case 50
 	$(BIN)/python benchmarks/login_flood.py
