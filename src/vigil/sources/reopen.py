@@ -21,6 +21,7 @@ from vigil.model import MEMBER_SEP, OFFSET_SEP, Item, ScanError
 from vigil.sources import SourceOptions, open_evidence
 from vigil.sources.expand import Limits, child_item, expander_for
 from vigil.sources.expand.budget import Budget, BudgetExceeded
+from vigil.sources.extraction import extraction_kind
 from vigil.sources.folder import item_for_file
 from vigil.sources.sniff import HEAD_SIZE, sniff
 
@@ -45,7 +46,7 @@ def find_item(evidence: Path, item_path: str) -> Item:
 
 
 def _top_level(evidence: Path, item_path: str) -> Item:
-    if evidence.is_dir():
+    if evidence.is_dir() and extraction_kind(evidence) is None:
         # A file name may itself contain "!" or "@": try the longest existing file.
         cuts = [len(item_path)] + sorted(
             (i for i, ch in enumerate(item_path) if ch in (MEMBER_SEP, OFFSET_SEP)), reverse=True
