@@ -79,11 +79,9 @@ IOS_ORPHAN = "ff/" + "f" * 40
 def build_ios_backup(root: Path, encrypted: bool = False) -> dict[str, bytes]:
     """An iTunes-style backup folder; returns ``{domain/relativePath: bytes}``."""
     root.mkdir(parents=True)
-    plistlib.dump(
-        {"IsEncrypted": encrypted, "Version": "10.0", "Lockdown": {"ProductVersion": "17.2"}},
-        (root / "Manifest.plist").open("wb"),
-    )
-    plistlib.dump({"Device Name": "Test phone"}, (root / "Info.plist").open("wb"))
+    manifest = {"IsEncrypted": encrypted, "Version": "10.0", "Lockdown": {"ProductVersion": "17.2"}}
+    (root / "Manifest.plist").write_bytes(plistlib.dumps(manifest))
+    (root / "Info.plist").write_bytes(plistlib.dumps({"Device Name": "Test phone"}))
     db = sqlite3.connect(root / "Manifest.db")
     db.execute(
         "CREATE TABLE Files (fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT, "

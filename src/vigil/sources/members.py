@@ -291,6 +291,7 @@ class _ReadErrors(io.RawIOBase):
 
 
 def _tar_members(path: Path) -> Iterator[Stored | ScanError]:
+    size = os.path.getsize(path)
     with tarfile.open(path, "r:") as tf:
         while True:
             try:
@@ -299,8 +300,24 @@ def _tar_members(path: Path) -> Iterator[Stored | ScanError]:
                 yield ScanError(path.name, "source", f"tar damaged, listing ends: {exc}")
                 return
             if info is None:
-                return
+                break
             yield _stored_tar(path, info)
+            if info.isreg() and info.offset_data + info.size > size:
+                have = max(0, size - info.offset_data)
+                yield ScanError(
+                    info.name, "source", f"tar member truncated: {have} of {info.size} bytes"
+                )
+                return
+        # tarfile ends quietly at a cut header: what follows the last member must be zeros.
+        with open(path, "rb") as f:
+            f.seek(tf.offset)
+            rest = f.read(1024)
+        if rest.strip(b"\0"):
+            yield ScanError(
+                path.name,
+                "source",
+                f"tar damaged at offset {tf.offset}, listing ends: no member header there",
+            )
 
 
 def _stored_tar(path: Path, info: tarfile.TarInfo) -> Stored:
