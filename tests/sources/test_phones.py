@@ -301,3 +301,38 @@ def _index_item(evidence: Path, path: str) -> Item:
 
     (index,) = extraction._INDEX.values()
     return index[path]
+
+
+def test_review_reopens_an_extraction_item_by_its_device_path(tmp_path: Path) -> None:
+    from vigil.errors import EvidenceError
+    from vigil.sources.reopen import open_item
+
+    ufdr = tmp_path / "PHONE-1.ufdr"
+    stored = b.build_ufdr(ufdr)
+    with open_item(ufdr, WA) as stream:
+        assert stream.read() == stored["files/Image/IMG-1.jpg"]
+    root = tmp_path / "backup"
+    written = b.build_ios_backup(root)
+    camera = "CameraRollDomain/Media/DCIM/100APPLE/IMG_0001.JPG"
+    with open_item(root, camera) as stream:
+        assert stream.read() == written[camera]
+    with pytest.raises(EvidenceError, match="no item for"):
+        open_item(root, "CameraRollDomain/Media/DCIM/100APPLE/IMG_0009.JPG")
+
+
+def test_protected_ufdr_member_is_an_item_whose_read_names_the_password(tmp_path: Path) -> None:
+    ufdr = tmp_path / "protected.ufdr"
+    with zipfile.ZipFile(ufdr, "w") as zf:
+        zf.writestr("report.xml", b.report_xml())
+        zf.writestr("files/Image/IMG_0001.JPG", b.picture(1))
+    data = bytearray(ufdr.read_bytes())
+    # Set the "encrypted" flag of the picture in its local header and central directory.
+    local = data.index(b"files/Image/IMG_0001.JPG")
+    central = data.index(b"files/Image/IMG_0001.JPG", local + 1)
+    data[local - 30 + 6] |= 1
+    data[central - 46 + 8] |= 1
+    ufdr.write_bytes(bytes(data))
+    item = _items(ufdr)[DCIM + "IMG_0001.JPG"]
+    assert item.encrypted is True
+    with pytest.raises(OSError, match="encrypted: needs the archive password"):
+        item.open()
