@@ -243,9 +243,13 @@ def _open_zip_member(path: str, info: zipfile.ZipInfo) -> BinaryIO:
         if len(raw) < _LOCAL_HEADER.size or raw[:4] != _LOCAL:
             raise OSError(f"no zip member header at offset {info.header_offset}")
         fields = _LOCAL_HEADER.unpack(raw)
-        f.seek(info.header_offset + _LOCAL_HEADER.size + fields[9] + fields[10])
+        data_start = info.header_offset + _LOCAL_HEADER.size + fields[9] + fields[10]
         if info.flag_bits & _ENCRYPTED:
             raise OSError("zip member is encrypted: needs the archive password")
+        if info.compress_type == zipfile.ZIP_STORED:
+            # Pictures are stored, not deflated: their bytes are a plain slice of the file.
+            return _Slice(f, data_start, info.compress_size)  # type: ignore[return-value]
+        f.seek(data_start)
         reader = zipfile.ZipExtFile(io.BufferedReader(f), "r", info, None, True)
     except (OSError, NotImplementedError, zipfile.BadZipFile) as exc:
         f.close()
