@@ -10,13 +10,16 @@ full-file-system tar (every file under ``data/media/0/``). Each scan is a real
 ``vigil scan`` process tree.
 
 Target (issue 15): each extraction scans at >= 0.8x the speed of the folder (its time
-<= 1.25x the folder's). The folder is scanned first and last and its mean is the peer.
+<= 1.25x the folder's). The folder is scanned first and last and its mean is the peer;
+speeds are given by wall time and by CPU time of the scan's process tree (the fairer
+one when other jobs share the machine).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tarfile
 import tempfile
@@ -99,23 +102,30 @@ def main() -> None:
     workers = ["--workers", str(args.workers)]
     with tempfile.TemporaryDirectory(prefix="vigil-bench-phones-") as tmp:
         home = Path(tmp)
+
+        def scan(evidence: Path, case: str) -> tuple[float, float, int, float]:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            seconds, peak = timed_scan(home, evidence, case, workers, [])
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            return seconds, cpu, peak, os.getloadavg()[0]
+
         # The folder runs first and last: other jobs on a shared machine change the load.
-        t_first, m_folder = timed_scan(home, folder, "F1", workers, [])
-        times = {}
-        for n, (label, evidence) in enumerate(extractions.items()):
-            times[label] = (*timed_scan(home, evidence, f"P{n}", workers, []), os.getloadavg()[0])
-        t_last = timed_scan(home, folder, "F2", workers, [])[0]
-        t_folder = (t_first + t_last) / 2
-        print(
-            f"{'folder':12} {t_first:7.1f} s, again {t_last:.1f} s  peak {m_folder / 2**20:5.0f} "
-            f"MiB; load {os.getloadavg()[0]:.2f}"
-        )
-        for label, (t, m, load) in times.items():
-            speed = t_folder / t
-            verdict = "met" if speed >= 0.8 else "MISSED"
+        first = scan(folder, "F1")
+        runs = {label: scan(evidence, f"P{n}") for n, (label, evidence) in enumerate(
+            extractions.items()
+        )}
+        last = scan(folder, "F2")
+        t_folder = (first[0] + last[0]) / 2
+        cpu_folder = (first[1] + last[1]) / 2
+        for label, (t, cpu, peak, load) in {"folder": first, **runs, "folder again": last}.items():
+            speed, cpu_speed = t_folder / t, cpu_folder / cpu
+            verdict = "" if label.startswith("folder") else (
+                " (target >= 0.8: " + ("met" if min(speed, cpu_speed) >= 0.8 else "MISSED") + ")"
+            )
             print(
-                f"{label:12} {t:7.1f} s  peak {m / 2**20:5.0f} MiB  speed {speed:.2f}x the "
-                f"folder's mean (target >= 0.8: {verdict}); load {load:.2f}"
+                f"{label:12} wall {t:6.1f} s ({speed:.2f}x)  CPU {cpu:6.1f} s ({cpu_speed:.2f}x) "
+                f" peak {peak / 2**20:4.0f} MiB  load {load:.2f}{verdict}"
             )
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from vigil.model import Item, ScanError
-from vigil.sources.members import Stored, archive_type, members
+from vigil.sources.members import Stored, archive_type, forget, members
 
 KINDS = ("ufdr", "ios_backup", "android_fs", "takeout")
 
@@ -37,6 +37,13 @@ def extraction_kind(path: Path) -> str | None:
     if container is None:
         return None
     names = [m.name for m in members(path) if isinstance(m, Stored)]
+    kind = _kind_of_archive(container, names)
+    if kind is None:
+        forget()
+    return kind
+
+
+def _kind_of_archive(container: str, names: list[str]) -> str | None:
     if container == "zip":
         from vigil.sources.takeout import is_takeout
         from vigil.sources.ufdr import is_ufdr

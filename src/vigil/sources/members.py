@@ -105,6 +105,12 @@ def members(path: Path) -> list[Stored | ScanError]:
     return found
 
 
+def forget() -> None:
+    """Drop the kept listing (an archive that is not an extraction is walked as a file)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
 def _zip_time(info: zipfile.ZipInfo) -> datetime | None:
     try:
         return datetime(*info.date_time, tzinfo=UTC)
