@@ -336,3 +336,60 @@ def test_protected_ufdr_member_is_an_item_whose_read_names_the_password(tmp_path
     assert item.encrypted is True
     with pytest.raises(OSError, match="encrypted: needs the archive password"):
         item.open()
+
+
+class _Unseekable:
+    """A write-only sink zipfile cannot seek in: it writes data descriptors after members."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def write(self, chunk: bytes) -> int:
+        self.data += chunk
+        return len(chunk)
+
+    def flush(self) -> None:
+        pass
+
+    def tell(self) -> int:
+        raise OSError("not seekable")
+
+    def seekable(self) -> bool:
+        return False
+
+
+def test_streamed_zip_without_central_directory_is_delimited_by_inflating(
+    tmp_path: Path,
+) -> None:
+    sink = _Unseekable()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as zf:  # type: ignore[arg-type]
+        zf.writestr("report.xml", b.report_xml())
+        zf.writestr("files/Image/IMG_0001.JPG", b.picture(1))
+        zf.writestr("files/Image/IMG-1.jpg", b.picture(2))
+    data = bytes(sink.data)
+    assert data[6] & 0x8, "members carry data descriptors"
+    ufdr = tmp_path / "streamed.ufdr"
+    ufdr.write_bytes(data[: data.index(b"PK\x01\x02")])  # the central directory is lost
+    listing = _listing(ufdr)
+    assert listing[0][:2] == ("error", "streamed.ufdr")
+    items = _items(ufdr)
+    assert _bytes(items[DCIM + "IMG_0001.JPG"]) == b.picture(1)
+    assert _bytes(items[WA]) == b.picture(2)
+    assert (items[WA].deleted, items[WA].size) == (True, len(b.picture(2)))
+
+
+def test_zip_cut_inside_a_member_header_says_so(tmp_path: Path) -> None:
+    whole = tmp_path / "whole.ufdr"
+    b.build_ufdr(whole)
+    data = whole.read_bytes()
+    header = data.index(b"PK\x03\x04", data.index(b"files/Image/IMG-1.jpg") + 1)
+    cut = tmp_path / "cut.ufdr"
+    cut.write_bytes(data[: header + 20])
+    listing = _listing(cut)
+    assert ("error", f"cut.ufdr@{header}", "zip ends inside a member header") in listing
+    assert [e[0] for e in listing if e[0] != "error"] == [
+        DCIM + "IMG_0001.JPG",
+        WA,
+        DCIM + "IMG_0004.JPG",
+        "report.xml",
+    ]

@@ -195,6 +195,8 @@ def _scan_local_headers(path: Path) -> Iterator[Stored | ScanError]:
             if flags & _HAS_DESCRIPTOR:
                 f.seek(end)
                 offset += 16 if f.read(4) == _DESCRIPTOR else 12
+        if offset < size:
+            yield ScanError(f"{path.name}@{offset}", "source", "zip ends inside a member header")
 
 
 def _zip64_sizes(extra: bytes, csize: int, usize: int) -> tuple[int, int]:
