@@ -29,6 +29,7 @@ from vigil.pipeline.shipping import Shipment, Shipper, read_entries, remove
 from vigil.pipeline.walk import Walk, cpu_budget, timeout_error, walk_item
 from vigil.sources import SourceOptions, open_evidence
 from vigil.sources.expand import Limits
+from vigil.sources.extraction import KINDS, items_for_unit
 from vigil.sources.folder import item_for_file
 from vigil.store.api import ItemRecord
 
@@ -170,6 +171,8 @@ def _unit_items(worker: _Worker, unit: WorkUnit) -> list[Item]:
     if unit.kind == "file":
         evidence = Path(unit.evidence)
         return [item_for_file(evidence.parent, evidence.name)]
+    if unit.kind in KINDS:
+        return items_for_unit(unit.kind, Path(unit.evidence), unit.paths)
     with worker.lock:
         cursor = worker.cursors.get(unit.evidence)
         if cursor is None:

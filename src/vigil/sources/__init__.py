@@ -28,12 +28,20 @@ class SourceOptions:
 
 
 def evidence_kind(path: Path) -> str:
-    """``folder``, ``image`` (dfvfs finds a file system in it) or ``file`` (a loose file).
+    """``folder``, ``image`` (dfvfs finds a file system in it) or ``file`` (a loose file),
+    or a phone extraction / cloud return (``sources/extraction.py``: ``ufdr``,
+    ``ios_backup``, ``android_fs``, ``takeout``), recognised from its content.
 
     Raises:
         EvidenceError: when there is nothing readable at ``path``.
     """
     path = Path(path)
+    if path.is_dir() or path.is_file():
+        from vigil.sources.extraction import extraction_kind
+
+        extraction = extraction_kind(path)
+        if extraction is not None:
+            return extraction
     if path.is_dir():
         return "folder"
     if path.is_file():
@@ -60,6 +68,10 @@ def open_evidence(
         from vigil.sources.folder import item_for_file
 
         return iter([item_for_file(path.parent, path.name)])
+    from vigil.sources.extraction import KINDS, iter_extraction
+
+    if kind in KINDS:
+        return iter_extraction(kind, path)
     from vigil.sources.image import iter_image
 
     return iter_image(path, vss=options.vss, carve=options.carve, media=options.media)

@@ -21,6 +21,7 @@ from vigil.model import MEMBER_SEP, OFFSET_SEP, Item, ScanError
 from vigil.sources import SourceOptions, open_evidence
 from vigil.sources.expand import Limits, child_item, expander_for
 from vigil.sources.expand.budget import Budget, BudgetExceeded
+from vigil.sources.extraction import extraction_kind, items_for_unit
 from vigil.sources.folder import item_for_file
 from vigil.sources.sniff import HEAD_SIZE, sniff
 
@@ -45,11 +46,18 @@ def find_item(evidence: Path, item_path: str) -> Item:
 
 
 def _top_level(evidence: Path, item_path: str) -> Item:
+    # A file name may itself contain "!" or "@": try the longest existing name first.
+    cuts = [len(item_path)] + sorted(
+        (i for i, ch in enumerate(item_path) if ch in (MEMBER_SEP, OFFSET_SEP)), reverse=True
+    )
+    extraction = extraction_kind(evidence)
+    if extraction is not None:
+        for cut in cuts:
+            found = items_for_unit(extraction, evidence, (item_path[:cut],))
+            if found:
+                return found[0]
+        raise EvidenceError(f"no item for {item_path!r} in {evidence}")
     if evidence.is_dir():
-        # A file name may itself contain "!" or "@": try the longest existing file.
-        cuts = [len(item_path)] + sorted(
-            (i for i, ch in enumerate(item_path) if ch in (MEMBER_SEP, OFFSET_SEP)), reverse=True
-        )
         for cut in cuts:
             candidate = evidence / item_path[:cut]
             if candidate.is_file() and evidence.resolve() in candidate.resolve().parents:

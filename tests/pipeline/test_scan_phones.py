@@ -1,0 +1,100 @@
+"""`vigil scan EXTRACTION` with no flag: the kind is found from the content, items keep
+their device paths in the store and the report, damage is recorded, the rest scanned."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import jsonschema
+
+from tests_support import REPO, InProcessVigil, run_vigil
+
+sys.path.insert(0, str(REPO / "tests" / "sources"))
+
+import build_phones as b
+
+DCIM = "/private/var/mobile/Media/DCIM/100APPLE/"
+WA = "/private/var/mobile/Containers/Shared/AppGroup/W/Message/Media/IMG-1.jpg"
+
+
+def _report(vigil, case: str, out: Path) -> dict:
+    vigil("report", case, "--format", "json", "--out", str(out))
+    report = json.loads((out / "report.json").read_text())
+    jsonschema.validate(report, json.loads((REPO / "docs" / "report-schema.json").read_text()))
+    return report
+
+
+def test_ufdr_scan_records_device_paths_and_missing_files(tmp_path: Path) -> None:
+    ufdr = tmp_path / "PHONE-1.ufdr"
+    b.build_ufdr(ufdr)
+    home = tmp_path / "home"
+    home.mkdir()
+    summary = json.loads(
+        run_vigil(["scan", str(ufdr), "--case", "C", "--exhibit", "PHONE-1", "--json"], home)
+    )
+    assert (summary["items"], summary["errors"], summary["media"]) == (
+        5,
+        1,
+        {"image": 3, "other": 1},
+    )
+
+    def vigil(*args: str) -> str:
+        return run_vigil(list(args), home)
+
+    report = _report(vigil, "C", tmp_path / "r")
+    assert report["exhibits"][0]["evidence_kind"] == "ufdr"
+    assert sorted((i["path"], i["media"], i["size"]) for i in report["items"]) == sorted(
+        [
+            (DCIM + "IMG_0001.JPG", "image", len(b.picture(1))),
+            (WA, "image", len(b.picture(2))),
+            (DCIM + "IMG_0004.JPG", "other", None),
+            ("report.xml", "other", len(b.report_xml().encode())),
+            (b.UFDR_EXTRA, "image", len(b.picture(5, "PNG"))),
+        ]
+    )
+    assert [(e["location"], e["stage"]) for e in report["errors"]] == [
+        (DCIM + "IMG_0003.JPG", "source")
+    ]
+    wa = next(i for i in report["items"] if i["path"] == WA)
+    assert (wa["created"], wa["modified"]) == (
+        "2021-05-01T10:00:01.000000Z",
+        "2021-05-01T10:01:01.000000Z",
+    )
+    assert "deleted" in wa["flags"]
+
+
+def test_each_extraction_kind_is_scanned_by_its_own_paths(tmp_path: Path) -> None:
+    vigil = InProcessVigil(tmp_path / "home")
+    (tmp_path / "home").mkdir()
+    backup = tmp_path / "backup"
+    ios = b.build_ios_backup(backup)
+    android = tmp_path / "ffs.tar"
+    b.build_android_tar(android)
+    takeout = tmp_path / "takeout-001.zip"
+    taken = b.build_takeout(takeout)
+    for number, evidence in enumerate((backup, android, takeout)):
+        vigil("scan", str(evidence), "--case", "K", "--exhibit", f"E{number}", "--quiet")
+    report = _report(vigil, "K", tmp_path / "r")
+    kinds = [e["evidence_kind"] for e in report["exhibits"]]
+    assert kinds == ["ios_backup", "android_fs", "takeout"]
+    by_exhibit: dict[str, list[str]] = {}
+    for item in report["items"]:
+        by_exhibit.setdefault(item["exhibit"], []).append(item["path"])
+    assert sorted(by_exhibit["E0"]) == sorted(
+        list(ios) + ["Info.plist", "Manifest.db", "Manifest.plist"]
+    )
+    assert sorted(by_exhibit["E1"]) == [
+        "/data/data/org.telegram.messenger/cache/1_2.jpg",
+        "/data/media/0/DCIM/Camera/IMG_20210501.jpg",
+        "/data/media/0/Pictures/Screenshots/Screenshot_1.png",
+        "/data/media/0/WhatsApp/Media/WhatsApp Images/IMG-20210501-WA0001.jpg",
+    ]
+    assert sorted(by_exhibit["E2"]) == sorted(taken)
+    photo = next(i for i in report["items"] if i["path"].endswith("/IMG_0001(1).jpg"))
+    assert photo["created"] == "2019-04-23T06:15:00.000000Z"
+    assert sorted((e["exhibit"], e["location"]) for e in report["errors"]) == [
+        ("E0", "CameraRollDomain/Media/DCIM/100APPLE/IMG_0002.JPG"),
+        ("E1", "/sdcard"),
+    ]
