@@ -55,6 +55,7 @@ bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/archives.py --pictures 10000 --large 50
 	$(BIN)/python benchmarks/bombs.py
 	$(BIN)/python benchmarks/pdf_digits.py
+	$(BIN)/python benchmarks/hostile_scan.py
 	$(BIN)/python benchmarks/recall.py
 	$(BIN)/python benchmarks/recall.py --case 50
 	$(BIN)/python benchmarks/login_flood.py
