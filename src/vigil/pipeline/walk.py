@@ -152,14 +152,13 @@ def _member(
     if child.path in walk.done and not reenter:
         return
     if child.encrypted:
-        walk.out.record(ItemRecord(detach(child), None, [], container=False))
+        _unread(child, walk)
         return
     source = Metered(member.stream, budget)
     try:
         head = _read_head(source)
     except OSError as exc:
-        walk.out.error(read_error(child, exc))
-        walk.out.record(ItemRecord(detach(child), None, [], container=False))
+        _unread(child, walk, exc)
         return
     kind = sniff(head)
     expander = expander_for(kind.mime)
@@ -168,8 +167,7 @@ def _member(
         try:
             digests = digest_stream(_Prefixed(head, source), copy_to=spool)
         except OSError as exc:
-            walk.out.error(read_error(child, exc))
-            walk.out.record(ItemRecord(detach(child), None, [], container=False))
+            _unread(child, walk, exc)
             return
         if spool is not None:
             child = replace(child, open=spool.open)
@@ -215,6 +213,13 @@ def _member(
     finally:
         if spool is not None:
             spool.close()
+
+
+def _unread(child: Item, walk: Walk, exc: OSError | None = None) -> None:
+    """Record a member whose bytes could not be read (encrypted, or damaged: ``exc``)."""
+    if exc is not None:
+        walk.out.error(read_error(child, exc))
+    walk.out.record(ItemRecord(detach(child), None, [], container=False))
 
 
 def _read_head(stream: BinaryIO) -> bytes:
