@@ -1,0 +1,153 @@
+"""Generated documents with known pictures inside, made by real producers.
+
+Every picture is a benign generated landscape (``vigil.demo.draw_landscape``). The PDFs
+are written by pikepdf (qpdf), the pictures by Pillow, mails by Python's ``email``
+package, compound files (``.msg``, ``Thumbs.db``) by ``write_cfb`` below, which follows
+[MS-CFB]. Each builder returns the file's bytes and what an independent reading says
+is inside: for a stored picture its bytes, for a bitmap its pixels.
+
+Run as a script to write the corpus to a folder: ``python build_documents.py OUT``.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pikepdf
+from PIL import Image
+
+from vigil.demo import draw_landscape
+
+
+@dataclass(frozen=True)
+class Expected:
+    """One picture a builder put in a file: stored bytes, or pixels (H x W x 3 RGB)."""
+
+    data: bytes | None = None
+    pixels: np.ndarray | None = None
+
+
+def landscape(seed: int, size: tuple[int, int] = (96, 64), mode: str = "RGB") -> Image.Image:
+    return draw_landscape(seed, size).convert(mode)
+
+
+def encoded(seed: int, fmt: str = "JPEG", size: tuple[int, int] = (96, 64), **kw: object) -> bytes:
+    out = io.BytesIO()
+    landscape(seed, size).save(out, fmt, **kw)
+    return out.getvalue()
+
+
+def _image_stream(pdf: pikepdf.Pdf, data: bytes, size: tuple[int, int], **keys: object
+                  ) -> pikepdf.Stream:
+    stream = pikepdf.Stream(pdf, data)
+    stream.Type = pikepdf.Name.XObject
+    stream.Subtype = pikepdf.Name.Image
+    stream.Width, stream.Height = size
+    stream.BitsPerComponent = keys.pop("BitsPerComponent", 8)
+    stream.ColorSpace = keys.pop("ColorSpace", pikepdf.Name.DeviceRGB)
+    for key, value in keys.items():
+        stream[f"/{key}"] = value
+    return pdf.make_indirect(stream)
+
+
+def _page(pdf: pikepdf.Pdf, xobjects: dict[str, pikepdf.Object], extra: bytes = b"") -> None:
+    draws = b"".join(b"q 50 0 0 50 0 0 cm /%s Do Q\n" % n.encode() for n in xobjects)
+    page = pikepdf.Dictionary(
+        Type=pikepdf.Name.Page,
+        MediaBox=[0, 0, 200, 200],
+        Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(
+            {f"/{n}": x for n, x in xobjects.items()})),
+        Contents=pdf.make_stream(draws + extra),
+    )
+    pdf.pages.append(pikepdf.Page(page))
+
+
+def _ccitt_g4(seed: int, size: tuple[int, int]) -> tuple[bytes, Image.Image]:
+    """CCITT group 4 data of a bilevel picture, as libtiff writes it in a TIFF strip."""
+    bilevel = landscape(seed, size, "1")
+    tiff = io.BytesIO()
+    bilevel.save(tiff, "TIFF", compression="group4")
+    with Image.open(io.BytesIO(tiff.getvalue())) as parsed:
+        (offset,), (count,) = parsed.tag_v2[273], parsed.tag_v2[279]
+    return tiff.getvalue()[offset : offset + count], bilevel
+
+
+def pdf_with_images(encrypt: pikepdf.Encryption | None = None) -> tuple[bytes, dict[str, Expected]]:
+    """A two-page PDF with every kind of image storage; returns bytes and the child paths."""
+    pdf = pikepdf.new()
+    jpeg, chained, hexed = encoded(1), encoded(2), encoded(3)
+    jp2 = encoded(4, "JPEG2000")
+    flate_img = landscape(5)
+    palette_img = landscape(6).quantize(16)
+    ccitt, bilevel = _ccitt_g4(7, (64, 40))
+    orphan = encoded(8)
+    im1 = _image_stream(pdf, jpeg, (96, 64), Filter=pikepdf.Name.DCTDecode)
+    im2 = _image_stream(pdf, zlib.compress(chained), (96, 64),
+                        Filter=pikepdf.Array([pikepdf.Name.FlateDecode, pikepdf.Name.DCTDecode]))
+    im3 = _image_stream(pdf, jp2, (96, 64), Filter=pikepdf.Name.JPXDecode)
+    smask = _image_stream(pdf, zlib.compress(bytes(96 * 64)), (96, 64),
+                          ColorSpace=pikepdf.Name.DeviceGray, Filter=pikepdf.Name.FlateDecode)
+    im4 = _image_stream(pdf, zlib.compress(flate_img.tobytes()), (96, 64),
+                        Filter=pikepdf.Name.FlateDecode, SMask=smask)
+    rgb_palette = bytes(palette_img.getpalette()[: 16 * 3])
+    im5 = _image_stream(pdf, zlib.compress(palette_img.tobytes()), (96, 64),
+                        Filter=pikepdf.Name.FlateDecode, ColorSpace=pikepdf.Array(
+                            [pikepdf.Name.Indexed, pikepdf.Name.DeviceRGB, 15, rgb_palette]))
+    _page(pdf, {"Im1": im1, "Im2": im2, "Im3": im3, "Im4": im4, "Im5": im5})
+
+    im6 = _image_stream(pdf, ccitt, (64, 40), ColorSpace=pikepdf.Name.DeviceGray,
+                        BitsPerComponent=1, Filter=pikepdf.Name.CCITTFaxDecode,
+                        DecodeParms=pikepdf.Dictionary(K=-1, Columns=64, Rows=40, BlackIs1=True))
+    im7 = _image_stream(pdf, hexed.hex().encode() + b">", (96, 64),
+                        Filter=pikepdf.Array([pikepdf.Name.ASCIIHexDecode, pikepdf.Name.DCTDecode]))
+    form = pdf.make_stream(b"q 10 0 0 10 0 0 cm /Im1 Do Q q 10 0 0 10 0 0 cm /Im6 Do Q")
+    form.Type, form.Subtype = pikepdf.Name.XObject, pikepdf.Name.Form
+    form.BBox = [0, 0, 100, 100]
+    form.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im1=im1, Im6=im6))
+    inline_img = landscape(9, (8, 6))
+    inline = (b"q 20 0 0 20 100 100 cm BI /W 8 /H 6 /BPC 8 /CS /RGB ID "
+              + inline_img.tobytes() + b" EI Q\n")
+    _page(pdf, {"Fm1": pdf.make_indirect(form), "Im7": im7}, inline)
+    stamp_jpeg = encoded(10)
+    appearance = pdf.make_stream(b"q 10 0 0 10 0 0 cm /Im1 Do Q")
+    appearance.Type, appearance.Subtype = pikepdf.Name.XObject, pikepdf.Name.Form
+    appearance.BBox = [0, 0, 10, 10]
+    appearance.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(
+        Im1=_image_stream(pdf, stamp_jpeg, (96, 64), Filter=pikepdf.Name.DCTDecode)))
+    pdf.pages[1].obj.Annots = pdf.make_indirect(pikepdf.Array([pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Stamp, Rect=[0, 0, 10, 10],
+        AP=pikepdf.Dictionary(N=appearance))]))
+    # Drawn by nothing: kept in the file only through a private catalog key.
+    pdf.Root.VigilUnused = _image_stream(pdf, orphan, (96, 64), Filter=pikepdf.Name.DCTDecode)
+    out = io.BytesIO()
+    pdf.save(out, encryption=encrypt, compress_streams=False)
+    with pikepdf.open(io.BytesIO(out.getvalue()), password="secret" if encrypt else "") as saved:
+        orphan_number = saved.Root.VigilUnused.objgen
+    expected = {
+        "page[1]/Im1": Expected(jpeg),
+        "page[1]/Im2": Expected(chained),
+        "page[1]/Im3": Expected(jp2),
+        "page[1]/Im4.png": Expected(pixels=np.asarray(flate_img)),
+        "page[1]/Im5.png": Expected(pixels=np.asarray(palette_img.convert("RGB"))),
+        "page[2]/Fm1/Im6.png": Expected(pixels=np.asarray(bilevel.convert("RGB"))),
+        "page[2]/Im7": Expected(hexed),
+        "page[2]/inline[1].png": Expected(pixels=np.asarray(inline_img)),
+        "page[2]/annot[1]/Im1": Expected(stamp_jpeg),
+        f"obj[{orphan_number[0]} {orphan_number[1]}]": Expected(orphan),
+    }
+    return out.getvalue(), expected
+
+
+def main(folder: str) -> None:
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "images.pdf").write_bytes(pdf_with_images()[0])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
