@@ -12,6 +12,7 @@ Run as a script to write the corpus to a folder: ``python build_documents.py OUT
 from __future__ import annotations
 
 import io
+import struct
 import sys
 import zlib
 from dataclasses import dataclass
@@ -151,3 +152,143 @@ def main(folder: str) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1])
+
+
+# --- OLE2 compound files ([MS-CFB] version 3: 512-byte sectors, 64-byte mini sectors) ---
+
+_END, _FREE, _FATSECT = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD
+_NONE = 0xFFFFFFFF
+
+
+def write_cfb(streams: dict[str, bytes]) -> bytes:
+    """A compound file holding ``streams`` ("storage/sub/stream" -> bytes).
+
+    Streams under 4096 bytes go to the mini stream, as Windows writes them. Siblings are
+    chained through their right-sibling pointers (a valid, if unbalanced, tree).
+    """
+    nodes: dict[str, dict] = {"": {"name": "Root Entry", "kind": 5, "children": []}}
+    for path in streams:
+        parts = path.split("/")
+        for depth in range(1, len(parts) + 1):
+            key = "/".join(parts[:depth])
+            if key not in nodes:
+                kind = 2 if depth == len(parts) else 1
+                nodes[key] = {"name": parts[depth - 1], "kind": kind, "children": []}
+                nodes["/".join(parts[: depth - 1])]["children"].append(key)
+    order = list(nodes)
+    index = {key: i for i, key in enumerate(order)}
+
+    sectors: list[bytes] = []
+    fat: list[int] = []
+
+    def chain(data: bytes) -> int:
+        if not data:
+            return _END
+        first = len(sectors)
+        padded = data + b"\0" * (-len(data) % 512)
+        count = len(padded) // 512
+        sectors.extend(padded[i : i + 512] for i in range(0, len(padded), 512))
+        fat.extend([first + k + 1 for k in range(count - 1)] + [_END])
+        return first
+
+    mini = bytearray()
+    minifat: list[int] = []
+    start: dict[str, int] = {}
+    for key in order:
+        data = streams.get(key)
+        if data is None or nodes[key]["kind"] != 2:
+            continue
+        if len(data) >= 4096:
+            start[key] = chain(data)
+        elif data:
+            first = len(mini) // 64
+            count = -(-len(data) // 64)
+            mini += data + b"\0" * (-len(data) % 64)
+            minifat.extend([first + k + 1 for k in range(count - 1)] + [_END])
+            start[key] = first
+        else:
+            start[key] = _END
+    mini_start = chain(bytes(mini))
+    minifat_bytes = struct.pack(f"<{len(minifat)}I", *minifat) if minifat else b""
+    minifat_bytes += b"\xff" * (-len(minifat_bytes) % 512)
+    minifat_start = chain(minifat_bytes) if minifat else _END
+
+    directory = b""
+    for key in order:
+        node = nodes[key]
+        raw = node["name"].encode("utf-16-le") + b"\0\0"
+        parent = "/".join(key.split("/")[:-1]) if key else None
+        siblings = nodes[parent]["children"] if parent is not None else [key]
+        position = siblings.index(key)
+        right = index[siblings[position + 1]] if position + 1 < len(siblings) else _NONE
+        child = index[node["children"][0]] if node["children"] else _NONE
+        if node["kind"] == 5:
+            first, size = mini_start, len(mini)
+        elif node["kind"] == 2:
+            first, size = start[key], len(streams[key])
+        else:
+            first, size = 0, 0
+        directory += (
+            raw.ljust(64, b"\0") + struct.pack("<HBB", len(raw), node["kind"], 1)
+            + struct.pack("<III", _NONE, right, child) + b"\0" * 36
+            + struct.pack("<IQ", first, size)
+        )
+    directory += b"\0" * (-len(directory) % 512)
+    dir_start = chain(directory)
+
+    n_fat = 1
+    while (len(sectors) + n_fat) > n_fat * 128:
+        n_fat += 1
+    assert n_fat <= 109
+    fat_start = len(sectors)
+    fat.extend([_FATSECT] * n_fat)
+    fat.extend([_FREE] * (n_fat * 128 - len(fat)))
+    fat_bytes = struct.pack(f"<{len(fat)}I", *fat)
+    sectors.extend(fat_bytes[i : i + 512] for i in range(0, len(fat_bytes), 512))
+    difat = [fat_start + k for k in range(n_fat)] + [_FREE] * (109 - n_fat)
+    header = (
+        bytes.fromhex("d0cf11e0a1b11ae1") + b"\0" * 16
+        + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + b"\0" * 6
+        + struct.pack("<IIII", 0, n_fat, dir_start, 0) + struct.pack("<I", 4096)
+        + struct.pack("<IIII", minifat_start, len(minifat_bytes) // 512 if minifat else 0, _END, 0)
+        + struct.pack("<109I", *difat)
+    )
+    assert len(header) == 512
+    return header + b"".join(sectors)
+
+
+def _msg_property(tag: str, text: str) -> tuple[str, bytes]:
+    return f"__substg1.0_{tag}001F", text.encode("utf-16-le")
+
+
+def outlook_msg(attachments: list[tuple[str, bytes]], inner: list[tuple[str, bytes]] = ()
+                ) -> bytes:
+    """An Outlook .msg with ``attachments`` (name, bytes) and optionally an attached message
+    holding ``inner`` attachments (as the last attachment)."""
+    streams: dict[str, bytes] = {
+        "__properties_version1.0": b"\0" * 32,
+        "__substg1.0_0037001F": "Pictures from the trip".encode("utf-16-le"),
+        "__substg1.0_1000001F": "See attached.".encode("utf-16-le"),
+    }
+
+    def attach(prefix: str, number: int, name: str, data: bytes) -> None:
+        storage = f"{prefix}__attach_version1.0_#{number:08X}"
+        streams[f"{storage}/__properties_version1.0"] = b"\0" * 8
+        key, value = _msg_property("3707", name)
+        streams[f"{storage}/{key}"] = value
+        key, value = _msg_property("3704", name[:8])
+        streams[f"{storage}/{key}"] = value
+        streams[f"{storage}/__substg1.0_37010102"] = data
+
+    for number, (name, data) in enumerate(attachments):
+        attach("", number, name, data)
+    if inner:
+        storage = f"__attach_version1.0_#{len(attachments):08X}"
+        streams[f"{storage}/__properties_version1.0"] = b"\0" * 8
+        key, value = _msg_property("3001", "Fwd: more")
+        streams[f"{storage}/{key}"] = value
+        message = f"{storage}/__substg1.0_3701000D/"
+        streams[f"{message}__properties_version1.0"] = b"\0" * 24
+        for number, (name, data) in enumerate(inner):
+            attach(message, number, name, data)
+    return write_cfb(streams)
