@@ -292,3 +292,87 @@ def outlook_msg(attachments: list[tuple[str, bytes]], inner: list[tuple[str, byt
         for number, (name, data) in enumerate(inner):
             attach(message, number, name, data)
     return write_cfb(streams)
+
+
+# --- Mail, written by Python's email package ---
+
+
+def eml_with_pictures() -> tuple[bytes, dict[str, bytes]]:
+    """A mail with two attachments of one name, an inline picture, a zip and a forward."""
+    import zipfile
+    from email.message import EmailMessage
+
+    forwarded = EmailMessage()
+    forwarded["From"], forwarded["To"] = "carol@example.org", "alice@example.org"
+    forwarded["Subject"], forwarded["Date"] = "Garden", "Mon, 30 Nov 2026 10:00:00 +0000"
+    forwarded.set_content("The garden in spring.")
+    garden = encoded(90, "GIF")
+    forwarded.add_attachment(garden, maintype="image", subtype="gif", filename="garden.gif")
+
+    photos = io.BytesIO()
+    zipped = encoded(91)
+    with zipfile.ZipFile(photos, "w") as z:
+        z.writestr("holiday/beach.jpg", zipped)
+
+    mail = EmailMessage()
+    mail["From"], mail["To"] = "alice@example.org", "bob@example.org"
+    mail["Subject"], mail["Date"] = "Photos", "Tue, 01 Dec 2026 09:00:00 +0000"
+    mail.set_content("Photos attached.")
+    logo = encoded(92, "PNG")
+    mail.add_alternative('<p>Photos</p><img src="cid:logo@example.org">', subtype="html")
+    mail.get_payload()[1].add_related(logo, maintype="image", subtype="png",
+                                      cid="<logo@example.org>", disposition="inline",
+                                      filename="logo.png")
+    first, second = encoded(93), encoded(94)
+    for data in (first, second):
+        mail.add_attachment(data, maintype="image", subtype="jpeg", filename="photo.jpg")
+    mail.add_attachment(photos.getvalue(), maintype="application", subtype="zip",
+                        filename="photos.zip")
+    mail.add_attachment(forwarded)
+    expected = {
+        "inline[1]:logo.png": logo,
+        "attachment[1]:photo.jpg": first,
+        "attachment[2]:photo.jpg": second,
+        "attachment[3]:photos.zip": photos.getvalue(),
+        "attachment[3]:photos.zip!holiday/beach.jpg": zipped,
+        "attachment[4]:message-rfc822!attachment[1]:garden.gif": garden,
+    }
+    return mail.as_bytes(), expected
+
+
+def mhtml_page() -> tuple[bytes, dict[str, bytes]]:
+    """An MHTML web archive: the page and its pictures, named by Content-Location."""
+    from email.mime.image import MIMEImage
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    page = MIMEMultipart("related", type="text/html")
+    page["From"] = "<Saved by a browser>"
+    page["Subject"], page["Date"] = "Holiday page", "Tue, 01 Dec 2026 09:00:00 +0000"
+    page["MIME-Version"] = "1.0"
+    html = MIMEText('<html><img src="https://example.org/img/hill.jpg"></html>', "html")
+    html["Content-Location"] = "https://example.org/holiday.html"
+    page.attach(html)
+    expected = {}
+    for n, name in enumerate(("hill.jpg", "lake.png"), 1):
+        data = encoded(100 + n, "PNG" if name.endswith("png") else "JPEG")
+        part = MIMEImage(data, "png" if name.endswith("png") else "jpeg")
+        part["Content-Location"] = f"https://example.org/img/{name}"
+        page.attach(part)
+        expected[f"inline[{n}]:{name}"] = data
+    return page.as_bytes(), expected
+
+
+def mbox_of(messages: list[bytes]) -> bytes:
+    """An mbox written by Python's ``mailbox`` module."""
+    import mailbox
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "box"
+        box = mailbox.mbox(path)
+        for message in messages:
+            box.add(message)
+        box.flush()
+        box.close()
+        return path.read_bytes()

@@ -132,6 +132,23 @@ def _is_tga(h: bytes) -> bool:
     return width > 0 and height > 0 and h[16] in _TGA_DEPTHS[h[2]] and h[17] & 0xD0 == 0
 
 
+_MBOX_FROM = re.compile(rb"From \S+ [^\r\n]*\d\d:\d\d[^\r\n]*\r?\n")
+_HEADER_LINE = re.compile(rb"([!-9;-~]+):[^\r\n]*\r?\n(?:[ \t][^\r\n]*\r?\n)*")
+_MAIL_FIELDS = {b"from", b"date", b"subject", b"mime-version", b"received", b"message-id",
+                b"return-path", b"delivered-to"}
+
+
+def _is_mail(h: bytes) -> bool:
+    """An RFC 5322 header block: fields up to a blank line, two of them mail's own."""
+    pos, names = 0, set()
+    while (line := _HEADER_LINE.match(h, pos)) is not None:
+        names.add(line.group(1).lower())
+        pos = line.end()
+    ended = h[pos : pos + 2] in (b"\r\n", b"\n\r") or h[pos : pos + 1] == b"\n"
+    cut = len(h) >= HEAD_SIZE and pos > len(h) - 1000  # headers longer than the head
+    return (ended or cut) and len(names & _MAIL_FIELDS) >= 2
+
+
 def _mp4(h: bytes) -> Kind:
     """Video, unless the head shows the file holds sound only (M4A, audio-only MP4)."""
     handlers = {h[i + 12 : i + 16] for i in _find_all(h, b"hdlr")}
@@ -242,6 +259,10 @@ def sniff(head: bytes) -> Kind:
         return Kind("application/x-ole-storage", "other")
     if h[:4] == b"CMMM":
         return Kind("application/x-thumbcache", "other")
+    if _MBOX_FROM.match(h) and _is_mail(h[h.find(b"\n") + 1 :]):
+        return Kind("application/mbox", "other")
+    if _is_mail(h):
+        return Kind("message/rfc822", "other")
     if _is_tga(h):
         return Kind("image/x-tga", "image")
     return OTHER
