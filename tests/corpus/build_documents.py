@@ -144,15 +144,6 @@ def pdf_with_images(encrypt: pikepdf.Encryption | None = None) -> tuple[bytes, d
     return out.getvalue(), expected
 
 
-def main(folder: str) -> None:
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "images.pdf").write_bytes(pdf_with_images()[0])
-
-
-if __name__ == "__main__":
-    main(sys.argv[1])
-
 
 # --- OLE2 compound files ([MS-CFB] version 3: 512-byte sectors, 64-byte mini sectors) ---
 
@@ -376,3 +367,19 @@ def mbox_of(messages: list[bytes]) -> bytes:
         box.flush()
         box.close()
         return path.read_bytes()
+
+
+def main(folder: str) -> None:
+    """Write the corpus (one file per kind) to ``folder``."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "images.pdf").write_bytes(pdf_with_images()[0])
+    (out / "mail.eml").write_bytes(eml_with_pictures()[0])
+    (out / "page.mht").write_bytes(mhtml_page()[0])
+    (out / "Inbox").write_bytes(mbox_of([eml_with_pictures()[0], mhtml_page()[0]]))
+    pictures = [("image.jpg", encoded(30 + i)) for i in range(11)]
+    (out / "mail.msg").write_bytes(outlook_msg(pictures))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
