@@ -369,6 +369,39 @@ def mbox_of(messages: list[bytes]) -> bytes:
         return path.read_bytes()
 
 
+# --- SQLite, written by the sqlite3 module ---
+
+
+def chat_database() -> tuple[bytes, dict[str, bytes]]:
+    """A chat app's database: thumbnails in BLOB cells, a deleted one, a non-picture BLOB."""
+    import sqlite3
+    import tempfile
+
+    thumbs = {81: encoded(120, size=(48, 32)), 82: encoded(121, "PNG", size=(40, 30))}
+    avatar = encoded(122, "GIF", size=(32, 32))
+    deleted = encoded(123, "PNG", size=(24, 24))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "chat.db"
+        conn = sqlite3.connect(path)
+        conn.execute("PRAGMA secure_delete = OFF")
+        conn.execute("CREATE TABLE messages (id INTEGER PRIMARY KEY, body TEXT, thumb BLOB)")
+        conn.execute('CREATE TABLE "contact list" (name TEXT, avatar BLOB, key BLOB)')
+        for rowid, thumb in thumbs.items():
+            conn.execute("INSERT INTO messages VALUES (?, ?, ?)", (rowid, "look", thumb))
+        conn.execute("INSERT INTO messages VALUES (90, 'gone', ?)", (deleted,))
+        conn.execute('INSERT INTO "contact list" VALUES (?, ?, ?)',
+                     ("Alice", avatar, bytes(range(64))))
+        conn.commit()
+        conn.execute("DELETE FROM messages WHERE id = 90")
+        conn.commit()
+        conn.close()
+        data = path.read_bytes()
+    expected = {f"BLOB(messages.thumb,rowid={r})": t for r, t in thumbs.items()}
+    expected["BLOB(contact list.avatar,rowid=1)"] = avatar
+    expected[f"@{data.index(deleted)}"] = deleted
+    return data, expected
+
+
 def main(folder: str) -> None:
     """Write the corpus (one file per kind) to ``folder``."""
     out = Path(folder)
@@ -379,6 +412,7 @@ def main(folder: str) -> None:
     (out / "Inbox").write_bytes(mbox_of([eml_with_pictures()[0], mhtml_page()[0]]))
     pictures = [("image.jpg", encoded(30 + i)) for i in range(11)]
     (out / "mail.msg").write_bytes(outlook_msg(pictures))
+    (out / "chat.db").write_bytes(chat_database()[0])
 
 
 if __name__ == "__main__":

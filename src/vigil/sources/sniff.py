@@ -257,6 +257,8 @@ def sniff(head: bytes) -> Kind:
         return Kind("application/pdf", "other")
     if h[:8] == bytes.fromhex("d0cf11e0a1b11ae1"):
         return Kind("application/x-ole-storage", "other")
+    if h[:16] == b"SQLite format 3\x00":
+        return Kind("application/vnd.sqlite3", "other")
     if h[:4] == b"CMMM":
         return Kind("application/x-thumbcache", "other")
     if _MBOX_FROM.match(h) and _is_mail(h[h.find(b"\n") + 1 :]):

@@ -1,0 +1,32 @@
+"""SQLite: pictures in BLOB cells of any table, and deleted ones left in the file."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+from corpus.build_documents import chat_database
+from vigil.model import Item, ScanError
+from vigil.sources.expand.recurse import expand_tree
+from vigil.sources.sniff import sniff
+
+
+def test_blob_pictures_and_a_deleted_thumbnail() -> None:
+    data, expected = chat_database()
+    assert sniff(data[:4096]).mime == "application/vnd.sqlite3"
+    results = list(expand_tree(Item(path="chat.db", open=lambda: io.BytesIO(data),
+                                    size=len(data))))
+    assert [r for r in results if isinstance(r, ScanError)] == []
+    items = {r.path: hashlib.md5(r.open().read()).hexdigest()
+             for r in results if isinstance(r, Item)}
+    assert items == {
+        ("chat.db" + ("" if p.startswith("@") else "!") + p): hashlib.md5(d).hexdigest()
+        for p, d in expected.items()
+    }
+
+
+def test_damaged_database_is_a_record() -> None:
+    data = b"SQLite format 3\x00" + b"\xff" * 2000
+    results = list(expand_tree(Item(path="x.db", open=lambda: io.BytesIO(data), size=len(data))))
+    assert len(results) == 1 and isinstance(results[0], ScanError)
+    assert results[0].location == "x.db" and results[0].stage == "expand.sqlite"
