@@ -149,6 +149,26 @@ def _is_mail(h: bytes) -> bool:
     return (ended or cut) and len(names & _MAIL_FIELDS) >= 2
 
 
+_MARKUP = re.compile(
+    rb"(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]{0,200}>\s*)?(?:<!--.{0,2000}?-->\s*)*"
+    rb"<(!doctype\s+html|html|head|body|svg|meta|title)\b",
+    re.I | re.S,
+)
+_CSS = re.compile(rb"(?:\xef\xbb\xbf)?\s*(?:/\*.{0,2000}?\*/\s*)*(?:@charset |@import |"
+                  rb"@font-face|:root\s*\{|[a-z.#*][\w .#:>,-]{0,100}\{\s*[a-z-]{1,40}\s*:)",
+                  re.I | re.S)
+
+
+def _markup(h: bytes) -> Kind | None:
+    """HTML, SVG or CSS text (the kinds that inline pictures as ``data:`` URIs)."""
+    tag = _MARKUP.match(h)
+    if tag is not None:
+        if tag.group(1).lower() == b"svg":
+            return Kind("image/svg+xml", "other")
+        return Kind("text/html", "other")
+    return Kind("text/css", "other") if _CSS.match(h) else None
+
+
 def _mp4(h: bytes) -> Kind:
     """Video, unless the head shows the file holds sound only (M4A, audio-only MP4)."""
     handlers = {h[i + 12 : i + 16] for i in _find_all(h, b"hdlr")}
@@ -261,6 +281,10 @@ def sniff(head: bytes) -> Kind:
         return Kind("application/vnd.sqlite3", "other")
     if h[:4] == b"CMMM":
         return Kind("application/x-thumbcache", "other")
+    if h[:5] == b"{\\rtf":
+        return Kind("application/rtf", "other")
+    if (text := _markup(h)) is not None:
+        return text
     if _MBOX_FROM.match(h) and _is_mail(h[h.find(b"\n") + 1 :]):
         return Kind("application/mbox", "other")
     if _is_mail(h):
