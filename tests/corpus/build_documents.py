@@ -402,6 +402,26 @@ def chat_database() -> tuple[bytes, dict[str, bytes]]:
     return data, expected
 
 
+# --- Chrome Simple Cache entries, written to the layout of simple_entry_format.h ---
+
+
+def simple_cache_entry(url: str, body: bytes, key_sha256: bool = True) -> bytes:
+    """One ``<hash>_0`` entry file: header, key, body, end record, headers, end record."""
+    import hashlib
+
+    key = f"1/0/_dk_https://example.org https://example.org {url}".encode()
+    headers = b"HTTP/1.1 200 OK\0Content-Type: image/jpeg\0\0"
+    end_magic = struct.pack("<Q", 0xF4FA6F45970D41D8)
+    out = struct.pack("<QIIII", 0xFCFB6D1BA7725C30, 5, len(key), zlib.crc32(key), 0) + key
+    out += body + end_magic + struct.pack("<IIII", 1, zlib.crc32(body), 0, 0)
+    out += headers
+    if key_sha256:
+        out += hashlib.sha256(key).digest()
+    flags = 1 | (2 if key_sha256 else 0)
+    out += end_magic + struct.pack("<IIII", flags, zlib.crc32(headers), len(headers), 0)
+    return out
+
+
 def main(folder: str) -> None:
     """Write the corpus (one file per kind) to ``folder``."""
     out = Path(folder)
@@ -413,6 +433,9 @@ def main(folder: str) -> None:
     pictures = [("image.jpg", encoded(30 + i)) for i in range(11)]
     (out / "mail.msg").write_bytes(outlook_msg(pictures))
     (out / "chat.db").write_bytes(chat_database()[0])
+    (out / "Cache_Data").mkdir(exist_ok=True)
+    (out / "Cache_Data" / "1f2e3d4c5b6a7988_0").write_bytes(
+        simple_cache_entry("https://example.org/img/a.jpg", encoded(140)))
 
 
 if __name__ == "__main__":

@@ -277,6 +277,8 @@ def sniff(head: bytes) -> Kind:
         return Kind("application/pdf", "other")
     if h[:8] == bytes.fromhex("d0cf11e0a1b11ae1"):
         return Kind("application/x-ole-storage", "other")
+    if h[:8] == b"\x30\x5c\x72\xa7\x1b\x6d\xfb\xfc":
+        return Kind("application/x-chrome-simple-cache", "other")
     if h[:16] == b"SQLite format 3\x00":
         return Kind("application/vnd.sqlite3", "other")
     if h[:4] == b"CMMM":
