@@ -422,6 +422,86 @@ def simple_cache_entry(url: str, body: bytes, key_sha256: bool = True) -> bytes:
     return out
 
 
+# --- Audio with cover art: the sound by PyAV (ffmpeg), the tags to their specifications ---
+
+
+def _sound(container: str, codec: str) -> bytes:
+    import av
+
+    out = io.BytesIO()
+    with av.open(out, "w", format=container) as muxer:
+        stream = muxer.add_stream(codec, rate=44100, layout="mono")
+        for i in range(20):
+            frame = av.AudioFrame.from_ndarray(
+                np.zeros((1, 1152), np.int16 if codec == "flac" else np.float32),
+                format="s16" if codec == "flac" else "fltp", layout="mono")
+            frame.sample_rate, frame.pts = 44100, i * 1152
+            for packet in stream.encode(frame):
+                muxer.mux(packet)
+        for packet in stream.encode(None):
+            muxer.mux(packet)
+    return out.getvalue()
+
+
+def mp3_with_covers(version: int = 3) -> tuple[bytes, list[bytes]]:
+    """An MP3 with an ID3v2.3 (or 2.4) tag holding two APIC pictures (front, back)."""
+    front, back = encoded(150), encoded(151, "PNG")
+
+    def size(n: int, syncsafe: bool) -> bytes:
+        if not syncsafe:
+            return struct.pack(">I", n)
+        return bytes([(n >> 21) & 0x7F, (n >> 14) & 0x7F, (n >> 7) & 0x7F, n & 0x7F])
+
+    frames = b""
+    title = b"\x00Holiday"
+    frames += b"TIT2" + size(len(title), version == 4) + b"\0\0" + title
+    for mime, kind, description, data in ((b"image/jpeg", 3, "Front", front),
+                                          (b"image/png", 4, "Back", back)):
+        body = (b"\x01" + mime + b"\0" + bytes([kind]) + "\ufeff".encode("utf-16-le")
+                + description.encode("utf-16-le") + b"\0\0" + data)
+        frames += b"APIC" + size(len(body), version == 4) + b"\0\0" + body
+    tag = b"ID3" + bytes([version, 0, 0]) + size(len(frames) + 64, True) + frames + bytes(64)
+    return tag + _sound("mp3", "libmp3lame"), [front, back]
+
+
+def flac_with_cover() -> tuple[bytes, list[bytes]]:
+    """A FLAC file with a PICTURE block after its STREAMINFO."""
+    cover = encoded(152)
+    sound = bytearray(_sound("flac", "flac"))
+    assert sound[:4] == b"fLaC" and sound[4] & 0x7F == 0
+    last = sound[4] & 0x80
+    sound[4] &= 0x7F
+    mime, description = b"image/jpeg", b"Cover"
+    body = (struct.pack(">I", 3) + struct.pack(">I", len(mime)) + mime
+            + struct.pack(">I", len(description)) + description
+            + struct.pack(">IIII", 96, 64, 24, 0) + struct.pack(">I", len(cover)) + cover)
+    block = bytes([6 | last]) + len(body).to_bytes(3, "big") + body
+    end_of_streaminfo = 4 + 4 + 34
+    return bytes(sound[:end_of_streaminfo]) + block + bytes(sound[end_of_streaminfo:]), [cover]
+
+
+def m4a_with_cover() -> tuple[bytes, list[bytes]]:
+    """An M4A (PyAV's mp4 muxer, moov at the end) with an iTunes ``covr`` item appended."""
+    cover = encoded(153, "PNG")
+    sound = _sound("ipod", "aac")
+
+    def box(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+    covr = box(b"covr", box(b"data", struct.pack(">II", 14, 0) + cover))
+    udta = box(b"udta", box(b"meta", b"\0\0\0\0" + box(b"hdlr", bytes(8) + b"mdirappl"
+                                                          + bytes(9)) + box(b"ilst", covr)))
+    pos = 0
+    while pos < len(sound):
+        size, kind = struct.unpack_from(">I4s", sound, pos)
+        if kind == b"moov":
+            assert pos + size == len(sound), "moov is the last box"
+            moov = struct.pack(">I", size + len(udta)) + sound[pos + 4 :] + udta
+            return sound[:pos] + moov, [cover]
+        pos += size
+    raise AssertionError("no moov box")
+
+
 def main(folder: str) -> None:
     """Write the corpus (one file per kind) to ``folder``."""
     out = Path(folder)
@@ -433,6 +513,9 @@ def main(folder: str) -> None:
     pictures = [("image.jpg", encoded(30 + i)) for i in range(11)]
     (out / "mail.msg").write_bytes(outlook_msg(pictures))
     (out / "chat.db").write_bytes(chat_database()[0])
+    (out / "song.mp3").write_bytes(mp3_with_covers()[0])
+    (out / "song.flac").write_bytes(flac_with_cover()[0])
+    (out / "song.m4a").write_bytes(m4a_with_cover()[0])
     (out / "Cache_Data").mkdir(exist_ok=True)
     (out / "Cache_Data" / "1f2e3d4c5b6a7988_0").write_bytes(
         simple_cache_entry("https://example.org/img/a.jpg", encoded(140)))

@@ -283,6 +283,10 @@ def sniff(head: bytes) -> Kind:
         return Kind("application/vnd.sqlite3", "other")
     if h[:4] == b"CMMM":
         return Kind("application/x-thumbcache", "other")
+    if h[:3] == b"ID3" and len(h) >= 10 and h[3] in (2, 3, 4):
+        return Kind("audio/mpeg", "other")
+    if h[:4] == b"fLaC":
+        return Kind("audio/flac", "other")
     if h[:5] == b"{\\rtf":
         return Kind("application/rtf", "other")
     if (text := _markup(h)) is not None:
