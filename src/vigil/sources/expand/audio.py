@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from typing import BinaryIO
 
 from vigil.model import Item, ScanError
-from vigil.sources.expand import Budget, Member, embedded, read_whole, register
+from vigil.sources.expand import Member, embedded, register
+from vigil.sources.expand.whole import in_memory
 
 STAGE = "expand.audio"
 MP3 = "audio/mpeg"
@@ -22,21 +22,9 @@ FLAC = "audio/flac"
 M4A = "audio/mp4"
 
 
-def expand_audio(item: Item, stream: BinaryIO, budget: Budget) -> Iterator[Member | ScanError]:
-    """Yield the cover pictures of an MP3 (ID3v2), FLAC or M4A file.
-
-    Args:
-        item: The audio item.
-        stream: Its bytes.
-        budget: The top-level item's budget (``admit`` is called by the walk).
-
-    Returns:
-        An iterator of embedded ``Member``s and ``ScanError``s.
-    """
-    data = read_whole(item, stream, STAGE)
-    if isinstance(data, ScanError):
-        yield data
-        return
+@in_memory(STAGE)
+def expand_audio(item: Item, data: bytes) -> Iterator[Member | ScanError]:
+    """Yield the cover pictures of an MP3 (ID3v2), FLAC or M4A file."""
     try:
         if data.startswith(b"ID3"):
             found = list(_id3(data))

@@ -14,10 +14,10 @@ from __future__ import annotations
 import io
 import struct
 from collections.abc import Iterator
-from typing import BinaryIO
 
 from vigil.model import Item, ScanError
-from vigil.sources.expand import Budget, Member, read_whole, register
+from vigil.sources.expand import Member, register
+from vigil.sources.expand.whole import in_memory
 
 STAGE = "expand.chrome_cache"
 MIME = "application/x-chrome-simple-cache"
@@ -28,22 +28,9 @@ _EOF = 24
 _HAS_KEY_SHA256 = 2
 
 
-def expand_simple_cache(item: Item, stream: BinaryIO, budget: Budget
-                        ) -> Iterator[Member | ScanError]:
-    """Yield the cached body of a Simple Cache entry file.
-
-    Args:
-        item: The entry file.
-        stream: Its bytes.
-        budget: The top-level item's budget (``admit`` is called by the walk).
-
-    Returns:
-        An iterator of one ``Member`` (the body) or a ``ScanError``.
-    """
-    data = read_whole(item, stream, STAGE)
-    if isinstance(data, ScanError):
-        yield data
-        return
+@in_memory(STAGE)
+def expand_simple_cache(item: Item, data: bytes) -> Iterator[Member | ScanError]:
+    """Yield the cached body of a Simple Cache entry file."""
     problem = _body(data)
     if isinstance(problem, str):
         yield ScanError(item.path, STAGE, problem)

@@ -13,10 +13,10 @@ import base64
 import binascii
 import re
 from collections.abc import Iterator
-from typing import BinaryIO
 
 from vigil.model import Item, ScanError
-from vigil.sources.expand import Budget, Member, embedded, read_whole, register
+from vigil.sources.expand import Member, embedded, register
+from vigil.sources.expand.whole import in_memory
 from vigil.sources.sniff import HEAD_SIZE, OTHER, sniff
 
 STAGE = "expand.datauri"
@@ -28,22 +28,9 @@ _DATA_URI = re.compile(
 _NOISE = re.compile(rb"\s+|%0[aAdD]|&#1[03];")
 
 
-def expand_data_uris(item: Item, stream: BinaryIO, budget: Budget
-                     ) -> Iterator[Member | ScanError]:
-    """Yield every picture inlined as a base64 ``data:`` URI.
-
-    Args:
-        item: The HTML, SVG or CSS item.
-        stream: Its bytes.
-        budget: The top-level item's budget (``admit`` is called by the walk).
-
-    Returns:
-        An iterator of embedded ``Member``s and ``ScanError``s.
-    """
-    data = read_whole(item, stream, STAGE)
-    if isinstance(data, ScanError):
-        yield data
-        return
+@in_memory(STAGE)
+def expand_data_uris(item: Item, data: bytes) -> Iterator[Member | ScanError]:
+    """Yield every picture inlined as a base64 ``data:`` URI."""
     for match in _DATA_URI.finditer(data):
         declared = (match.group(1) or b"").lower()
         try:

@@ -26,7 +26,8 @@ from email.message import Message
 from typing import BinaryIO
 
 from vigil.model import Item, ScanError
-from vigil.sources.expand import Budget, Member, read_whole, register
+from vigil.sources.expand import Budget, Member, register
+from vigil.sources.expand.whole import in_memory
 
 STAGE = "expand.mail"
 MAIL = "message/rfc822"
@@ -35,22 +36,9 @@ _BODY_TYPES = ("text/plain", "text/html")
 _FROM_LINE = re.compile(rb"From \S+ .*\d\d:\d\d")
 
 
-def expand_mail(item: Item, stream: BinaryIO, budget: Budget) -> Iterator[Member | ScanError]:
-    """Yield the attachments and inline parts of one message (``.eml``, ``.mht``).
-
-    Args:
-        item: The message item.
-        stream: Its bytes (parsed in memory).
-        budget: The top-level item's budget (``admit`` is called by the walk).
-
-    Returns:
-        An iterator of ``Member``s (``attachment[N]:name``, ``inline[N]:name``) and
-        ``ScanError``s.
-    """
-    data = read_whole(item, stream, STAGE)
-    if isinstance(data, ScanError):
-        yield data
-        return
+@in_memory(STAGE)
+def expand_mail(item: Item, data: bytes) -> Iterator[Member | ScanError]:
+    """Yield the attachments and inline parts of one message (``.eml``, ``.mht``)."""
     yield from _message_parts(item, data, "")
 
 

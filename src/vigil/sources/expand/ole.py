@@ -21,13 +21,13 @@ from __future__ import annotations
 import io
 import struct
 from collections.abc import Iterator
-from typing import BinaryIO
 
 import olefile
 
 from vigil.model import Item, ScanError
 from vigil.sources.carve import carve
-from vigil.sources.expand import Budget, Member, embedded, read_whole, register
+from vigil.sources.expand import Member, embedded, register
+from vigil.sources.expand.whole import in_memory
 
 STAGE = "expand.ole"
 _MSG_MARKER = "__properties_version1.0"
@@ -39,21 +39,9 @@ _NAME_TAGS = ("3707", "3704", "3001")
 _NATIVE = "\x01Ole10Native"
 
 
-def expand_ole(item: Item, stream: BinaryIO, budget: Budget) -> Iterator[Member | ScanError]:
-    """Yield the attachments of a .msg, or the pictures and embedded files of any OLE2 file.
-
-    Args:
-        item: The OLE2 item.
-        stream: Its bytes (parsed in memory).
-        budget: The top-level item's budget (``admit`` is called by the walk).
-
-    Returns:
-        An iterator of ``Member``s and ``ScanError``s.
-    """
-    data = read_whole(item, stream, STAGE)
-    if isinstance(data, ScanError):
-        yield data
-        return
+@in_memory(STAGE)
+def expand_ole(item: Item, data: bytes) -> Iterator[Member | ScanError]:
+    """Yield the attachments of a .msg, or the pictures and embedded files of any OLE2 file."""
     try:
         # A file object, never bytes: olefile takes short bytes for a file name.
         ole = olefile.OleFileIO(io.BytesIO(data), raise_defects=olefile.DEFECT_FATAL)

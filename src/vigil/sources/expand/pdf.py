@@ -25,13 +25,13 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from typing import BinaryIO
 
 import pikepdf
 from pikepdf.models.image import PdfImage, PdfInlineImage
 
 from vigil.model import Item, ScanError
-from vigil.sources.expand import Budget, Member, read_whole, register
+from vigil.sources.expand import Member, register
+from vigil.sources.expand.whole import in_memory
 
 STAGE = "expand.pdf"
 _PICTURE_FILTERS = {"/DCTDecode": "jpeg", "/DCT": "jpeg", "/JPXDecode": "jp2"}
@@ -43,21 +43,9 @@ _OBJECT_NUMBER = re.compile(rb"(?<![0-9])([0-9]{1,10})\s{1,8}[0-9]{1,5}\s{1,8}ob
 Image = pikepdf.Stream | PdfInlineImage
 
 
-def expand_pdf(item: Item, stream: BinaryIO, budget: Budget) -> Iterator[Member | ScanError]:
-    """Yield every image of a PDF: stored JPEG/JPEG 2000 bytes, or a PNG of the pixels.
-
-    Args:
-        item: The PDF item.
-        stream: Its bytes (parsed in memory).
-        budget: The top-level item's budget (``admit`` is called by the walk).
-
-    Returns:
-        An iterator of embedded ``Member``s (``page[N]/<name>``) and ``ScanError``s.
-    """
-    data = read_whole(item, stream, STAGE)
-    if isinstance(data, ScanError):
-        yield data
-        return
+@in_memory(STAGE)
+def expand_pdf(item: Item, data: bytes) -> Iterator[Member | ScanError]:
+    """Yield every image of a PDF: stored JPEG/JPEG 2000 bytes, or a PNG of the pixels."""
     try:
         pdf, rebuilt = _open(data)
     except pikepdf.PasswordError:

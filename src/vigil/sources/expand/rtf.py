@@ -12,10 +12,10 @@ from __future__ import annotations
 import binascii
 import re
 from collections.abc import Iterator
-from typing import BinaryIO
 
 from vigil.model import Item, ScanError
-from vigil.sources.expand import Budget, Member, embedded, read_whole, register
+from vigil.sources.expand import Member, embedded, register
+from vigil.sources.expand.whole import in_memory
 
 STAGE = "expand.rtf"
 MIME = "application/rtf"
@@ -24,21 +24,9 @@ _HEX = re.compile(rb"[0-9a-fA-F\s]*")
 _BRACES = re.compile(rb"\\.|[{}]", re.S)
 
 
-def expand_rtf(item: Item, stream: BinaryIO, budget: Budget) -> Iterator[Member | ScanError]:
-    """Yield the picture of every ``\\pict`` group.
-
-    Args:
-        item: The RTF item.
-        stream: Its bytes.
-        budget: The top-level item's budget (``admit`` is called by the walk).
-
-    Returns:
-        An iterator of embedded ``Member``s and ``ScanError``s.
-    """
-    data = read_whole(item, stream, STAGE)
-    if isinstance(data, ScanError):
-        yield data
-        return
+@in_memory(STAGE)
+def expand_rtf(item: Item, data: bytes) -> Iterator[Member | ScanError]:
+    """Yield the picture of every ``\\pict`` group."""
     start = data.find(b"\\pict")
     while start != -1:
         piece, end = _picture(data, start + 5)

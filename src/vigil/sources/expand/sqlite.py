@@ -17,11 +17,11 @@ import hashlib
 import io
 import sqlite3
 from collections.abc import Iterator
-from typing import BinaryIO
 
 from vigil.model import Item, ScanError
 from vigil.sources.carve import carve
-from vigil.sources.expand import Budget, Member, embedded, read_whole, register
+from vigil.sources.expand import Member, embedded, register
+from vigil.sources.expand.whole import in_memory
 from vigil.sources.sniff import HEAD_SIZE, OTHER, sniff
 
 STAGE = "expand.sqlite"
@@ -29,21 +29,9 @@ MIME = "application/vnd.sqlite3"
 MAGIC = b"SQLite format 3\x00"
 
 
-def expand_sqlite(item: Item, stream: BinaryIO, budget: Budget) -> Iterator[Member | ScanError]:
-    """Yield the pictures (and containers) in a database's BLOBs and free pages.
-
-    Args:
-        item: The database item.
-        stream: Its bytes (opened in memory).
-        budget: The top-level item's budget (``admit`` is called by the walk).
-
-    Returns:
-        An iterator of ``Member``s and ``ScanError``s.
-    """
-    data = read_whole(item, stream, STAGE)
-    if isinstance(data, ScanError):
-        yield data
-        return
+@in_memory(STAGE)
+def expand_sqlite(item: Item, data: bytes) -> Iterator[Member | ScanError]:
+    """Yield the pictures (and containers) in a database's BLOBs and free pages."""
     try:
         conn = sqlite3.connect(":memory:")
         conn.deserialize(data)
