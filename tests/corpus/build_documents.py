@@ -502,6 +502,46 @@ def m4a_with_cover() -> tuple[bytes, list[bytes]]:
     raise AssertionError("no moov box")
 
 
+# --- Property lists, written by plistlib ---
+
+
+def safari_webarchive() -> tuple[bytes, dict[str, bytes]]:
+    """A Safari ``.webarchive`` (binary plist): the page, two pictures, a subframe's."""
+    import plistlib
+
+    hill, lake, ad = encoded(160), encoded(161, "PNG"), encoded(162, "GIF")
+    page = b"<html><img src=hill.jpg><img src=lake.png><iframe src=ad.html></html>"
+
+    def resource(url: str, data: bytes, mime: str) -> dict:
+        return {"WebResourceURL": url, "WebResourceData": data, "WebResourceMIMEType": mime}
+
+    archive = {
+        "WebMainResource": resource("https://example.org/", page, "text/html"),
+        "WebSubresources": [resource("https://example.org/hill.jpg", hill, "image/jpeg"),
+                            resource("https://example.org/lake.png", lake, "image/png")],
+        "WebSubframeArchives": [{
+            "WebMainResource": resource("https://ads.example.org/ad.html", b"<img src=a.gif>",
+                                        "text/html"),
+            "WebSubresources": [resource("https://ads.example.org/a.gif", ad, "image/gif")],
+        }],
+    }
+    expected = {"https://example.org/": page, "https://example.org/hill.jpg": hill,
+                "https://example.org/lake.png": lake,
+                "https://ads.example.org/ad.html": b"<img src=a.gif>",
+                "https://ads.example.org/a.gif": ad}
+    return plistlib.dumps(archive, fmt=plistlib.FMT_BINARY), expected
+
+
+def app_plist() -> tuple[bytes, dict[str, bytes]]:
+    """An app's XML property list with pictures among other data values."""
+    import plistlib
+
+    avatar, banner = encoded(163, "PNG"), encoded(164)
+    data = {"user": "alice", "token": b"\x01\x02\x03\x04" * 8,
+            "avatars": [{"image": avatar, "size": 64}], "banner": banner}
+    return plistlib.dumps(data), {"avatars/0/image": avatar, "banner": banner}
+
+
 def main(folder: str) -> None:
     """Write the corpus (one file per kind) to ``folder``."""
     out = Path(folder)
@@ -516,6 +556,7 @@ def main(folder: str) -> None:
     (out / "song.mp3").write_bytes(mp3_with_covers()[0])
     (out / "song.flac").write_bytes(flac_with_cover()[0])
     (out / "song.m4a").write_bytes(m4a_with_cover()[0])
+    (out / "page.webarchive").write_bytes(safari_webarchive()[0])
     (out / "Cache_Data").mkdir(exist_ok=True)
     (out / "Cache_Data" / "1f2e3d4c5b6a7988_0").write_bytes(
         simple_cache_entry("https://example.org/img/a.jpg", encoded(140)))

@@ -149,6 +149,7 @@ def _is_mail(h: bytes) -> bool:
     return (ended or cut) and len(names & _MAIL_FIELDS) >= 2
 
 
+_XML_PLIST = re.compile(rb"(?:\xef\xbb\xbf)?\s*<\?xml[^>]{0,200}>\s*<!DOCTYPE plist", re.I)
 _MARKUP = re.compile(
     rb"(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]{0,200}>\s*)?(?:<!--.{0,2000}?-->\s*)*"
     rb"<(!doctype\s+html|html|head|body|svg|meta|title)\b",
@@ -287,6 +288,10 @@ def sniff(head: bytes) -> Kind:
         return Kind("audio/mpeg", "other")
     if h[:4] == b"fLaC":
         return Kind("audio/flac", "other")
+    if h[:8] == b"bplist00":
+        return Kind("application/x-bplist", "other")
+    if _XML_PLIST.match(h):
+        return Kind("application/x-plist", "other")
     if h[:5] == b"{\\rtf":
         return Kind("application/rtf", "other")
     if (text := _markup(h)) is not None:
