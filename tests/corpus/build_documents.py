@@ -542,6 +542,49 @@ def app_plist() -> tuple[bytes, dict[str, bytes]]:
     return plistlib.dumps(data), {"avatars/0/image": avatar, "banner": banner}
 
 
+# --- WARC (ISO 28500, WARC/1.1), written record by record to the standard ---
+
+
+def warc_crawl(gzipped: bool = False) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """A crawl: warcinfo, a request, responses (plain and chunked), a resource, a refetch."""
+    import gzip
+
+    hill, lake, icon = encoded(170), encoded(171, "PNG"), encoded(172, "GIF")
+
+    def record(kind: str, uri: str | None, content_type: str, block: bytes) -> bytes:
+        head = ["WARC/1.1", f"WARC-Type: {kind}", "WARC-Date: 2026-12-01T09:00:00Z",
+                f"WARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-{len(block):012d}>"]
+        if uri:
+            head.append(f"WARC-Target-URI: {uri}")
+        head += [f"Content-Type: {content_type}", f"Content-Length: {len(block)}"]
+        raw = ("\r\n".join(head) + "\r\n\r\n").encode() + block + b"\r\n\r\n"
+        return gzip.compress(raw, mtime=0) if gzipped else raw
+
+    def response(body: bytes, mime: str, chunked: bool = False) -> bytes:
+        if chunked:
+            half = len(body) // 2
+            sent = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in (body[:half], body[half:]))
+            sent += b"0\r\n\r\n"
+            framing = b"Transfer-Encoding: chunked"
+        else:
+            sent, framing = body, b"Content-Length: %d" % len(body)
+        return (b"HTTP/1.1 200 OK\r\nContent-Type: " + mime.encode() + b"\r\n" + framing
+                + b"\r\n\r\n" + sent)
+
+    http = "application/http; msgtype=response"
+    out = record("warcinfo", None, "application/warc-fields", b"software: vigil tests\r\n")
+    out += record("request", "https://example.org/hill.jpg", "application/http; msgtype=request",
+                  b"GET /hill.jpg HTTP/1.1\r\nHost: example.org\r\n\r\n")
+    out += record("response", "https://example.org/hill.jpg", http, response(hill, "image/jpeg"))
+    out += record("response", "https://example.org/lake.png", http,
+                  response(lake, "image/png", chunked=True))
+    out += record("resource", "file:///icons/icon.gif", "image/gif", icon)
+    out += record("response", "https://example.org/hill.jpg", http, response(hill, "image/jpeg"))
+    expected = [("https://example.org/hill.jpg", hill), ("https://example.org/lake.png", lake),
+                ("file:///icons/icon.gif", icon), ("https://example.org/hill.jpg[#2]", hill)]
+    return out, expected
+
+
 def main(folder: str) -> None:
     """Write the corpus (one file per kind) to ``folder``."""
     out = Path(folder)
@@ -557,6 +600,7 @@ def main(folder: str) -> None:
     (out / "song.flac").write_bytes(flac_with_cover()[0])
     (out / "song.m4a").write_bytes(m4a_with_cover()[0])
     (out / "page.webarchive").write_bytes(safari_webarchive()[0])
+    (out / "crawl.warc").write_bytes(warc_crawl()[0])
     (out / "Cache_Data").mkdir(exist_ok=True)
     (out / "Cache_Data" / "1f2e3d4c5b6a7988_0").write_bytes(
         simple_cache_entry("https://example.org/img/a.jpg", encoded(140)))

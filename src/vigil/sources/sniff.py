@@ -288,6 +288,8 @@ def sniff(head: bytes) -> Kind:
         return Kind("audio/mpeg", "other")
     if h[:4] == b"fLaC":
         return Kind("audio/flac", "other")
+    if h[:7] == b"WARC/1.":
+        return Kind("application/warc", "other")
     if h[:8] == b"bplist00":
         return Kind("application/x-bplist", "other")
     if _XML_PLIST.match(h):
