@@ -585,25 +585,55 @@ def warc_crawl(gzipped: bool = False) -> tuple[bytes, list[tuple[str, bytes]]]:
     return out, expected
 
 
+def corpus() -> dict[str, tuple[bytes, dict[str, bytes | None]]]:
+    """Every file of the corpus: its bytes and its expected descendants.
+
+    Keys of the inner dict are the descendants' paths below the file (``!`` or ``@``
+    included); the value is the stored bytes, or None for a bitmap vigil renders (its
+    pixels are checked by the expander's own test).
+    """
+    def stored(expected: dict[str, bytes], sep: str = "!") -> dict[str, bytes | None]:
+        return {(key if key.startswith("@") else sep + key): data for key, data in expected.items()}
+
+    pdf, in_pdf = pdf_with_images()
+    eml, in_eml = eml_with_pictures()
+    mht, in_mht = mhtml_page()
+    box = {f"!message[1]/{k}": v for k, v in in_eml.items()}
+    box.update({f"!message[2]/{k}": v for k, v in in_mht.items()})
+    box["!message[1]/attachment[4]:message-rfc822"] = None
+    msg_pictures = [("image.jpg", encoded(30 + i)) for i in range(11)]
+    chat, in_chat = chat_database()
+    mp3, mp3_covers = mp3_with_covers()
+    flac, flac_covers = flac_with_cover()
+    m4a, m4a_covers = m4a_with_cover()
+    webarchive, in_webarchive = safari_webarchive()
+    crawl, in_crawl = warc_crawl()
+    cached = encoded(140)
+    url = "https://example.org/img/a.jpg"
+    return {
+        "images.pdf": (pdf, {"!" + k: v.data for k, v in in_pdf.items()}),
+        "mail.eml": (eml, {**stored(in_eml), "!attachment[4]:message-rfc822": None}),
+        "page.mht": (mht, stored(in_mht)),
+        "Inbox": (mbox_of([eml, mht]), box),
+        "mail.msg": (outlook_msg(msg_pictures), {
+            f"!attachment[{n}]:{name}": data for n, (name, data) in enumerate(msg_pictures, 1)}),
+        "chat.db": (chat, stored(in_chat)),
+        "song.mp3": (mp3, {f"!ID3/APIC[{n}]@{mp3.index(c)}": c
+                           for n, c in enumerate(mp3_covers, 1)}),
+        "song.flac": (flac, {f"!PICTURE[1]@{flac.index(flac_covers[0])}": flac_covers[0]}),
+        "song.m4a": (m4a, {f"!covr[1]@{m4a.index(m4a_covers[0])}": m4a_covers[0]}),
+        "page.webarchive": (webarchive, stored(in_webarchive)),
+        "crawl.warc": (crawl, {"!" + uri: body for uri, body in in_crawl}),
+        "Cache_Data/1f2e3d4c5b6a7988_0": (simple_cache_entry(url, cached), {"!" + url: cached}),
+    }
+
+
 def main(folder: str) -> None:
-    """Write the corpus (one file per kind) to ``folder``."""
+    """Write the corpus to ``folder``."""
     out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "images.pdf").write_bytes(pdf_with_images()[0])
-    (out / "mail.eml").write_bytes(eml_with_pictures()[0])
-    (out / "page.mht").write_bytes(mhtml_page()[0])
-    (out / "Inbox").write_bytes(mbox_of([eml_with_pictures()[0], mhtml_page()[0]]))
-    pictures = [("image.jpg", encoded(30 + i)) for i in range(11)]
-    (out / "mail.msg").write_bytes(outlook_msg(pictures))
-    (out / "chat.db").write_bytes(chat_database()[0])
-    (out / "song.mp3").write_bytes(mp3_with_covers()[0])
-    (out / "song.flac").write_bytes(flac_with_cover()[0])
-    (out / "song.m4a").write_bytes(m4a_with_cover()[0])
-    (out / "page.webarchive").write_bytes(safari_webarchive()[0])
-    (out / "crawl.warc").write_bytes(warc_crawl()[0])
-    (out / "Cache_Data").mkdir(exist_ok=True)
-    (out / "Cache_Data" / "1f2e3d4c5b6a7988_0").write_bytes(
-        simple_cache_entry("https://example.org/img/a.jpg", encoded(140)))
+    for name, (data, _expected) in corpus().items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(data)
 
 
 if __name__ == "__main__":
