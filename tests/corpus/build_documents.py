@@ -585,6 +585,19 @@ def warc_crawl(gzipped: bool = False) -> tuple[bytes, list[tuple[str, bytes]]]:
     return out, expected
 
 
+def chrome_block_file() -> tuple[bytes, dict[str, bytes]]:
+    """A ``data_2`` block file (1 KiB blocks) with two cached pictures in its blocks."""
+    block = 1024
+    first, second = encoded(180), encoded(181, "PNG")
+    blocks = bytearray(block * 12)
+    blocks[block * 1 : block * 1 + len(first)] = first
+    blocks[block * 6 : block * 6 + len(second)] = second
+    header = struct.pack("<IIhhiii", 0xC104CAC3, 0x30000, 2, 0, block, 12, 2048)
+    header = header.ljust(8192, b"\0")
+    data = header + bytes(blocks)
+    return data, {f"@{8192 + block}": first, f"@{8192 + 6 * block}": second}
+
+
 def corpus() -> dict[str, tuple[bytes, dict[str, bytes | None]]]:
     """Every file of the corpus: its bytes and its expected descendants.
 
@@ -608,6 +621,7 @@ def corpus() -> dict[str, tuple[bytes, dict[str, bytes | None]]]:
     m4a, m4a_covers = m4a_with_cover()
     webarchive, in_webarchive = safari_webarchive()
     crawl, in_crawl = warc_crawl()
+    blocks, in_blocks = chrome_block_file()
     cached = encoded(140)
     url = "https://example.org/img/a.jpg"
     return {
@@ -624,6 +638,7 @@ def corpus() -> dict[str, tuple[bytes, dict[str, bytes | None]]]:
         "song.m4a": (m4a, {f"!covr[1]@{m4a.index(m4a_covers[0])}": m4a_covers[0]}),
         "page.webarchive": (webarchive, stored(in_webarchive)),
         "crawl.warc": (crawl, {"!" + uri: body for uri, body in in_crawl}),
+        "Cache/data_2": (blocks, in_blocks),
         "Cache_Data/1f2e3d4c5b6a7988_0": (simple_cache_entry(url, cached), {"!" + url: cached}),
     }
 

@@ -44,3 +44,13 @@ def test_cut_entry_is_a_record() -> None:
     assert _expand(entry, "e_0") == [ScanError(
         "e_0", "expand.chrome_cache", "damaged entry (version 5): no end record at its end "
         "(cut short?)")]
+
+
+def test_block_file_pictures_by_offset() -> None:
+    from corpus.build_documents import chrome_block_file
+
+    data, expected = chrome_block_file()
+    assert sniff(data[:4096]).mime == "application/x-chrome-block-file"
+    assert _expand(data, "Cache/data_2") == [
+        (f"Cache/data_2{key}", hashlib.md5(body).hexdigest()) for key, body in expected.items()
+    ]
