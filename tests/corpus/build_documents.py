@@ -598,6 +598,38 @@ def chrome_block_file() -> tuple[bytes, dict[str, bytes]]:
     return data, {f"@{8192 + block}": first, f"@{8192 + 6 * block}": second}
 
 
+def raw_camera_tiff() -> tuple[bytes, dict[str, bytes]]:
+    """A TIFF as raw-camera files lay out: IFD0 a small image (written by Pillow), IFD1 a
+    JPEG thumbnail (tags 513/514), and under IFD1 a SubIFD whose one strip is a JPEG
+    preview (compression 6)."""
+    with Image.open(io.BytesIO(encoded(200, "TIFF", size=(40, 30)))) as check:
+        assert check.format == "TIFF"
+    tiff = bytearray(encoded(200, "TIFF", size=(40, 30)))
+    assert tiff[:4] == b"II*\0"
+    thumb, preview = encoded(201, size=(160, 120)), encoded(202, size=(320, 240))
+
+    def ifd(entries: list[tuple[int, int, int]], following: int = 0) -> bytes:
+        out = struct.pack("<H", len(entries))
+        for tag, kind, value in sorted(entries):
+            out += struct.pack("<HHII", tag, kind, 1, value)
+        return out + struct.pack("<I", following)
+
+    tiff += b"\0" * (len(tiff) % 2)
+    thumb_at = len(tiff)
+    tiff += thumb + b"\0" * (len(thumb) % 2)
+    preview_at = len(tiff)
+    tiff += preview + b"\0" * (len(preview) % 2)
+    sub_at = len(tiff)
+    tiff += ifd([(259, 3, 6), (273, 4, preview_at), (279, 4, len(preview))])
+    ifd1_at = len(tiff)
+    tiff += ifd([(513, 4, thumb_at), (514, 4, len(thumb)), (330, 13, sub_at)])
+    # Point IFD0's "next directory" at IFD1.
+    first = struct.unpack_from("<I", tiff, 4)[0]
+    count = struct.unpack_from("<H", tiff, first)[0]
+    struct.pack_into("<I", tiff, first + 2 + 12 * count, ifd1_at)
+    return bytes(tiff), {f"!IFD1@{thumb_at}": thumb, f"!IFD1/SubIFD[1]@{preview_at}": preview}
+
+
 def corpus() -> dict[str, tuple[bytes, dict[str, bytes | None]]]:
     """Every file of the corpus: its bytes and its expected descendants.
 
@@ -622,6 +654,7 @@ def corpus() -> dict[str, tuple[bytes, dict[str, bytes | None]]]:
     webarchive, in_webarchive = safari_webarchive()
     crawl, in_crawl = warc_crawl()
     blocks, in_blocks = chrome_block_file()
+    raw, in_raw = raw_camera_tiff()
     cached = encoded(140)
     url = "https://example.org/img/a.jpg"
     return {
@@ -639,6 +672,7 @@ def corpus() -> dict[str, tuple[bytes, dict[str, bytes | None]]]:
         "page.webarchive": (webarchive, stored(in_webarchive)),
         "crawl.warc": (crawl, {"!" + uri: body for uri, body in in_crawl}),
         "Cache/data_2": (blocks, in_blocks),
+        "DSC_0001.NEF": (raw, in_raw),
         "Cache_Data/1f2e3d4c5b6a7988_0": (simple_cache_entry(url, cached), {"!" + url: cached}),
     }
 
