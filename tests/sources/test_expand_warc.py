@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import io
 
 from corpus.build_documents import warc_crawl
-from vigil.model import Item, ScanError
-from vigil.sources.expand.recurse import expand_tree
+from corpus.expansion import expand_md5
+from vigil.model import ScanError
 from vigil.sources.sniff import sniff
 
-
-def _expand(data: bytes, name: str) -> list[tuple[str, str] | ScanError]:
-    results = expand_tree(Item(path=name, open=lambda: io.BytesIO(data), size=len(data)))
-    return [(r.path, hashlib.md5(r.open().read()).hexdigest()) if isinstance(r, Item) else r
-            for r in results]
+_expand = expand_md5
 
 
 def test_responses_and_resources() -> None:
