@@ -78,6 +78,19 @@ def _ccitt_g4(seed: int, size: tuple[int, int]) -> tuple[bytes, Image.Image]:
     return tiff.getvalue()[offset : offset + count], bilevel
 
 
+def _jbig2_mmr(g4: bytes, size: tuple[int, int]) -> bytes:
+    """An embedded JBIG2 stream (T.88): page information, one immediate lossless generic
+    region coded with MMR (the G4 data), end of page."""
+
+    def segment(number: int, kind: int, data: bytes) -> bytes:
+        return struct.pack(">IBBBI", number, kind, 0, 1, len(data)) + data
+
+    width, height = size
+    page = segment(0, 48, struct.pack(">IIIIBH", width, height, 0, 0, 0, 0))
+    region = segment(1, 39, struct.pack(">IIIIB", width, height, 0, 0, 0) + b"\x01" + g4)
+    return page + region + segment(2, 49, b"")
+
+
 def pdf_with_images(encrypt: pikepdf.Encryption | None = None) -> tuple[bytes, dict[str, Expected]]:
     """A two-page PDF with every kind of image storage; returns bytes and the child paths."""
     pdf = pikepdf.new()
@@ -123,6 +136,13 @@ def pdf_with_images(encrypt: pikepdf.Encryption | None = None) -> tuple[bytes, d
     pdf.pages[1].obj.Annots = pdf.make_indirect(pikepdf.Array([pikepdf.Dictionary(
         Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Stamp, Rect=[0, 0, 10, 10],
         AP=pikepdf.Dictionary(N=appearance))]))
+    # Page 3: a JBIG2 image (an MMR-coded generic region: the G4 data libtiff wrote).
+    # In JBIG2 a fax "black" run is a 1 bit, drawn black: the negative of the TIFF.
+    jbig2_data, jbig2_source = _ccitt_g4(11, (64, 40))
+    im8 = _image_stream(pdf, _jbig2_mmr(jbig2_data, (64, 40)), (64, 40),
+                        ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=1,
+                        Filter=pikepdf.Name.JBIG2Decode)
+    _page(pdf, {"Im8": im8})
     # Drawn by nothing: kept in the file only through a private catalog key.
     pdf.Root.VigilUnused = _image_stream(pdf, orphan, (96, 64), Filter=pikepdf.Name.DCTDecode)
     out = io.BytesIO()
@@ -139,6 +159,7 @@ def pdf_with_images(encrypt: pikepdf.Encryption | None = None) -> tuple[bytes, d
         "page[2]/Im7": Expected(hexed),
         "page[2]/inline[1].png": Expected(pixels=np.asarray(inline_img)),
         "page[2]/annot[1]/Im1": Expected(stamp_jpeg),
+        "page[3]/Im8.png": Expected(pixels=255 - np.asarray(jbig2_source.convert("RGB"))),
         f"obj[{orphan_number[0]} {orphan_number[1]}]": Expected(orphan),
     }
     return out.getvalue(), expected

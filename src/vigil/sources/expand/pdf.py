@@ -6,8 +6,8 @@ a picture file: it is yielded as those bytes, byte-exact (outer filters such as
 original picture. Every other image (Flate, LZW, RunLength, CCITT fax, raw pixels) is a
 bitmap without a file format of its own: it is rendered to pixels (colour space,
 palette and decode array applied) and yielded as a PNG made by vigil, so that it gets a
-PDQ and a review like any picture. JBIG2 needs the ``jbig2dec`` program; without it the
-image gets a record.
+PDQ and a review like any picture. pikepdf renders most; JBIG2 images, and any image
+pikepdf cannot render, are decoded by PDFium (pypdfium2) instead.
 
 Provenance: ``doc.pdf!page[3]/Im1`` (the resource name on page 3), ``page[3]/Fm1/Im2``
 (inside a form XObject), ``page[3]/inline[1]`` (the first inline image of the page),
@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from collections.abc import Iterator
 
 import pikepdf
+import pypdfium2 as pdfium
 from pikepdf.models.image import PdfImage, PdfInlineImage
+from PIL import Image as PILImage
 
 from vigil.model import Item, ScanError
 from vigil.sources.expand import Member, register
@@ -36,6 +39,13 @@ from vigil.sources.expand.whole import in_memory
 STAGE = "expand.pdf"
 _PICTURE_FILTERS = {"/DCTDecode": "jpeg", "/DCT": "jpeg", "/JPXDecode": "jp2"}
 _MAX_FORM_DEPTH = 12
+_PDFIUM_LOCK = threading.Lock()
+_UNSUPPORTED = (
+    pikepdf.UnsupportedImageTypeError,
+    pikepdf.NotExtractableError,
+    pikepdf.DependencyError,
+    NotImplementedError,
+)
 _STREAM_NAME = re.compile(r"^(?:stream )?<_io\.BytesIO object at 0x[0-9a-f]+>:? ?")
 # "N G obj", N taken only at the start of a digit run, bounded: linear in the file.
 _OBJECT_NUMBER = re.compile(rb"(?<![0-9])([0-9]{1,10})\s{1,8}[0-9]{1,5}\s{1,8}obj\b")
@@ -203,11 +213,46 @@ def _picture_bytes(pdf: pikepdf.Pdf, image: Image) -> tuple[bytes, str]:
         # Undo the outer (lossless) filters only; the picture file is what remains.
         outer = _without_last_filter(pdf, image)
         return outer, _PICTURE_FILTERS[filters[-1]]
-    pil = (PdfInlineImage.as_pil_image(image) if isinstance(image, PdfInlineImage)
-           else PdfImage(image).as_pil_image())
+    if "/JBIG2Decode" in filters and isinstance(image, pikepdf.Stream):
+        pil = _pdfium_pixels(image)
+    elif isinstance(image, PdfInlineImage):
+        pil = PdfInlineImage.as_pil_image(image)
+    else:
+        try:
+            pil = PdfImage(image).as_pil_image()
+        except _UNSUPPORTED as exc:  # a colour space or filter pikepdf lacks, not damage
+            try:
+                pil = _pdfium_pixels(image)
+            except Exception as second:  # noqa: BLE001
+                raise ValueError(f"{_describe(exc)}; PDFium: {_describe(second)}") from exc
     out = io.BytesIO()
     pil.save(out, "PNG")
     return out.getvalue(), "png"
+
+
+def _pdfium_pixels(image: pikepdf.Stream) -> PILImage.Image:
+    """The pixels of one image as PDFium decodes them (JBIG2, and what pikepdf cannot).
+
+    The image is copied alone onto the page of a new one-page PDF, so PDFium's object
+    is certainly this one. PDFium is not thread-safe: one call at a time.
+    """
+    single = pikepdf.new()
+    page = pikepdf.Dictionary(
+        Type=pikepdf.Name.Page,
+        MediaBox=[0, 0, 1, 1],
+        Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=single.copy_foreign(image))),
+        Contents=single.make_stream(b"q 1 0 0 1 0 0 cm /Im0 Do Q"),
+    )
+    single.pages.append(pikepdf.Page(page))
+    out = io.BytesIO()
+    single.save(out)
+    with _PDFIUM_LOCK:
+        document = pdfium.PdfDocument(out.getvalue())
+        try:
+            found = next(iter(document[0].get_objects(filter=[pdfium.raw.FPDF_PAGEOBJ_IMAGE])))
+            return found.get_bitmap(render=False).to_pil().copy()
+        finally:
+            document.close()
 
 
 def _filters(image: Image) -> list[str]:
