@@ -651,6 +651,23 @@ def raw_camera_tiff() -> tuple[bytes, dict[str, bytes]]:
     return bytes(tiff), {f"!IFD1@{thumb_at}": thumb, f"!IFD1/SubIFD[1]@{preview_at}": preview}
 
 
+def onenote_section() -> tuple[bytes, dict[str, bytes]]:
+    """A ``.one`` section ([MS-ONESTORE]): header GUIDs, then two FileDataStoreObjects."""
+    photo, sketch = encoded(210), encoded(211, "PNG")
+    header = bytes.fromhex("e4525c7b8cd8a74daeb15378d02996d3") + bytes(16)
+    header += bytes.fromhex("e4525c7b8cd8a74daeb15378d02996d3")  # legacy file version GUID
+    header += bytes.fromhex("3fdd9a10a7e17e40b5faeb3d2e44e0df")  # file format GUID
+    data = bytearray(header.ljust(1024, b"\0"))
+    expected = {}
+    for picture in (photo, sketch):
+        data += bytes.fromhex("e716e3bd65261145a4c48d4d0b7a9eac")
+        data += struct.pack("<QIQ", len(picture), 0, 0)
+        expected[f"!FileDataStore@{len(data)}"] = picture
+        data += picture + bytes(-len(picture) % 8)
+        data += bytes.fromhex("22a7fb71790f0b4abb13899256426b24")
+    return bytes(data), expected
+
+
 def corpus() -> dict[str, tuple[bytes, dict[str, bytes | None]]]:
     """Every file of the corpus: its bytes and its expected descendants.
 
@@ -676,6 +693,7 @@ def corpus() -> dict[str, tuple[bytes, dict[str, bytes | None]]]:
     crawl, in_crawl = warc_crawl()
     blocks, in_blocks = chrome_block_file()
     raw, in_raw = raw_camera_tiff()
+    notes, in_notes = onenote_section()
     cached = encoded(140)
     url = "https://example.org/img/a.jpg"
     return {
@@ -694,6 +712,7 @@ def corpus() -> dict[str, tuple[bytes, dict[str, bytes | None]]]:
         "crawl.warc": (crawl, {"!" + uri: body for uri, body in in_crawl}),
         "Cache/data_2": (blocks, in_blocks),
         "DSC_0001.NEF": (raw, in_raw),
+        "notes.one": (notes, in_notes),
         "Cache_Data/1f2e3d4c5b6a7988_0": (simple_cache_entry(url, cached), {"!" + url: cached}),
     }
 

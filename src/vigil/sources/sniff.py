@@ -288,6 +288,8 @@ def sniff(head: bytes) -> Kind:
         return Kind("audio/mpeg", "other")
     if h[:4] == b"fLaC":
         return Kind("audio/flac", "other")
+    if h[:16] == bytes.fromhex("e4525c7b8cd8a74daeb15378d02996d3"):
+        return Kind("application/onenote", "other")
     if h[:4] == b"\xc3\xca\x04\xc1":
         return Kind("application/x-chrome-block-file", "other")
     if h[:7] == b"WARC/1.":
