@@ -101,7 +101,7 @@ def main() -> None:
         with sqlite3.connect(root / "home" / "cases" / "PDF0.sqlite") as conn:
             found = conn.execute(
                 "select i.path, c.size from items i join contents c on c.id = i.content_id "
-                "where i.path like '%@%'"
+                "where i.path like '%numbers.pdf!%'"
             ).fetchall()
     own = max(0.0, t - base)
     verdict = "met" if own < 1.0 and walk < 1.0 else "MISSED"

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import threading
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -151,7 +152,31 @@ def _decode_open(image: Image.Image, data: bytes, min_side: int | None, max_pixe
     finally:
         if partial:
             image.close()
+    if fmt in ("JPEG", "MPO") and not partial:
+        # libjpeg decodes a garbage body into grey without raising: check the markers.
+        partial = _jpeg_damaged(data)
     return Decoded(pixels, width, height, orientation, fmt, scale, partial)
+
+
+# After a scan header, 0xFF may only be followed by a stuffed zero, a fill byte, a restart
+# marker, the end of the image, or the tables and headers of a progressive file's next scan.
+_ENTROPY_END = re.compile(rb"\xff(?:[^\x00\xd0-\xd7\xff\xc4\xda\xdb\xdc\xdd\xfe\xe0-\xef]|$)")
+
+
+def _jpeg_damaged(data: bytes) -> bool:
+    """True if the JPEG's first image has an invalid marker in its scan data or no end."""
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if marker == 0xDA:
+            end = _ENTROPY_END.search(data, pos + 2 + length)
+            return end is None or data[end.start() + 1 : end.start() + 2] != b"\xd9"
+        pos += 2 + length
+    return True
 
 
 def apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
