@@ -121,7 +121,7 @@ def _load_builtin() -> None:
     import importlib
     import pkgutil
 
-    skip = {"budget", "members", "recurse"}
+    skip = {"budget", "members", "recurse", "whole"}
     for info in pkgutil.iter_modules(__path__):
         if info.name not in skip:
             importlib.import_module(f"{__name__}.{info.name}")
