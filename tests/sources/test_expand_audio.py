@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from corpus.build_documents import flac_with_cover, m4a_with_cover, mp3_with_covers
-from corpus.expansion import expand_md5
+from documents_corpus.build_documents import flac_with_cover, m4a_with_cover, mp3_with_covers
+from documents_corpus.expansion import expand_md5
 from vigil.model import ScanError
 from vigil.sources.sniff import sniff
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 
-from corpus.build_documents import encoded, simple_cache_entry
-from corpus.expansion import expand_md5
+from documents_corpus.build_documents import encoded, simple_cache_entry
+from documents_corpus.expansion import expand_md5
 from vigil.model import ScanError
 from vigil.sources.sniff import sniff
 
@@ -42,7 +42,7 @@ def test_cut_entry_is_a_record() -> None:
 
 
 def test_block_file_pictures_by_offset() -> None:
-    from corpus.build_documents import chrome_block_file
+    from documents_corpus.build_documents import chrome_block_file
 
     data, expected = chrome_block_file()
     assert sniff(data[:4096]).mime == "application/x-chrome-block-file"

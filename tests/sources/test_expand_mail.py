@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 
-from corpus.build_documents import eml_with_pictures, encoded, mbox_of, mhtml_page
+from documents_corpus.build_documents import eml_with_pictures, encoded, mbox_of, mhtml_page
 from vigil.model import Item, ScanError
 from vigil.sources.expand.recurse import expand_tree
 from vigil.sources.sniff import sniff

@@ -6,7 +6,7 @@ import hashlib
 import io
 import struct
 
-from corpus.build_documents import encoded, outlook_msg, write_cfb
+from documents_corpus.build_documents import encoded, outlook_msg, write_cfb
 from vigil.model import Item, ScanError
 from vigil.sources.expand.recurse import expand_tree
 

@@ -9,7 +9,7 @@ import numpy as np
 import pikepdf
 from PIL import Image
 
-from corpus.build_documents import pdf_with_images
+from documents_corpus.build_documents import pdf_with_images
 from vigil.model import Item, ScanError
 from vigil.sources.expand.recurse import expand_tree
 from vigil.sources.sniff import sniff

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 
-from corpus.build_documents import chat_database
+from documents_corpus.build_documents import chat_database
 from vigil.model import Item, ScanError
 from vigil.sources.expand.recurse import expand_tree
 from vigil.sources.sniff import sniff
@@ -35,7 +35,7 @@ def test_damaged_database_is_a_record() -> None:
 def test_safari_cache_db_bodies(tmp_path) -> None:  # noqa: ANN001
     import sqlite3
 
-    from corpus.build_documents import encoded
+    from documents_corpus.build_documents import encoded
 
     bodies = {7: encoded(190), 8: encoded(191, "PNG")}
     path = tmp_path / "Cache.db"

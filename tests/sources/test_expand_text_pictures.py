@@ -6,7 +6,7 @@ import base64
 import hashlib
 import io
 
-from corpus.build_documents import encoded
+from documents_corpus.build_documents import encoded
 from vigil.model import Item, ScanError
 from vigil.sources.expand.recurse import expand_tree
 from vigil.sources.sniff import sniff

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from corpus.build_documents import encoded, raw_camera_tiff
-from corpus.expansion import expand_md5
+from documents_corpus.build_documents import encoded, raw_camera_tiff
+from documents_corpus.expansion import expand_md5
 from vigil.hashing.decode import decode
 from vigil.model import ScanError
 from vigil.sources.sniff import sniff

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from corpus.build_documents import corpus
+from documents_corpus.build_documents import corpus
 from vigil.sources.sniff import sniff
 
 
