@@ -4,6 +4,7 @@ their device paths in the store and the report, damage is recorded, the rest sca
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -82,8 +83,13 @@ def test_each_extraction_kind_is_scanned_by_its_own_paths(tmp_path: Path) -> Non
     by_exhibit: dict[str, list[str]] = {}
     for item in report["items"]:
         by_exhibit.setdefault(item["exhibit"], []).append(item["path"])
+    # Manifest.db is a SQLite file of the backup like any other: its MBFile BLOB cells
+    # (property lists) are walked as containers too (sources/expand/sqlite.py).
+    with sqlite3.connect(backup / "Manifest.db") as conn:
+        blobs = [f"Manifest.db!BLOB(Files.file,rowid={r})" for (r,) in conn.execute(
+            "select rowid from Files where file is not null")]
     assert sorted(by_exhibit["E0"]) == sorted(
-        list(ios) + ["Info.plist", "Manifest.db", "Manifest.plist"]
+        list(ios) + ["Info.plist", "Manifest.db", "Manifest.plist", *blobs]
     )
     assert sorted(by_exhibit["E1"]) == [
         "/data/data/org.telegram.messenger/cache/1_2.jpg",
