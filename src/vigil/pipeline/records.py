@@ -14,7 +14,8 @@ def _no_bytes() -> BinaryIO:
 
 
 def _plain(value: datetime | None) -> datetime | None:
-    # Backends return datetime subclasses (rarfile's nsdatetime) that do not unpickle.
+    # Backends may return datetime subclasses (dfdatetime's, rarfile's nsdatetime once)
+    # that do not unpickle.
     if value is None or type(value) is datetime:
         return value
     return datetime(

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from typing import BinaryIO
 
 from vigil.model import Item, ScanError
-from vigil.sources.expand import Budget, Member, embedded, read_whole, register
+from vigil.sources.expand import Member, embedded, register
+from vigil.sources.expand.whole import in_memory
 
 STAGE = "expand.thumbcache"
 MIME = "application/x-thumbcache"
@@ -30,23 +30,17 @@ def is_thumbcache(head: bytes) -> bool:
     return head[:4] == b"CMMM"
 
 
-def expand_thumbcache(
-    item: Item, stream: BinaryIO, budget: Budget
-) -> Iterator[Member | ScanError]:
+@in_memory(STAGE)
+def expand_thumbcache(item: Item, data: bytes) -> Iterator[Member | ScanError]:
     """Yield every thumbnail of a thumbcache database as an embedded child item.
 
     Args:
         item: The thumbcache item.
-        stream: Its bytes.
-        budget: The top-level item's budget.
+        data: Its bytes.
 
     Returns:
         An iterator of embedded ``Member``s and ``ScanError``s.
     """
-    data = read_whole(item, stream, STAGE)
-    if isinstance(data, ScanError):
-        yield data
-        return
     if not is_thumbcache(data):
         yield ScanError(item.path, STAGE, "no CMMM signature")
         return
