@@ -54,6 +54,23 @@ class Locator:
     runs: tuple[tuple[int, int], ...] = ()
 
 
+def locator_text(locator: Locator) -> str:
+    """``locator`` as compact JSON (how the case store keeps it)."""
+    import json
+
+    return json.dumps([locator.how, locator.base, locator.key, locator.spec, locator.stream,
+                       locator.runs], separators=(",", ":"))
+
+
+def locator_from_text(text: str) -> Locator:
+    """The ``Locator`` that ``locator_text`` wrote."""
+    import json
+
+    how, base, key, spec, stream, runs = json.loads(text)
+    return Locator(how, base, key, tuple((k, v) for k, v in spec), stream,
+                   tuple((o, n) for o, n in runs))
+
+
 @dataclass(frozen=True)
 class Item:
     """One thing found in the evidence.
