@@ -16,9 +16,9 @@ Targets (issue: a force's backlog): 2 workers >= 1.8x one worker; the LocalClust
 within 15% of the local 2-worker run; peak memory < 2 GB whatever the corpus size.
 
 With ``--e01-gib N`` the evidence is one E01 of N GiB instead (NTFS written through
-ntfs-3g, acquired by ewfacquire: ``benchmarks/e01_scan.py``'s builder, cached under
-/tmp/vigil-bench-e01; run as root), the same three runs (issue 11: 2 workers >= 1.8x
-one worker, the LocalCluster within 1.2x of 2 local workers).
+ntfs-3g, acquired by ewfacquire without compression: ``benchmarks/e01_scan.py``'s
+builder, cached under /tmp/vigil-bench-e01; run as root), the same three runs (issue
+11: 2 workers >= 1.8x one worker, the LocalCluster within 1.2x of 2 local workers).
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ def main() -> None:
         elif args.e01_gib:
             from e01_scan import build
 
-            e01 = build(args.e01_gib * 1024)
+            e01 = build(args.e01_gib * 1024, "none")
             size = sum(p.stat().st_size for p in e01.parent.glob(e01.stem + ".E*"))
             corpus = f"one E01 of {args.e01_gib} GiB media, {size / 1e9:.2f} GB of segments"
             # The integrity pass (one read of the whole E01 before the scan, by the scan's
