@@ -39,14 +39,22 @@ CORPUS = Path("/tmp/vigil-bench-e01")
 CHUNK = 1 << 20
 
 
-def build(size_mib: int) -> Path:
-    """Build the NTFS raw image and its E01 (cached by size); return the .E01 path."""
+def build(size_mib: int, compression: str = "deflate:fast") -> Path:
+    """Build the NTFS raw image and its E01 (cached by size); return the .E01 path.
+
+    ``compression`` is ewfacquire's ``-c``: ``none`` for large images of mostly random
+    data (incompressible: EWF keeps such chunks stored either way, and ewfacquire's
+    deflate attempt on each one costs far more than writing it).
+    """
     CORPUS.mkdir(parents=True, exist_ok=True)
-    target = CORPUS / f"ntfs-{size_mib}m"
+    label = "" if compression == "deflate:fast" else f"-{compression.replace(':', '-')}"
+    target = CORPUS / f"ntfs-{size_mib}m{label}"
     e01 = target.with_suffix(".E01")
     if e01.exists():
         return e01
     raw = CORPUS / f"ntfs-{size_mib}m.raw"
+    if raw.exists() and raw.with_suffix(".written").exists():
+        return _acquire(raw, target, compression)
     with raw.open("wb") as f:
         f.truncate((size_mib + size_mib // 8 + 64) * 1024 * 1024)
     subprocess.run(
@@ -75,6 +83,12 @@ def build(size_mib: int) -> Path:
                 n += 1
         finally:
             subprocess.run(["umount", str(mount)], check=True)
+    raw.with_suffix(".written").touch()
+    return _acquire(raw, target, compression)
+
+
+def _acquire(raw: Path, target: Path, compression: str) -> Path:
+    """ewfacquire ``raw`` into ``target``.E01 (4 GiB segments), then delete ``raw``."""
     subprocess.run(
         [
             "ewfacquire",
@@ -83,7 +97,7 @@ def build(size_mib: int) -> Path:
             "-t",
             str(target),
             "-c",
-            "deflate:fast",
+            compression,
             "-f",
             "encase6",
             "-S",
@@ -104,7 +118,8 @@ def build(size_mib: int) -> Path:
         capture_output=True,
     )
     raw.unlink()
-    return e01
+    raw.with_suffix(".written").unlink()
+    return target.with_suffix(".E01")
 
 
 def _hash(item: object) -> int:

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/scale.py [--pictures 4000] [--filler-mb 3072]
     .venv/bin/python benchmarks/scale.py --memory-gb 20      # peak memory on a big corpus
+    .venv/bin/python benchmarks/scale.py --e01-gib 8         # one large E01 (issue 11)
 
 The corpus (cached under /tmp/vigil-bench-scale) is benign generated photos (1080p and
 smaller JPEGs, so decoding and PDQ dominate as on a real seizure) plus random filler
@@ -13,6 +14,11 @@ between processes are counted once per process: an upper bound.
 
 Targets (issue: a force's backlog): 2 workers >= 1.8x one worker; the LocalCluster
 within 15% of the local 2-worker run; peak memory < 2 GB whatever the corpus size.
+
+With ``--e01-gib N`` the evidence is one E01 of N GiB instead (NTFS written through
+ntfs-3g, acquired by ewfacquire without compression: ``benchmarks/e01_scan.py``'s
+builder, cached under /tmp/vigil-bench-e01; run as root), the same three runs (issue
+11: 2 workers >= 1.8x one worker, the LocalCluster within 1.2x of 2 local workers).
 """
 
 from __future__ import annotations
@@ -143,11 +149,24 @@ def main() -> None:
     ap.add_argument("--pictures", type=int, default=4000)
     ap.add_argument("--filler-mb", type=int, default=3072)
     ap.add_argument("--memory-gb", type=int, default=0, help="only measure memory on N GB")
+    ap.add_argument("--e01-gib", type=int, default=0, help="scan one E01 of N GiB instead")
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="vigil-scale-home-"))
     try:
         if args.memory_gb:
             memory_run(home, args.memory_gb)
+        elif args.e01_gib:
+            from e01_scan import build
+
+            e01 = build(args.e01_gib * 1024, "none")
+            size = sum(p.stat().st_size for p in e01.parent.glob(e01.stem + ".E*"))
+            corpus = f"one E01 of {args.e01_gib} GiB media, {size / 1e9:.2f} GB of segments"
+            # The integrity pass (one read of the whole E01 before the scan, by the scan's
+            # own process) is the same in every run: measured once on its own, then left
+            # out of the comparison of workers.
+            seconds, peak = timed_scan(home, e01, "VERIFY", ["--workers", "2"], [])
+            print(f"2 local workers with the integrity pass: {seconds:.1f} s ({_load()})")
+            compare_workers(home, e01, corpus + ", --no-verify-media", ("--no-verify-media",))
         else:
             speed_run(home, args.pictures, args.filler_mb)
     finally:
@@ -181,9 +200,14 @@ def speed_run(home: Path, pictures: int, filler_mb: int) -> None:
     size = sum(p.stat().st_size for p in paths)
     for path in paths:  # warm the page cache so no run pays for cold reads
         path.read_bytes()
+    compare_workers(home, evidence, f"{files} files ({pictures} photos), {size / 1e9:.2f} GB")
+
+
+def compare_workers(home: Path, evidence: Path, corpus: str, extra: tuple[str, ...] = ()) -> None:
+    """Scan ``evidence`` with 1 and 2 local workers and on a 2-worker LocalCluster."""
     print(f"before: {_load()}")
-    t1, m1 = timed_scan(home, evidence, "W1", ["--workers", "1"], [])
-    t2, m2 = timed_scan(home, evidence, "W2", ["--workers", "2"], [])
+    t1, m1 = timed_scan(home, evidence, "W1", ["--workers", "1", *extra], [])
+    t2, m2 = timed_scan(home, evidence, "W2", ["--workers", "2", *extra], [])
     from distributed import Client, LocalCluster
 
     with (
@@ -197,10 +221,10 @@ def speed_run(home: Path, pictures: int, filler_mb: int) -> None:
     ):
         workers = list(client.run(os.getpid).values())
         tc, mc = timed_scan(
-            home, evidence, "DASK", ["--cluster", cluster.scheduler_address], workers
+            home, evidence, "DASK", ["--cluster", cluster.scheduler_address, *extra], workers
         )
     print(f"after:  {_load()}")
-    print(f"corpus: {files} files ({pictures} photos), {size / 1e9:.2f} GB; 2 cores")
+    print(f"corpus: {corpus}; 2 cores")
     print(f"1 local worker     {t1:7.1f} s   peak {m1 / 2**20:6.0f} MiB   1.00x")
     print(
         f"2 local workers    {t2:7.1f} s   peak {m2 / 2**20:6.0f} MiB   {t1 / t2:.2f}x one worker"

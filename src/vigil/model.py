@@ -25,6 +25,53 @@ STREAM_SEP = ":"
 
 
 @dataclass(frozen=True)
+class Locator:
+    """Where a forensic image's item lies, in terms any process can open again.
+
+    The coordinator of a scan lists an image once; a worker opens each item of its unit
+    from its locator (``sources/image_read.py``), never walking the file system again.
+
+    ``base`` is the file system's position among the image's file systems as the volume
+    scanner returns them (the same order in every process). ``how`` says how to read:
+
+    - ``entry``: a dfvfs file entry; ``spec`` holds its path-spec attributes (location,
+      MFT entry or inode ...) and ``stream`` its data stream (``""`` the default one).
+    - ``inode``: a Sleuth Kit metadata address ``key`` (deleted files, files only TSK lists).
+    - ``tsk-path``: a Sleuth Kit path ``key`` (a FAT file whose chain libfsfat misreads).
+    - ``runs``: the byte ``runs`` of the file system's volume, in order (carved pictures,
+      FAT chains read cluster by cluster).
+    - ``layer-runs``: byte ``runs`` of the image layer number ``base`` (space outside
+      any partition).
+    - ``recovered-inode``: metadata address ``key`` in partition ``base`` of an E01 read
+      without its chunk table.
+    """
+
+    how: str
+    base: int
+    key: str | int | None = None
+    spec: tuple[tuple[str, str | int], ...] = ()
+    stream: str = ""
+    runs: tuple[tuple[int, int], ...] = ()
+
+
+def locator_text(locator: Locator) -> str:
+    """``locator`` as compact JSON (how the case store keeps it)."""
+    import json
+
+    return json.dumps([locator.how, locator.base, locator.key, locator.spec, locator.stream,
+                       locator.runs], separators=(",", ":"))
+
+
+def locator_from_text(text: str) -> Locator:
+    """The ``Locator`` that ``locator_text`` wrote."""
+    import json
+
+    how, base, key, spec, stream, runs = json.loads(text)
+    return Locator(how, base, key, tuple((k, v) for k, v in spec), stream,
+                   tuple((o, n) for o, n in runs))
+
+
+@dataclass(frozen=True)
 class Item:
     """One thing found in the evidence.
 
@@ -49,6 +96,7 @@ class Item:
     offset: int | None = None
     parent: str | None = None
     depth: int = 0
+    locator: Locator | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

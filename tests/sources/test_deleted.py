@@ -47,21 +47,13 @@ def test_name_only_entries_have_no_size() -> None:
 
 
 def test_collision_with_live_path_gets_meta_suffix() -> None:
-    from dfvfs.helpers import volume_scanner
-
+    from vigil.sources.image_read import open_image
     from vigil.sources.spool import BACKEND_LOCK
 
-    opts = volume_scanner.VolumeScannerOptions()
-    opts.partitions = ["all"]
-    opts.volumes = ["all"]
-    opts.snapshots = ["none"]
-    (base,) = volume_scanner.VolumeScanner().GetBasePathSpecs(
-        str(DISK / "generated" / "gen_ntfs.raw"), options=opts
-    )
     with BACKEND_LOCK:
-        tsk = deleted.open_tsk(base)
+        reader, _notes = open_image(DISK / "generated" / "gen_ntfs.raw", False)
     taken = {"NTFS/secret_plan.txt"}
-    found = [r for r in deleted.iter_deleted(tsk, "NTFS", taken) if isinstance(r, Item)]
+    found = [r for r in deleted.iter_deleted(reader, 0, "NTFS", taken) if isinstance(r, Item)]
     assert "NTFS/secret_plan.txt#77" in {i.path for i in found}
 
 

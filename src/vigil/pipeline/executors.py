@@ -1,12 +1,13 @@
 """Where work units run: threads, local processes, or a Dask cluster.
 
 Each executor takes ``run_unit`` calls and yields their futures as they finish; the
-scan loop does not know which one it talks to. Local executors also have a
-``channel`` on which their workers send result batches while a unit is still running
-(``pipeline/batches.py``): a bounded queue for threads, a Unix socket per worker
-process for processes; a full one makes workers wait, so results never pile up faster
-than the store takes them. A local process pool that lost a
-worker (killed, out of memory) can be ``restart``ed.
+scan loop does not know which one it talks to. Each has a ``channel`` on which its
+workers send result batches while a unit is still running (``pipeline/batches.py``):
+a bounded queue for threads, a Unix socket per worker process for processes, a TCP
+connection per worker process for a Dask cluster (``tcp_channel.py``); a full one
+makes workers wait, so results never pile up faster than the store takes them. A
+local process pool that lost a worker (killed, out of memory) is replaced; Dask
+re-runs a lost worker's tasks itself.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class UnitExecutor(Protocol):
     """Runs functions somewhere and hands back results as they complete."""
 
     channel: Any
+    size: int
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any: ...
 
@@ -55,6 +57,8 @@ class UnitExecutor(Protocol):
 
     def forget(self, future: Any) -> None: ...
 
+    def sees(self, folder: str) -> bool: ...
+
     def close(self) -> None: ...
 
 
@@ -65,8 +69,10 @@ class LocalExecutor:
         self,
         make_pool: Callable[[], Executor],
         channel: Any,
+        size: int,
         on_close: Callable[[], None] | None = None,
     ) -> None:
+        self.size = size
         self._make_pool = make_pool
         self.pool = make_pool()
         self.channel = channel
@@ -100,6 +106,10 @@ class LocalExecutor:
         """``future`` finished well."""
         self._generation_of.pop(future, None)
 
+    def sees(self, folder: str) -> bool:
+        """Local workers see this machine's folders."""
+        return os.path.isdir(folder)
+
     def _renew(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.pool = self._make_pool()
@@ -114,10 +124,9 @@ class LocalExecutor:
 class DaskExecutor:
     """A Dask distributed cluster; a unit lost with a worker is re-run elsewhere.
 
-    No channel: a unit's batches come back as its result.
+    Units send their batches while they run through a TCP channel the scan listens on
+    (``tcp_channel.py``), on the address this machine reaches the scheduler from.
     """
-
-    channel = None
 
     def __init__(self, address: str) -> None:
         try:
@@ -128,13 +137,34 @@ class DaskExecutor:
             self.client = Client(address, timeout="20s")
         except OSError as exc:
             raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+        from vigil.pipeline.tcp_channel import TcpChannel
+
+        self.channel = TcpChannel(_local_address_towards(self.client.scheduler.address))
+        self.size = max(1, sum(self.client.nthreads().values()))
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return self.client.submit(fn, *args, pure=False, retries=3)
+        from vigil.pipeline.tcp_channel import run_sending
+
+        return self.client.submit(
+            run_sending, self.channel.address, self.channel.token, fn, *args,
+            pure=False, retries=3,
+        )
+
+    def sees(self, folder: str) -> bool:
+        """Whether every worker of the cluster sees ``folder`` (shared storage)."""
+        try:
+            return all(self.client.run(os.path.isdir, folder).values())
+        except Exception:  # noqa: BLE001 - a worker that cannot answer does not see it
+            return False
 
     def completed(self, futures: set[Any], timeout: float | None = None) -> Iterator[Any]:
         from distributed import wait as dask_wait
 
+        done = [f for f in futures if f.done()]
+        if done or timeout == 0:
+            # distributed's wait() with timeout 0 times out before it looks at any future.
+            yield from done
+            return
         try:
             done, _pending = dask_wait(
                 list(futures), timeout=timeout, return_when="FIRST_COMPLETED"
@@ -152,7 +182,19 @@ class DaskExecutor:
         return None
 
     def close(self) -> None:
+        self.channel.close()
         self.client.close()
+
+
+def _local_address_towards(scheduler: str) -> str:
+    """The address of this machine on the route to the scheduler (``tcp://host:port``)."""
+    host = scheduler.rpartition("://")[2].rsplit(":", 1)[0].strip("[]")
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect((host, 9))  # no packet is sent: this only picks the route
+            return probe.getsockname()[0]
+    except OSError:
+        return "127.0.0.1"
 
 
 class SocketChannel:
@@ -236,7 +278,8 @@ def make_executor(kind: str, workers: int, cluster: str | None = None) -> UnitEx
         channel: Any = queue.Queue(maxsize=depth)
         set_channel(channel.put)
         return LocalExecutor(
-            lambda: ThreadPoolExecutor(max_workers=workers), channel, lambda: set_channel(None)
+            lambda: ThreadPoolExecutor(max_workers=workers), channel, workers,
+            lambda: set_channel(None),
         )
     if kind == "processes":
         # fork: workers start with the libraries the scan has already imported (spawn
@@ -254,6 +297,7 @@ def make_executor(kind: str, workers: int, cluster: str | None = None) -> UnitEx
                 initargs=(parent, sockets),
             ),
             sockets,
+            workers,
             sockets.close,
         )
     raise UsageError(f"unknown executor {kind!r}: threads, processes, or --cluster")

@@ -29,7 +29,7 @@ from vigil.pipeline.batches import Batch
 from vigil.pipeline.executors import make_executor
 from vigil.pipeline.shipping import Shipment
 from vigil.pipeline.shipping import remove as remove_shipment
-from vigil.pipeline.units import WorkUnit, plan_units, run_shipment, run_unit, warm_up
+from vigil.pipeline.units import UnitPlanner, WorkUnit, run_shipment, run_unit, warm_up
 from vigil.sources import SourceOptions, evidence_kind, open_evidence
 from vigil.sources.expand import Limits
 from vigil.sources.verify import MediaCheck, check_media, is_ewf
@@ -117,6 +117,7 @@ class ScanSummary:
     skipped: int = 0
     matches: int = 0
     units: int = 0
+    shipped: int = 0  # members of containers analysed by a worker other than their walker
     resumed: bool = False
     elapsed: float = 0.0
     status: str = "complete"
@@ -124,21 +125,27 @@ class ScanSummary:
 
 
 def list_top_level(
-    evidence: Path, kind: str, settings: ScanSettings, media: MediaCheck | None = None
-) -> tuple[list[tuple[str, int | None]], list[ScanError]]:
-    """The evidence's top-level items ``(path, size)`` in source order, and source errors.
+    evidence: Path,
+    kind: str,
+    settings: ScanSettings,
+    planner: UnitPlanner,
+    media: MediaCheck | None = None,
+) -> list[ScanError]:
+    """List the evidence's top-level items, in source order, into ``planner``; the
+    source errors.
 
-    With ``media`` (the integrity pass of an E01), items over bad chunks get records.
+    A forensic image's items themselves go to the planner too (its units carry them, so
+    that no worker lists the image again). With ``media`` (the integrity pass of an
+    E01), items over bad chunks get records.
     """
-    items: list[tuple[str, int | None]] = []
     errors: list[ScanError] = []
     options = SourceOptions(vss=settings.vss, carve=settings.carve, media=media)
     for entry in open_evidence(evidence, options, kind):
         if isinstance(entry, Item):
-            items.append((entry.path, entry.size))
+            planner.add(entry.path, entry.size, entry if kind == "image" else None)
         else:
             errors.append(entry)
-    return items, errors
+    return errors
 
 
 def _resume_sets(
@@ -205,11 +212,15 @@ def run_scan(
     progress = progress or Progress()
     summary = ScanSummary(case, exhibit, store.url, ctx.scan_id)
     pool = make_executor(executor, workers, cluster)
+    workers = pool.size
     spool = _spool_dir(store, home, case, exhibit)
     try:
         return _scan_with(
             pool,
-            str(spool),
+            # Members are spooled and shipped through the case folder only where every
+            # worker sees it (without shared storage a cluster worker spools to its own
+            # temp folder and ships nothing).
+            str(spool) if pool.sees(str(spool)) else None,
             store,
             ctx,
             evidence,
@@ -270,7 +281,7 @@ def _spool_dir(store: CaseStore, home: Path, case: str, exhibit: str) -> Path:
 
 def _scan_with(
     pool: Any,
-    spool_dir: str,
+    spool_dir: str | None,
     store: CaseStore,
     ctx: ScanContext,
     evidence: Path,
@@ -289,7 +300,9 @@ def _scan_with(
     for _ in range(workers):
         pool.submit(warm_up, settings.as_dict(), str(home))
     media = _check_media(store, ctx, evidence, kind, settings)
-    top, source_errors = list_top_level(evidence, kind, settings, media)
+    planner = UnitPlanner(evidence, kind)
+    source_errors = list_top_level(evidence, kind, settings, planner, media)
+    top = planner.top
     if media is not None:
         source_errors = media.records(evidence.name) + source_errors
     progress.total_items = len(top)
@@ -300,7 +313,7 @@ def _scan_with(
     store.write_batch(ctx, [], source_errors, [], content_ids)
     summary.errors += len(source_errors)
     units = []
-    for unit in plan_units(evidence, kind, top):
+    for unit in planner.finish():
         unit_done, reenter = _resume_sets(done, unit.paths) if done else (frozenset(), frozenset())
         complete = all(p in unit_done and p not in reenter for p in unit.paths)
         if complete and not reenter:
@@ -413,6 +426,7 @@ def _run_units(
 
     def handle(message: Batch | Shipment) -> None:
         if isinstance(message, Shipment):
+            summary.shipped += len(message.entries)
             tracker.shipped(message.unit)
             queue.append(message)
             return

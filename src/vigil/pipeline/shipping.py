@@ -7,8 +7,8 @@ the rest of the pool: their bytes go back to back into a temp file in the case f
 (never named after a member) and a ``Shipment`` naming the file and the members goes
 to the scan, which runs it as a task of its own (``run_shipment``). Only pictures and
 videos are shipped (containers are walked where they are found, so budgets and the
-"walked once" rule stay exact), and only on local executors (a Dask worker's temp
-folder is not the others').
+"walked once" rule stay exact), and only where every worker sees the case folder's
+spool (always on this machine; on a Dask cluster, when the spool is shared storage).
 
 Resume stays exact: a container whose members were shipped is marked finished only
 after every shipment from its unit has been written (the scan holds the marks back).

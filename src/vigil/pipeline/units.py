@@ -3,7 +3,10 @@
 The coordinator (``pipeline/scan.py``) walks the evidence once to list its top-level
 items, cuts the list into units and hands them to an executor: threads, local
 processes or a Dask cluster all run the same ``run_unit``. A worker re-opens the
-evidence by path (shared storage for a cluster), walks each item of its unit and
+evidence by path (shared storage for a cluster): a folder's items by their paths, a
+forensic image's from the listed items the unit carries, each opened again from its
+``Locator`` (``sources/image_read.py``), so no worker walks a file system or carves
+again. It walks each item of its unit and
 everything inside it (``pipeline/walk.py``) and sends plain records back in batches as
 they are made (``pipeline/batches.py``), through the executor's channel when it has
 one (local threads and processes), else as the unit's return value (Dask). It never
@@ -16,21 +19,26 @@ import ctypes
 import ctypes.util
 import io
 import os
+import pickle
 import sys
 import threading
-from collections.abc import Callable, Iterator
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from vigil.model import Item, ScanError
 from vigil.pipeline.analyse import Analyser, Analysis, ItemTimeout, Matcher
 from vigil.pipeline.batches import Batch, BatchWriter
+from vigil.pipeline.records import detach
 from vigil.pipeline.shipping import Shipment, Shipper, read_entries, remove
 from vigil.pipeline.walk import Walk, cpu_budget, timeout_error, walk_item
-from vigil.sources import SourceOptions, open_evidence
+from vigil.sources import SourceOptions
 from vigil.sources.expand import Limits
 from vigil.sources.extraction import KINDS, items_for_unit
 from vigil.sources.folder import item_for_file
+from vigil.sources.image_read import Reader, open_image, reattach
+from vigil.sources.spool import BACKEND_LOCK
 from vigil.store.api import ItemRecord
 
 UNIT_ITEMS = 64
@@ -42,8 +50,10 @@ class WorkUnit:
     """Top-level items ``start..stop`` (positions among the source's items).
 
     ``paths`` are their provenance paths, so a worker can check it reached the same
-    items. ``done`` are paths already recorded (resume): complete ones are skipped,
-    containers in ``reenter`` are expanded again for their missing members.
+    items. ``listing`` is, for a forensic image, the listed items themselves without
+    their openers, packed (``unpack_listing``). ``done`` are paths already recorded
+    (resume): complete ones are skipped, containers in ``reenter`` are expanded again
+    for their missing members.
     """
 
     number: int
@@ -54,64 +64,79 @@ class WorkUnit:
     paths: tuple[str, ...]
     done: frozenset[str] = frozenset()
     reenter: frozenset[str] = frozenset()
+    listing: bytes = b""
 
 
-def plan_units(evidence: Path, kind: str, items: list[tuple[str, int | None]]) -> list[WorkUnit]:
-    """Cut the top-level ``(path, size)`` list into units of bounded count and bytes."""
-    units: list[WorkUnit] = []
-    start, size = 0, 0
-    for i, (_path, item_size) in enumerate(items):
-        size += item_size or 0
-        if i + 1 - start >= UNIT_ITEMS or size >= UNIT_BYTES or i + 1 == len(items):
-            units.append(
-                WorkUnit(
-                    len(units),
-                    str(evidence),
-                    kind,
-                    start,
-                    i + 1,
-                    tuple(p for p, _ in items[start : i + 1]),
-                )
+class UnitPlanner:
+    """Cuts the top-level items, as they are listed, into units of bounded count and bytes.
+
+    An image's items travel with their unit, detached from their openers and packed
+    (pickled and deflated: tens of bytes an item where the objects take near 900), so
+    the coordinator holds the listing of a multi-million-file image in little memory.
+    """
+
+    def __init__(self, evidence: Path, kind: str) -> None:
+        self.evidence, self.kind = str(evidence), kind
+        self.top: list[tuple[str, int | None]] = []
+        self.units: list[WorkUnit] = []
+        self._pending: list[Item] = []
+        self._start = 0
+        self._bytes = 0
+
+    def add(self, path: str, size: int | None, item: Item | None = None) -> None:
+        """The next top-level item; ``item`` (an image's) travels with its unit."""
+        self.top.append((path, size))
+        if item is not None:
+            self._pending.append(detach(item))
+        self._bytes += size or 0
+        if len(self.top) - self._start >= UNIT_ITEMS or self._bytes >= UNIT_BYTES:
+            self._close()
+
+    def finish(self) -> list[WorkUnit]:
+        """Every unit, the last one closed."""
+        self._close()
+        return self.units
+
+    def _close(self) -> None:
+        stop = len(self.top)
+        if stop == self._start:
+            return
+        listing = zlib.compress(pickle.dumps(tuple(self._pending), 5), 1) if self._pending else b""
+        self.units.append(
+            WorkUnit(
+                len(self.units), self.evidence, self.kind, self._start, stop,
+                tuple(p for p, _ in self.top[self._start : stop]), listing=listing,
             )
-            start, size = i + 1, 0
-    return units
+        )
+        self._pending, self._start, self._bytes = [], stop, 0
 
 
-class _Cursor:
-    """A forward position in one image's item stream, reused by consecutive units."""
+def unpack_listing(unit: WorkUnit) -> list[Item]:
+    """The detached items a unit of an image carries."""
+    return list(pickle.loads(zlib.decompress(unit.listing))) if unit.listing else []
 
-    def __init__(self, evidence: Path, options: SourceOptions) -> None:
-        self.evidence = evidence
-        self.options = options
-        self._restart()
 
-    def _restart(self) -> None:
-        self.items: Iterator[Item | ScanError] = open_evidence(self.evidence, self.options, "image")
-        self.position = 0
+def plan_units(
+    evidence: Path, kind: str, items: list[tuple[str, int | None]], listed: Sequence[Item] = ()
+) -> list[WorkUnit]:
+    """Cut the top-level ``(path, size)`` list into units of bounded count and bytes.
 
-    def take(self, start: int, stop: int) -> list[Item]:
-        if start < self.position:
-            self._restart()
-        found: list[Item] = []
-        for entry in self.items:
-            if not isinstance(entry, Item):
-                continue
-            if self.position >= start:
-                found.append(entry)
-            self.position += 1
-            if self.position >= stop:
-                break
-        return found
+    ``listed`` are the items of an image, in the same order, carried by units.
+    """
+    planner = UnitPlanner(evidence, kind)
+    for i, (path, size) in enumerate(items):
+        planner.add(path, size, listed[i] if listed else None)
+    return planner.finish()
 
 
 @dataclass
 class _Worker:
-    """Per-process state: the configured analysis and open evidence cursors."""
+    """Per-process state: the configured analysis and the image open for reading."""
 
     analysis_parts: tuple[list[Matcher], dict[str, Analyser]]
     limits: Limits
     options: SourceOptions
-    cursors: dict[str, _Cursor] = field(default_factory=dict)
+    readers: dict[str, Reader] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -174,24 +199,37 @@ def _unit_items(worker: _Worker, unit: WorkUnit) -> list[Item]:
     if unit.kind in KINDS:
         return items_for_unit(unit.kind, Path(unit.evidence), unit.paths)
     with worker.lock:
-        cursor = worker.cursors.get(unit.evidence)
-        if cursor is None:
+        reader = worker.readers.get(unit.evidence)
+        if reader is None:
             # One image at a time per worker: a long-lived cluster worker must not keep
             # every image it ever scanned open.
-            worker.cursors.clear()
-            cursor = worker.cursors[unit.evidence] = _Cursor(Path(unit.evidence), worker.options)
-        return cursor.take(unit.start, unit.stop)
+            worker.readers.clear()
+            with BACKEND_LOCK:
+                reader, _notes = open_image(Path(unit.evidence), worker.options.vss)
+            worker.readers[unit.evidence] = reader
+    return [reattach(reader, item) for item in unpack_listing(unit)]
 
 
 # Where a worker sends its batches: set by the executor in each local worker process
-# (or in the scan's process for threads); None on a Dask worker.
+# (or in the scan's process for threads); on a Dask worker, per task thread (several
+# scans may share one worker process), by ``tcp_channel.run_sending``.
 _CHANNEL: Callable[[Batch], None] | None = None
+_TASK = threading.local()
 
 
 def set_channel(send: Callable[[Batch], None] | None) -> None:
     """Make ``send`` the destination of the batches of units run in this process."""
     global _CHANNEL
     _CHANNEL = send
+
+
+def set_task_channel(send: Callable[[Batch], None] | None) -> None:
+    """Make ``send`` the destination of the batches of the task run by this thread."""
+    _TASK.send = send
+
+
+def _channel() -> Callable[[Batch], None] | None:
+    return getattr(_TASK, "send", None) or _CHANNEL
 
 
 def _analysis(worker: _Worker) -> Analysis:
@@ -222,11 +260,12 @@ def run_unit(
     """
     worker = _worker(home, settings)
     kept: list[Batch] = []
-    out = BatchWriter(unit.number, _CHANNEL or kept.append)
+    channel = _channel()
+    out = BatchWriter(unit.number, channel or kept.append)
     walk = Walk(_analysis(worker), worker.limits, out, unit.done, unit.reenter)
     walk.spool_dir = spool_dir if spool_dir and os.path.isdir(spool_dir) else None
-    if _CHANNEL is not None and walk.spool_dir and workers > 1:
-        walk.ship = Shipper(unit.number, _CHANNEL, walk.spool_dir, workers)
+    if channel is not None and walk.spool_dir and workers > 1:
+        walk.ship = Shipper(unit.number, channel, walk.spool_dir, workers)
     items = _unit_items(worker, unit)
     found = tuple(i.path for i in items)
     if found != unit.paths:
@@ -259,7 +298,7 @@ def run_shipment(shipment: Shipment, settings: dict, home: str) -> list[Batch]:
     """
     worker = _worker(home, settings)
     analysis = _analysis(worker)
-    out = BatchWriter(shipment.unit, _CHANNEL or (lambda _batch: None), shipment=True)
+    out = BatchWriter(shipment.unit, _channel() or (lambda _batch: None), shipment=True)
     for item, digests, data in read_entries(shipment):
         member = replace(item, open=lambda data=data: io.BytesIO(data))
         with cpu_budget(worker.limits.max_item_seconds):

@@ -14,13 +14,12 @@ carved (a ``ScanError`` says so).
 
 from __future__ import annotations
 
-import io
 import struct
 import zlib
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from vigil.model import OFFSET_SEP, Item, ScanError
+from vigil.model import OFFSET_SEP, Item, Locator, ScanError
 from vigil.sources.spool import BACKEND_LOCK, LockedStream
 
 MAX_SIZE = {"jpeg": 64 * 1024**2, "png": 64 * 1024**2, "gif": 16 * 1024**2}
@@ -316,40 +315,31 @@ def _fat_free(fs: str, boot: bytes, volume: BinaryIO) -> list[tuple[int, int]]:
 
 
 def _carved_items(
-    opener: Any, size: int, ranges: list[tuple[int, int]], base_offset: int, label: str
+    reader: Any, how: str, base: int, stream: BinaryIO, ranges: list[tuple[int, int]],
+    base_offset: int, label: str,
 ) -> Iterator[Item]:
-    with BACKEND_LOCK:
-        stream = LockedStream(opener, size, BACKEND_LOCK)
+    """Items for the pictures carved from ``ranges`` of ``stream`` (a volume or a layer)."""
     for start, length in ranges:
         for offset, n, _kind in carve(stream, start, length):
             physical = base_offset + offset
+            locator = Locator(how, base, runs=((offset, n),))
             yield Item(
                 path=f"{label}{OFFSET_SEP}{physical}",
-                open=_slice_opener(opener, size, offset, n),
+                open=reader.opener(locator, n),
                 size=n,
                 allocated=False,
                 carved=True,
                 offset=physical,
+                locator=locator,
             )
 
 
-def _slice_opener(opener: Any, size: int, offset: int, length: int) -> Any:
-    def open_() -> io.RawIOBase:
-        with BACKEND_LOCK:
-            whole = LockedStream(opener, size, BACKEND_LOCK)
-            whole.seek(offset)
-            data = whole.read(length)
-        return io.BytesIO(data)  # type: ignore[return-value]
-
-    return open_
-
-
-def carve_file_system(base: Any, tsk: Any, fs: str, prefix: str) -> Iterator[Item | ScanError]:
+def carve_file_system(reader: Any, base: int, fs: str, prefix: str) -> Iterator[Item | ScanError]:
     """Carve pictures from the unallocated clusters of one file system of an image.
 
     Args:
-        base: dfvfs base path spec of the file system.
-        tsk: dfvfs ``TSKFileSystem`` on it (from ``deleted.open_tsk``), or None.
+        reader: The image's reader (``image_read.ImageReader``).
+        base: The file system's position among the reader's file systems.
         fs: Provenance file-system name.
         prefix: Provenance prefix, e.g. ``p1/NTFS``; items are ``<prefix>/$Unallocated@<off>``.
 
@@ -357,24 +347,22 @@ def carve_file_system(base: Any, tsk: Any, fs: str, prefix: str) -> Iterator[Ite
         Carved ``Item``s (``carved=True``, ``offset`` = byte offset in the whole image),
         or a ``ScanError`` when this file system's free space cannot be mapped.
     """
-    from dfvfs.resolver import resolver
-
     label = f"{prefix}/$Unallocated"
     try:
         with BACKEND_LOCK:
-            volume_spec = base.parent
-            probe = resolver.Resolver.OpenFileObject(volume_spec)
+            tsk = reader.tsk(base)
+            probe = reader.volume(base)
             size = int(probe.get_size())
             whole = LockedStream(lambda: probe, size, BACKEND_LOCK)
             ranges = free_ranges(fs, whole, tsk.GetFsInfo() if tsk is not None else None)
-            base_offset = _volume_offset(volume_spec)
+            base_offset = _volume_offset(reader.bases[base].parent)
     except NotImplementedError as exc:
         yield ScanError(prefix, "carve", str(exc))
         return
     except Exception as exc:  # noqa: BLE001
         yield ScanError(prefix, "carve", f"cannot map unallocated space: {exc}")
         return
-    yield from _carved_items(lambda: probe, size, ranges, base_offset, label)
+    yield from _carved_items(reader, "runs", base, whole, ranges, base_offset, label)
 
 
 def _volume_offset(spec: Any) -> int:
@@ -396,30 +384,23 @@ def _volume_offset(spec: Any) -> int:
     raise NotImplementedError(f"no linear image offset through {spec.type_indicator}")
 
 
-def carve_unpartitioned(bases: list[Any]) -> Iterator[Item | ScanError]:
+def carve_unpartitioned(reader: Any) -> Iterator[Item | ScanError]:
     """Carve pictures from image space that no partition covers.
 
     Args:
-        bases: The dfvfs base path specs the volume scanner returned for one image.
+        reader: The image's reader (``image_read.ImageReader``); its partition-table
+            layers are the images searched.
 
     Returns:
         Carved ``Item``s with paths ``unpartitioned@<offset>``.
     """
     import pytsk3
-    from dfvfs.lib import definitions, tsk_image
-    from dfvfs.resolver import resolver
+    from dfvfs.lib import tsk_image
 
-    layers = []
-    for base in bases:
-        spec = base.parent
-        while spec is not None and spec.type_indicator != definitions.TYPE_INDICATOR_TSK_PARTITION:
-            spec = spec.parent
-        if spec is not None and spec.parent is not None and spec.parent not in layers:
-            layers.append(spec.parent)
-    for layer in layers:
+    for number in range(len(reader.layers())):
         try:
             with BACKEND_LOCK:
-                image = resolver.Resolver.OpenFileObject(layer)
+                image = reader.layer(number)
                 size = int(image.get_size())
                 volume = pytsk3.Volume_Info(tsk_image.TSKFileSystemImage(image))
                 block = int(volume.info.block_size)
@@ -428,7 +409,8 @@ def carve_unpartitioned(bases: list[Any]) -> Iterator[Item | ScanError]:
                     for p in volume
                     if int(p.flags) & int(pytsk3.TSK_VS_PART_FLAG_UNALLOC)
                 ]
+                stream = LockedStream(lambda image=image: image, size, BACKEND_LOCK)
         except Exception as exc:  # noqa: BLE001
             yield ScanError("unpartitioned", "carve", f"cannot read volume system: {exc}")
             continue
-        yield from _carved_items(lambda image=image: image, size, ranges, 0, "unpartitioned")
+        yield from _carved_items(reader, "layer-runs", number, stream, ranges, 0, "unpartitioned")

@@ -23,7 +23,6 @@ earlier deleted one (a file deleted and recreated under the same name), the path
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,9 +30,9 @@ from typing import Any
 
 import pytsk3
 
-from vigil.model import Item, ScanError
+from vigil.model import Item, Locator, ScanError
 from vigil.sources import skips
-from vigil.sources.spool import BACKEND_LOCK, LockedStream
+from vigil.sources.spool import BACKEND_LOCK
 
 _FS_NAMES = {
     pytsk3.TSK_FS_TYPE_NTFS: "NTFS",
@@ -149,7 +148,7 @@ class Listed:
 
 
 def iter_deleted(
-    tsk: Any, prefix: str, taken: set[str], listed: Listed | None = None
+    reader: Any, base: int, prefix: str, taken: set[str], listed: Listed | None = None
 ) -> Iterator[Item | ScanError]:
     """Yield the deleted regular files of one file system (and what dfvfs missed).
 
@@ -158,7 +157,9 @@ def iter_deleted(
     decides what is a directory: a deleted NTFS name often has no type of its own).
 
     Args:
-        tsk: dfvfs ``TSKFileSystem`` of the file system (from ``open_tsk``).
+        reader: The image's reader (``image_read``): ``reader.tsk(base)`` is the dfvfs
+            ``TSKFileSystem`` of the file system, and items are opened through it.
+        base: The file system's position among the reader's file systems.
         prefix: Provenance prefix, e.g. ``p1/NTFS``.
         taken: Paths already yielded for this file system; updated in place.
         listed: What the dfvfs walk listed. When given (NTFS, FAT, ext only), every
@@ -170,6 +171,7 @@ def iter_deleted(
         An iterator of ``Item`` (``deleted=True, allocated=False`` for deleted ones)
         and ``ScanError``.
     """
+    tsk = reader.tsk(base)
     fs_info = tsk.GetFsInfo()
     try:
         with BACKEND_LOCK:
@@ -179,6 +181,7 @@ def iter_deleted(
         yield ScanError(prefix, "deleted", f"cannot read file-system info: {exc}")
         return
     walk = _Walk(tsk, fs_info, ftype, prefix, taken, listed if ftype in _RESCUE else None)
+    walk.reader, walk.base = reader, base
     with BACKEND_LOCK:
         walk.visited[walk.dir_key(root_inum)] = ""
     stack: list[tuple[int, str]] = [(root_inum, "")]
@@ -232,6 +235,14 @@ class _Walk:
     taken: set[str]
     listed: Listed | None
     visited: dict[tuple[str, int], str] = field(default_factory=dict)
+    reader: Any = None
+    base: int = 0
+
+    def item(self, path: str, meta_addr: int, size: int | None, **fields: Any) -> Item:
+        """The item of the file at metadata address ``meta_addr``, opened through the reader."""
+        locator = Locator("inode", self.base, meta_addr)
+        return Item(path=path, open=self.reader.opener(locator, size), size=size,
+                    inode=str(meta_addr), locator=locator, **fields)
 
     def dir_key(self, meta_addr: int) -> tuple[str, int]:
         """Identity of a directory's content: its first cluster on FAT (entries that
@@ -292,17 +303,7 @@ class _Walk:
         self.taken.add(path)
         size = int(meta.size) if recoverable and meta is not None else None
         times = _times(meta) if meta is not None and not reused else {}
-        found.append(
-            Item(
-                path=path,
-                open=_opener(self.tsk, meta_addr, size),
-                size=size,
-                allocated=False,
-                deleted=True,
-                inode=str(meta_addr),
-                **times,
-            )
-        )
+        found.append(self.item(path, meta_addr, size, allocated=False, deleted=True, **times))
 
     def _directory(
         self,
@@ -348,15 +349,7 @@ class _Walk:
         self.taken.add(path)
         if listed.note is not None:
             found.append(ScanError(path, "walk", listed.note))
-        found.append(
-            Item(
-                path=path,
-                open=_opener(self.tsk, meta_addr, size),
-                size=size,
-                inode=str(meta_addr),
-                **(_times(meta) if meta is not None else {}),
-            )
-        )
+        found.append(self.item(path, meta_addr, size, **(_times(meta) if meta is not None else {})))
 
 
 def _special_reason(entry: Any, kind: int) -> str:
@@ -388,61 +381,6 @@ def tsk_extents(tsk: Any, meta_addr: int) -> list[tuple[int, int]]:
     except (OSError, RuntimeError):
         return found
     return found
-
-
-class _TskFile:
-    """Seek/read adapter over a pytsk3 File (``read_random``)."""
-
-    def __init__(self, tsk_file: Any, size: int) -> None:
-        self._file = tsk_file
-        self._size = size
-        self._pos = 0
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        self._pos = offset
-        return offset
-
-    def tell(self) -> int:
-        return self._pos
-
-    def read(self, size: int = -1) -> bytes:
-        if size < 0:
-            size = self._size - self._pos
-        size = min(size, self._size - self._pos)
-        if size <= 0:
-            return b""
-        try:
-            data = self._file.read_random(self._pos, size)
-        except OSError:
-            # Clusters that cannot be read back: the stream ends at what exists.
-            return b""
-        self._pos += len(data)
-        return data
-
-
-def _opener(tsk: Any, meta_addr: int, size: int | None) -> Any:
-    # The closure holds ``tsk`` so the image stays open as long as the item exists.
-    def open_() -> io.RawIOBase:
-        if size is None:
-            return io.BytesIO(b"")  # type: ignore[return-value]
-        return LockedStream(
-            lambda: _TskFile(tsk.GetFsInfo().open_meta(inode=meta_addr), size),
-            size,
-            BACKEND_LOCK,
-        )
-
-    return open_
-
-
-def path_opener(tsk: Any, path: str, size: int) -> Any:
-    """An ``Item.open`` reading the file at ``path`` (``/``-separated) through Sleuth Kit."""
-
-    def open_() -> io.RawIOBase:
-        return LockedStream(
-            lambda: _TskFile(tsk.GetFsInfo().open(path), size), size, BACKEND_LOCK
-        )
-
-    return open_
 
 
 def _times(meta: Any) -> dict[str, datetime | None]:

@@ -94,6 +94,18 @@ def _next(fat: bytes, cluster: int, bits: int) -> int | None:
     return struct.unpack_from("<L", fat, cluster * 4)[0] & 0x0FFFFFFF
 
 
+def first_bytes(runs: tuple[tuple[int, int], ...], length: int) -> tuple[tuple[int, int], ...]:
+    """The leading runs that hold the first ``length`` bytes (the last one cut to fit)."""
+    kept: list[tuple[int, int]] = []
+    left = length
+    for offset, size in runs:
+        if left <= 0:
+            break
+        kept.append((offset, min(size, left)))
+        left -= size
+    return tuple(kept)
+
+
 class RunsFile:
     """seek/read over a list of volume byte runs, as one stream (a LockedStream backend)."""
 

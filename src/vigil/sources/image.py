@@ -18,26 +18,23 @@ this generator goes on.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytsk3
-from dfvfs.analyzer import analyzer
-from dfvfs.helpers import source_scanner, volume_scanner
 from dfvfs.lib import definitions
-from dfvfs.lib import errors as dfvfs_errors
 from dfvfs.path import factory as path_spec_factory
 from dfvfs.resolver import resolver
 from dfvfs.volume import gpt_volume_system, tsk_volume_system
 
-from vigil.model import STREAM_SEP, Item, ScanError
+from vigil.model import STREAM_SEP, Item, Locator, ScanError
 from vigil.sources import deleted as deleted_mod
-from vigil.sources import ewfscan, fatchain, partitions, skips, verify
-from vigil.sources.spool import BACKEND_LOCK, LockedStream
+from vigil.sources import fatchain, skips, verify
+from vigil.sources.image_bases import file_system_bases
+from vigil.sources.image_read import ImageReader, RecoveredReader, entry_locator, open_image
+from vigil.sources.spool import BACKEND_LOCK
 from vigil.sources.verify import MediaCheck
 
 # Volume-system layers whose location names a volume (``/p1``, ``/lvm1``, ``/vss1`` ...).
@@ -105,23 +102,23 @@ def iter_image(
         return
     try:
         with BACKEND_LOCK:
-            bases, notes = _scan(path, vss)
+            reader, notes = open_image(path, vss)
     except Exception as exc:  # noqa: BLE001 - any backend failure is a recorded error
         yield ScanError(where, "open", f"cannot open image: {type(exc).__name__}: {exc}")
         return
     yield from notes
     if media is not None and media.hash_status != "verified":
         yield ScanError(where, "integrity", media.summary())
-    file_systems = [b for b in bases if b.type_indicator != definitions.TYPE_INDICATOR_OS]
-    if not file_systems and verify.is_ewf(path):
-        recovered = ewfscan.recover(path)
-        if recovered is not None:
-            yield from _iter_recovered(recovered, where)
-            return
-    if not file_systems:
+    if isinstance(reader, RecoveredReader):
+        yield from _iter_recovered(reader, where)
+        return
+    bases = reader.bases
+    if not any(b.type_indicator != definitions.TYPE_INDICATOR_OS for b in bases):
         yield ScanError(where, "open", "no file system found in the image")
     hit: set[tuple[int, int]] = set()
-    for base in file_systems:
+    for index, base in enumerate(bases):
+        if base.type_indicator == definitions.TYPE_INDICATOR_OS:
+            continue
         bad = None
         if media is not None and media.bad_ranges:
             with BACKEND_LOCK:
@@ -130,7 +127,7 @@ def iter_image(
                 yield ScanError(volume_prefix(base) or where, "integrity",
                                 "cannot map this volume's bytes to the media: items over bad"
                                 " chunks are not flagged")
-        yield from _iter_file_system(base, carve, bad)
+        yield from _iter_file_system(reader, index, carve, bad)
     for offset, size in media.bad_ranges if media is not None else ():
         if (offset, size) not in hit:
             yield ScanError(where, "integrity", verify.bad_chunk_reason(offset, size)
@@ -139,184 +136,42 @@ def iter_image(
     if carve:
         from vigil.sources import carve as carve_mod
 
-        yield from carve_mod.carve_unpartitioned(bases)
+        yield from carve_mod.carve_unpartitioned(reader)
 
 
-def _iter_recovered(media: ewfscan.RecoveredMedia, where: str) -> Iterator[Item | ScanError]:
+def _iter_recovered(reader: RecoveredReader, where: str) -> Iterator[Item | ScanError]:
     """The file systems of an E01 read without its chunk table, through Sleuth Kit."""
+    media = reader.media
     yield ScanError(where, "open", f"EWF chunk table missing (segment cut short):"
                     f" {len(media.chunks)} chunks, {media.size} of {media.media_size} media"
                     " bytes, read in order from the sectors section")
-    image = _RecoveredImage(media)
-    table, notes = partitions.read_table(media.read, media.media_size)
-    yield from (ScanError(where, "open", note) for note in notes)
-    for part in table or [partitions.Partition("", 0, media.size)]:
+    yield from (ScanError(where, "open", note) for note in reader.notes)
+    for index, part in enumerate(reader.table):
         if part.offset >= media.size:
             yield ScanError(part.name or where, "open", "partition starts past the recovered"
                             " media: nothing to read")
             continue
         try:
             with BACKEND_LOCK:
-                tsk = _TskOnImage(pytsk3.FS_Info(image, offset=part.offset))
+                tsk = reader.tsk(index)
         except OSError as exc:
             yield ScanError(part.name or where, "open", f"no file system readable: {exc}")
             continue
         name = deleted_mod.tsk_fs_name(int(tsk.GetFsInfo().info.ftype)) or "FS"
         prefix = f"{part.name}/{name}" if part.name else name
-        yield from deleted_mod.iter_deleted(tsk, prefix, set(), deleted_mod.Listed(note=None))
-
-
-class _RecoveredImage(pytsk3.Img_Info):
-    """Sleuth Kit image over recovered E01 media (the holder keeps it alive)."""
-
-    def __init__(self, media: ewfscan.RecoveredMedia) -> None:
-        self._media = media
-        super().__init__(url="", type=pytsk3.TSK_IMG_TYPE_EXTERNAL)
-
-    def close(self) -> None:
-        pass
-
-    def read(self, offset: int, size: int) -> bytes:
-        return self._media.read(offset, size)
-
-    def get_size(self) -> int:
-        return self._media.size
-
-
-@dataclass
-class _TskOnImage:
-    """The one call ``deleted.py`` makes on a dfvfs TSK file system, over plain pytsk3."""
-
-    fs_info: Any
-
-    def GetFsInfo(self) -> Any:  # noqa: N802 - dfvfs's name
-        return self.fs_info
+        yield from deleted_mod.iter_deleted(
+            reader, index, prefix, set(), deleted_mod.Listed(note=None)
+        )
 
 
 def holds_file_system(path: Path) -> bool:
     """Whether dfvfs finds at least one file system in the file at ``path``."""
     try:
         with BACKEND_LOCK:
-            bases, _notes = _scan(Path(path), False)
+            bases, _notes = file_system_bases(Path(path), False)
     except Exception:  # noqa: BLE001 - not an image dfvfs can read: a loose file
         return False
     return any(b.type_indicator != definitions.TYPE_INDICATOR_OS for b in bases)
-
-
-def _scan_options(vss: bool) -> Any:
-    options = volume_scanner.VolumeScannerOptions()
-    options.partitions = ["all"]
-    options.volumes = ["all"]
-    options.snapshots = ["all"] if vss else ["none"]
-    options.credentials = []
-    return options
-
-
-def _scan(path: Path, vss: bool) -> tuple[list[Any], list[ScanError]]:
-    """Base path specs of every file system, and records of what could not be opened.
-
-    When the volume scanner fails on the whole image (a partition past the end, a
-    truncated image) or finds no file system although the image has a partition table
-    (a GPT whose primary header is damaged), the table is read directly and each
-    partition is scanned on its own for a file system (no nested volumes), cut to the
-    bytes the image holds.
-    """
-    options = _scan_options(vss)
-    try:
-        scanner = volume_scanner.VolumeScanner()
-        bases = list(scanner.GetBasePathSpecs(str(path), options=options))
-    except Exception as exc:  # noqa: BLE001 - libyal raises OSError/RuntimeError too
-        note = ScanError(path.name, "open", f"volume scan failed ({exc}); reading the"
-                         " partition table directly")
-        return _scan_by_table(path, [note])
-    if any(b.type_indicator != definitions.TYPE_INDICATOR_OS for b in bases):
-        return bases, []
-    fallback, notes = _scan_by_table(path, [], need_table=True)
-    return (fallback, notes) if fallback else (bases, [])
-
-
-def _scan_by_table(
-    path: Path, notes: list[ScanError], need_table: bool = False
-) -> tuple[list[Any], list[ScanError]]:
-    source = path_spec_factory.Factory.NewPathSpec(definitions.TYPE_INDICATOR_OS,
-                                                   location=str(path))
-    media = source
-    kinds = analyzer.Analyzer.GetStorageMediaImageTypeIndicators(source)
-    if len(kinds) == 1:
-        media = path_spec_factory.Factory.NewPathSpec(kinds[0], parent=source)
-    file_object = resolver.Resolver.OpenFileObject(media)
-    size = int(file_object.get_size())
-    readable = _readable_size(file_object, size)
-    if readable < size:
-        notes.append(ScanError(path.name, "open", f"media readable up to byte {readable} of"
-                               f" {size} (image truncated or damaged)"))
-
-    def read(offset: int, length: int) -> bytes:
-        if offset >= readable:
-            return b""
-        file_object.seek(offset)
-        return file_object.read(min(length, readable - offset))
-
-    if readable == 0:
-        return [], notes
-    table, table_notes = partitions.read_table(read, size)
-    notes += [ScanError(path.name, "open", note) for note in table_notes]
-    if not table:
-        if need_table:
-            return [], []
-        table = [partitions.Partition("", 0, readable)]
-    bases: list[Any] = []
-    for part in table:
-        where = part.name or path.name
-        end = min(part.offset + part.size, readable)
-        if part.offset >= readable:
-            notes.append(ScanError(where, "open", f"partition starts at byte {part.offset},"
-                                   f" past the readable end ({readable}): nothing to read"))
-            continue
-        if end < part.offset + part.size:
-            notes.append(ScanError(where, "open", f"partition runs {part.offset + part.size - end}"
-                                   " bytes past the readable end: read up to the end"))
-        # dfvfs refuses range_offset=0 (a falsy check), so the offset is set afterwards.
-        spec = path_spec_factory.Factory.NewPathSpec(
-            definitions.TYPE_INDICATOR_DATA_RANGE, range_offset=1,
-            range_size=end - part.offset, parent=media)
-        spec.range_offset = part.offset
-        spec.vigil_volume = part.name  # read by volume_prefix
-        reason = "no file system found in the partition"
-        try:
-            base = source_scanner.SourceScanner().ScanForFileSystem(spec)
-        except dfvfs_errors.Error as exc:
-            base, reason = None, f"no file system readable: {exc}"
-        if base is None:
-            notes.append(ScanError(where, "open", reason))
-        else:
-            bases.append(base)
-    return bases, notes
-
-
-def _readable_size(file_object: Any, size: int, block: int = 32 * 1024) -> int:
-    """Bytes readable from the start (a truncated E01 opens but fails past its last chunk)."""
-
-    def ok(index: int) -> bool:
-        try:
-            file_object.seek(index * block)
-            return bool(file_object.read(1))
-        except Exception:  # noqa: BLE001 - a read failure is the answer
-            return False
-
-    blocks = -(-size // block)
-    if blocks == 0 or ok(blocks - 1):
-        return size
-    low, high = 0, blocks - 1  # block ``high`` fails; find the first failing block
-    if not ok(0):
-        return 0
-    while high - low > 1:
-        mid = (low + high) // 2
-        if ok(mid):
-            low = mid
-        else:
-            high = mid
-    return high * block
 
 
 def volume_prefix(base: Any) -> str:
@@ -358,24 +213,25 @@ def fs_name(base: Any, fs_info: Any | None) -> str:
 
 
 def _iter_file_system(
-    base: Any, carve: bool, bad: _BadBytes | None = None
+    reader: ImageReader, index: int, carve: bool, bad: _BadBytes | None = None
 ) -> Iterator[Item | ScanError]:
+    base = reader.bases[index]
     volume = volume_prefix(base)
     with BACKEND_LOCK:
-        tsk = deleted_mod.open_tsk(base)
+        tsk = reader.tsk(index)
     fs_info = tsk.GetFsInfo() if tsk is not None else None
     name = fs_name(base, fs_info)
     prefix = f"{volume}/{name}" if volume else name
     taken: set[str] = set()
     listed = deleted_mod.Listed()
-    for entry in _walk(base, prefix, name, listed, bad, tsk):
+    for entry in _walk(reader, index, prefix, name, listed, bad, tsk):
         if isinstance(entry, Item):
             taken.add(entry.path)
             if entry.inode is not None:
                 listed.inodes.add(entry.inode)
         yield entry
     if tsk is not None:
-        for entry in deleted_mod.iter_deleted(tsk, prefix, taken, listed):
+        for entry in deleted_mod.iter_deleted(reader, index, prefix, taken, listed):
             yield entry
             if bad is not None and isinstance(entry, Item) and entry.size:
                 with BACKEND_LOCK:
@@ -384,11 +240,12 @@ def _iter_file_system(
     if carve:
         from vigil.sources import carve as carve_mod
 
-        yield from carve_mod.carve_file_system(base, tsk, name, prefix)
+        yield from carve_mod.carve_file_system(reader, index, name, prefix)
 
 
 def _walk(
-    base: Any,
+    reader: ImageReader,
+    index: int,
     prefix: str,
     name: str,
     listed: Any,
@@ -401,9 +258,10 @@ def _walk(
     directory; Sleuth Kit's walk (``deleted.iter_deleted``) then yields the files of
     that directory that this walk could not reach.
     """
+    base = reader.bases[index]
     try:
         with BACKEND_LOCK:
-            vfs = resolver.Resolver.OpenFileSystem(base)
+            vfs = reader.vfs(index)
             root = vfs.GetRootFileEntry()
     except Exception as exc:  # noqa: BLE001
         yield ScanError(prefix, "walk", f"cannot open file system: {type(exc).__name__}: {exc}")
@@ -421,6 +279,7 @@ def _walk(
         where = f"{prefix}/{rel}" if rel else prefix
         walk = _DirectoryWalk(vfs, rel, prefix, name, listed)
         walk.bad, walk.tsk, walk.volume = bad, tsk, base.parent
+        walk.reader, walk.base_index = reader, index
         with BACKEND_LOCK:
             walk.list(directory)
         content_key = walk.first_child
@@ -489,6 +348,8 @@ class _DirectoryWalk:
         self.bad: _BadBytes | None = None
         self.tsk: Any | None = None
         self.volume: Any | None = None
+        self.reader: ImageReader | None = None
+        self.base_index = 0
 
     def list(self, directory: Any) -> None:
         where = _where(self.prefix, self.rel)
@@ -542,10 +403,10 @@ class _DirectoryWalk:
             return
         times = _times(entry)
         inode = _inode(entry)
-        by_tsk = None
+        by_fat: Locator | None = None
         self.chain_runs: tuple[tuple[int, int], ...] = ()
         if self.fs.startswith("FAT") and entry.size:
-            by_tsk = self._check_fat_chain(entry, child_rel, where)
+            by_fat = self._check_fat_chain(entry, child_rel, where)
         streams = list(entry.data_streams) or [None]
         for stream in streams:
             stream_name = (stream.name or "") if stream is not None else ""
@@ -555,15 +416,17 @@ class _DirectoryWalk:
             else:
                 size = int(entry.size or 0)
                 item_path = where
-            opener = by_tsk if by_tsk is not None and not stream_name else _opener(
-                self.vfs, entry.path_spec, stream_name, size
+            locator = by_fat if by_fat is not None and not stream_name else entry_locator(
+                self.base_index, entry.path_spec, stream_name
             )
+            assert self.reader is not None
             self.found.append(
                 Item(
                     path=item_path,
-                    open=opener,
+                    open=self.reader.opener(locator, size),
                     size=size,
                     inode=inode,
+                    locator=locator,
                     **times,
                 )
             )
@@ -573,9 +436,9 @@ class _DirectoryWalk:
                 self.found += self.bad.records(item_path, extents)
 
 
-    def _check_fat_chain(self, entry: Any, child_rel: str, where: str) -> Any | None:
+    def _check_fat_chain(self, entry: Any, child_rel: str, where: str) -> Locator | None:
         """Record a FAT cluster chain libfsfat cannot follow to the file's size; return a
-        Sleuth Kit opener when its chain is short (libfsfat misreads some FAT12 chains)."""
+        Sleuth Kit locator when its chain is short (libfsfat misreads some FAT12 chains)."""
         size = int(entry.size)
         try:
             covered = sum(int(e.size) for e in entry.GetExtents())
@@ -590,11 +453,10 @@ class _DirectoryWalk:
         self.found.append(ScanError(where, "walk", f"cluster chain as libfsfat reads it covers"
                                     f" {covered} of {size} bytes: content read through Sleuth"
                                     " Kit"))
-        return deleted_mod.path_opener(self.tsk, "/" + child_rel, size)
+        return Locator("tsk-path", self.base_index, "/" + child_rel)
 
-
-    def _fat_prefix(self, entry: Any, size: int, where: str, exc: Exception) -> Any | None:
-        """Record a chain libfsfat refuses; an opener of its readable prefix, if any."""
+    def _fat_prefix(self, entry: Any, size: int, where: str, exc: Exception) -> Locator | None:
+        """Record a chain libfsfat refuses; a locator of its readable prefix, if any."""
         identifier = getattr(entry.path_spec, "identifier", None)
         chain = None
         if self.volume is not None and identifier is not None:
@@ -611,13 +473,9 @@ class _DirectoryWalk:
         else:  # the FAT is whole: libfsfat failed on clusters it cannot read
             text = f"{exc}; read cluster by cluster from the FAT instead"
         self.found.append(ScanError(where, "walk", f"cluster chain unreadable: {text}"))
-        runs = self.chain_runs = chain.runs
-
-        def open_() -> io.RawIOBase:
-            return LockedStream(lambda: fatchain.RunsFile(volume, runs), chain.readable,
-                                BACKEND_LOCK)
-
-        return open_
+        self.chain_runs = chain.runs
+        return Locator("runs", self.base_index, runs=fatchain.first_bytes(chain.runs,
+                                                                           chain.readable))
 
 
 def _extents(stream: Any) -> list[tuple[int, int]]:
@@ -726,23 +584,6 @@ def _stream_size(entry: Any, stream_name: str) -> int:
     if file_object is None:
         return 0
     return int(file_object.get_size())
-
-
-def _opener(vfs: Any, path_spec: Any, stream_name: str, size: int) -> Any:
-    # The closure holds ``vfs``: dfvfs closes a file system when its last reference goes.
-    def backend() -> Any:
-        entry = vfs.GetFileEntryByPathSpec(path_spec)
-        if entry is None:
-            raise OSError("file entry no longer resolves")
-        file_object = entry.GetFileObject(data_stream_name=stream_name)
-        if file_object is None:
-            raise OSError(f"no data stream {stream_name!r}")
-        return file_object
-
-    def open_() -> io.RawIOBase:
-        return LockedStream(backend, size, BACKEND_LOCK)
-
-    return open_
 
 
 def _times(entry: Any) -> dict[str, datetime | None]:

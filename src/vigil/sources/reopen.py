@@ -12,37 +12,65 @@ import io
 import shutil
 import tempfile
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
 from vigil.errors import EvidenceError
-from vigil.model import MEMBER_SEP, OFFSET_SEP, Item, ScanError
+from vigil.model import MEMBER_SEP, OFFSET_SEP, Item, Locator, ScanError
 from vigil.sources import SourceOptions, open_evidence
 from vigil.sources.expand import Limits, child_item, expander_for
 from vigil.sources.expand.budget import Budget, BudgetExceeded
 from vigil.sources.extraction import extraction_kind, items_for_unit
 from vigil.sources.folder import item_for_file
+from vigil.sources.image_read import open_image
 from vigil.sources.sniff import HEAD_SIZE, sniff
+from vigil.sources.spool import BACKEND_LOCK
 
 
-def open_item(evidence: Path, item_path: str) -> BinaryIO:
+@dataclass(frozen=True)
+class RecordedTop:
+    """A forensic image's top-level item as the case store recorded it: its exact path,
+    size and locator, and whether the scan read VSS stores (locators count file
+    systems so)."""
+
+    path: str
+    size: int | None
+    locator: Locator
+    vss: bool = False
+
+
+def open_item(evidence: Path, item_path: str, top: RecordedTop | None = None) -> BinaryIO:
     """A read-only stream of the item ``item_path`` of the evidence at ``evidence``.
+
+    With ``top``, the recorded top-level item of a forensic image that holds it, that
+    item is opened directly from its locator; without it the image is walked until the
+    item is found.
 
     Raises:
         EvidenceError: when the evidence or the item cannot be found or read.
     """
-    return find_item(evidence, item_path).open()
+    return find_item(evidence, item_path, top).open()
 
 
-def find_item(evidence: Path, item_path: str) -> Item:
+def find_item(evidence: Path, item_path: str, top: RecordedTop | None = None) -> Item:
     """The ``Item`` recorded as ``item_path`` in ``evidence`` (see ``open_item``)."""
     evidence = Path(evidence)
-    item = _top_level(evidence, item_path)
+    item = _located(evidence, top) if top else _top_level(evidence, item_path)
     limits = Limits(max_depth=10**6, max_item_seconds=0)
     while item.path != item_path:
         item = _child_on_the_way(item, item_path, limits)
     return item
+
+
+def _located(evidence: Path, top: RecordedTop) -> Item:
+    try:
+        with BACKEND_LOCK:
+            reader, _notes = open_image(evidence, top.vss)
+    except Exception as exc:  # noqa: BLE001 - any backend failure is an evidence error
+        raise EvidenceError(f"cannot open image {evidence}: {exc}") from exc
+    return Item(path=top.path, open=reader.opener(top.locator, top.size), size=top.size,
+                locator=top.locator)
 
 
 def _top_level(evidence: Path, item_path: str) -> Item:

@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from vigil import __version__
 from vigil.errors import StoreError, UsageError
-from vigil.model import Hashes, Item, Match, ScanError
+from vigil.model import Hashes, Item, Match, ScanError, locator_text
 from vigil.names import escape_name, name_bytes, unescape_name, visible
 from vigil.store import audit, migrate, rowproof
 from vigil.store.clock import now_text, utc_text
@@ -568,5 +568,6 @@ def _item_row(ctx: ScanContext, rec: ItemRecord, content_id: int | None) -> dict
         "offset": it.offset,
         "parent_path": escape_name(it.parent) if it.parent is not None else None,
         "depth": it.depth,
+        "locator": locator_text(it.locator) if it.locator is not None else None,
         "expanded": False if rec.container else None,
     }

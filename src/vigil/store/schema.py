@@ -126,6 +126,8 @@ items = Table(
     Column("offset", BigInteger),
     Column("parent_path", Text),
     Column("depth", Integer, nullable=False),
+    # Where a forensic image's top-level item lies (model.Locator as JSON); NULL else.
+    Column("locator", Text),
     # NULL: not a container; False: children not all recorded yet; True: complete.
     Column("expanded", Boolean),
     # The write batch that wrote the row and the row's digest (store/rowproof.py).

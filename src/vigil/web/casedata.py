@@ -6,14 +6,17 @@ person grades. Contents with a match are shown as metadata only, never as pictur
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.engine import Connection
 
+from vigil.model import MEMBER_SEP, OFFSET_SEP, locator_from_text
 from vigil.names import unescape_name
-from vigil.store.schema import contents, exhibits, grades, items, matches, thumbnails
+from vigil.sources.reopen import RecordedTop
+from vigil.store.schema import contents, exhibits, grades, items, matches, scans, thumbnails
 from vigil.web.neardup import near_groups, neighbours, usable
 
 
@@ -56,6 +59,8 @@ class Source:
     evidence_kind: str
     item_path: str
     media: str = "image"
+    # Its top-level item in a forensic image as recorded (opened by its locator).
+    top: RecordedTop | None = None
 
 
 @dataclass
@@ -238,7 +243,8 @@ def source(conn: Connection, case_id: int, content_id: int) -> Source | None:
         The source, or None when the content is not in this case.
     """
     row = conn.execute(
-        select(exhibits.c.evidence_path, exhibits.c.evidence_kind, items.c.path, contents.c.media)
+        select(exhibits.c.id, exhibits.c.evidence_path, exhibits.c.evidence_kind, items.c.path,
+               contents.c.media)
         .join(items, items.c.exhibit_id == exhibits.c.id)
         .join(contents, contents.c.id == items.c.content_id)
         .where(contents.c.id == content_id, contents.c.case_id == case_id)
@@ -249,8 +255,30 @@ def source(conn: Connection, case_id: int, content_id: int) -> Source | None:
         return None
     # The store holds names in display form; the evidence is opened by the exact names.
     return Source(
-        unescape_name(row.evidence_path), row.evidence_kind, unescape_name(row.path), row.media
+        unescape_name(row.evidence_path), row.evidence_kind, unescape_name(row.path), row.media,
+        _recorded_top(conn, row.id, row.path),
     )
+
+
+def _recorded_top(conn: Connection, exhibit_id: int, path: str) -> RecordedTop | None:
+    """The top-level item holding ``path`` (display form) if the store has its locator
+    (a forensic image's), with the vss setting of the exhibit's scan."""
+    cuts = [i for i, ch in enumerate(path) if ch in (MEMBER_SEP, OFFSET_SEP)]
+    found = conn.execute(
+        select(items.c.path, items.c.size, items.c.locator).where(
+            items.c.exhibit_id == exhibit_id, items.c.depth == 0,
+            items.c.path.in_([path, *(path[:i] for i in cuts)]), items.c.locator.is_not(None),
+        ).limit(1)
+    ).first()
+    if found is None:
+        return None
+    settings = conn.execute(
+        select(scans.c.settings).where(scans.c.exhibit_id == exhibit_id)
+        .order_by(scans.c.id.desc()).limit(1)
+    ).scalar()
+    vss = bool(json.loads(settings or "{}").get("vss"))
+    return RecordedTop(unescape_name(found.path), found.size, locator_from_text(found.locator),
+                       vss)
 
 
 def keyframes(conn: Connection, content_id: int, limit: int = 8) -> list[bytes]:

@@ -5,18 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from vigil.errors import EvidenceError
-from vigil.sources.reopen import open_item
+from vigil.sources.reopen import RecordedTop, open_item
 
 # Pictures larger than this are not rendered in the review app (bomb guard).
 MAX_BYTES = 256 * 1024 * 1024
 
 
-def read_item(evidence_path: str, item_path: str) -> bytes:
+def read_item(evidence_path: str, item_path: str, top: RecordedTop | None = None) -> bytes:
     """Read the bytes of one item of an exhibit.
 
     Args:
         evidence_path: ``exhibits.evidence_path``.
         item_path: ``items.path``, the provenance path inside the exhibit.
+        top: Its top-level item in a forensic image as recorded, if any: that item is
+            then opened directly from its locator, without walking the image.
 
     Returns:
         The item's bytes.
@@ -25,7 +27,7 @@ def read_item(evidence_path: str, item_path: str) -> bytes:
         EvidenceError: If the item cannot be re-opened or is too large to render.
     """
     try:
-        with open_item(Path(evidence_path), item_path) as stream:
+        with open_item(Path(evidence_path), item_path, top) as stream:
             data = stream.read(MAX_BYTES + 1)
     except EvidenceError:
         raise
