@@ -1,0 +1,106 @@
+"""``vigil intel CASE`` and the content-index step of ``vigil scan``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from vigil.errors import VigilError
+
+out = Console()
+err = Console(stderr=True)
+
+LabOption = Annotated[
+    str | None, typer.Option("--lab-db", help="Lab store URL (default: VIGIL_HOME/lab.sqlite).")
+]
+DbOption = Annotated[
+    str | None, typer.Option(help="Case-store URL (default: SQLite in VIGIL_HOME).")
+]
+UserOption = Annotated[
+    str | None,
+    typer.Option("--user", help="Lab user asking (default: $VIGIL_EXAMINER or the login name)."),
+]
+
+
+def lab_engine(lab_db: str | None) -> Any:
+    """The lab store at ``lab_db`` (default under VIGIL_HOME), migrated."""
+    from vigil.home import vigil_home
+    from vigil.web.lab import default_lab_url, open_lab
+
+    return open_lab(lab_db or default_lab_url(vigil_home()))
+
+
+def index_after_scan(lab_db: str | None, store: Any, case: str, exhibit: str) -> dict | None:
+    """Index the scanned exhibit in the lab store; a failure is reported, never raised.
+
+    The scan itself is already committed: when the lab store cannot be written, the
+    message says so and how to index the case later (``vigil intel CASE --refresh``).
+
+    Returns:
+        The ``IndexResult`` as a dict, or None when indexing failed.
+    """
+    from vigil.intel.index import index_exhibit
+
+    try:
+        result = index_exhibit(lab_engine(lab_db), store, case, exhibit)
+    except VigilError as exc:
+        err.print(
+            f"warning: the scan is stored, but the lab content index was not updated: {exc} "
+            f"(run `vigil intel {case} --refresh` later)",
+            markup=False,
+        )
+        return None
+    return asdict(result)
+
+
+def intel(
+    case: Annotated[str, typer.Argument(help="Case name.")],
+    user: UserOption = None,
+    max_distance: Annotated[int, typer.Option(help="Largest PDQ distance linking pictures.")] = 31,
+    refresh: Annotated[
+        bool, typer.Option(help="Re-index every exhibit of the case from its store first.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    lab_db: LabOption = None,
+    db: DbOption = None,
+) -> None:
+    """List the contents this case shares with other cases (exact and perceptual)."""
+    from vigil.intel.access import intel_view, viewer_for
+    from vigil.intel.shared import shared_with_others
+    from vigil.store.api import actor
+
+    lab = lab_engine(lab_db)
+    viewer = viewer_for(lab, user or actor(), case)
+    if refresh:
+        from vigil.home import vigil_home
+        from vigil.intel.index import index_case
+        from vigil.store.api import CaseStore, default_store_url
+
+        store = CaseStore(db or default_store_url(vigil_home(), case))
+        try:
+            index_case(lab, store, case)
+        finally:
+            store.close()
+    view = intel_view(case, shared_with_others(lab, case, max_distance), viewer, max_distance)
+    if as_json:
+        out.print_json(json.dumps(view))
+        return
+    for row in view["shared"]:
+        for link in row["links"]:
+            distance = f" distance {link['distance']}" if link["basis"] == "perceptual" else ""
+            typer.echo(
+                f"{row['sha256']}\t{link['case']}\t{','.join(link['exhibits'])}\t"
+                f"{link['basis']}{distance}"
+            )
+    if view["other_cases"] is not None:
+        o = view["other_cases"]
+        typer.echo(f"other cases you are not assigned to: {o['cases']} ({o['contents']} contents)")
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``intel`` and ``referral`` on the main ``vigil`` app."""
+    app.command("intel")(intel)

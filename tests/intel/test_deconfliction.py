@@ -1,0 +1,105 @@
+"""Deconfliction on real scans: ``vigil intel CASE --json`` and the lab content index."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from intel_evidence import landscape, near_copy, near_original
+from sqlalchemy import select
+
+from conftest import IntelLab
+from vigil.errors import UsageError
+from vigil.web.lab import default_lab_url, open_lab
+from vigil.web.labschema import intel_contents, intel_holders
+
+NEAR_DISTANCE = 2  # PDQ distance between the near-duplicate's original and its copy
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def intel(lab: IntelLab, case: str, user: str) -> dict:
+    return json.loads(lab.vigil("intel", case, "--user", user, "--json"))
+
+
+def links(view: dict) -> list[tuple[str, str, str, int, str]]:
+    return [
+        (row["sha256"], k["case"], k["basis"], k["distance"], k["other"]["sha256"])
+        for row in view["shared"]
+        for k in row["links"]
+    ]
+
+
+def test_alpha_to_bravo_exact_and_near_duplicate(intel_lab: IntelLab) -> None:
+    view = intel(intel_lab, "ALPHA", "alice")
+    expected = [
+        (sha(landscape(103)), "BRAVO", "exact", 0, sha(landscape(103))),
+        (sha(landscape(104)), "BRAVO", "exact", 0, sha(landscape(104))),
+        (sha(near_original()), "BRAVO", "perceptual", NEAR_DISTANCE, sha(near_copy())),
+    ]
+    assert sorted(links(view)) == sorted(expected)
+    assert view["cases"] == [{"case": "BRAVO", "links": {"exact": 2, "perceptual": 1}}]
+    # alice is not an admin: CHARLIE (which shares landscape 105) is not even counted.
+    assert view["other_cases"] is None
+    assert {tuple(k["exhibits"]) for row in view["shared"] for k in row["links"]} == {("B1",)}
+
+
+def test_bravo_to_alpha_the_other_way(intel_lab: IntelLab) -> None:
+    view = intel(intel_lab, "BRAVO", "alice")
+    expected = [
+        (sha(landscape(103)), "ALPHA", "exact", 0, sha(landscape(103))),
+        (sha(landscape(104)), "ALPHA", "exact", 0, sha(landscape(104))),
+        (sha(near_copy()), "ALPHA", "perceptual", NEAR_DISTANCE, sha(near_original())),
+    ]
+    assert sorted(links(view)) == sorted(expected)
+
+
+def test_user_of_one_case_learns_nothing_of_the_others(intel_lab: IntelLab) -> None:
+    text = intel_lab.vigil("intel", "ALPHA", "--user", "bob", "--json")
+    view = json.loads(text)
+    assert view["shared"] == [] and view["cases"] == [] and view["other_cases"] is None
+    for other in ("BRAVO", "CHARLIE", "B1", "C1", sha(near_copy())):
+        assert other not in text
+
+
+def test_admin_gets_counts_only_for_unassigned_cases(intel_lab: IntelLab) -> None:
+    view = intel(intel_lab, "ALPHA", "root")
+    # root is assigned to ALPHA only: BRAVO (103, 104, near copy) and CHARLIE (105).
+    assert view["shared"] == []
+    assert view["other_cases"] == {"cases": 2, "contents": 4}
+    assert "BRAVO" not in json.dumps(view)
+
+
+def test_user_not_assigned_to_the_case_is_refused(intel_lab: IntelLab) -> None:
+    out = intel_lab.vigil("intel", "BRAVO", "--user", "bob", "--json", code=UsageError.exit_code)
+    assert out == ""
+
+
+def test_index_holds_every_content_with_its_copies(intel_lab: IntelLab) -> None:
+    lab = open_lab(default_lab_url(intel_lab.home))
+    with lab.connect() as conn:
+        rows = conn.execute(
+            select(intel_contents.c.sha256, intel_holders.c.case_name, intel_holders.c["items"])
+            .join(intel_holders, intel_holders.c.content_id == intel_contents.c.id)
+        ).all()
+    lab.dispose()
+    held = {(r[0], r[1]): r[2] for r in rows}
+    assert len(held) == 7 + 4 + 2
+    assert held[(sha(landscape(104)), "BRAVO")] == 2
+    assert held[(sha(landscape(105)), "CHARLIE")] == 1
+    # Contents are stored once however many cases hold them: 7 + 2 + 1 distinct.
+    assert len({s for s, _ in held}) == 10
+
+
+def test_second_exhibit_adds_holders_not_contents(intel_lab: IntelLab) -> None:
+    # Runs last: it adds exhibit C2 (the same pictures again) to CHARLIE.
+    from conftest import scan
+
+    before = intel(intel_lab, "ALPHA", "alice")
+    out = json.loads(scan(intel_lab.vigil, intel_lab.evidence["CHARLIE"], "CHARLIE", "C2"))
+    expected = {"case": "CHARLIE", "exhibit": "C2", "contents": 2, "new_contents": 0}
+    assert out["lab_index"] == expected
+    assert intel(intel_lab, "ALPHA", "alice") == before
+    assert intel(intel_lab, "ALPHA", "root")["other_cases"] == {"cases": 2, "contents": 4}
