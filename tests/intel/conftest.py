@@ -3,34 +3,26 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 
-from intel_evidence import alpha_files, bravo_files, charlie_files, write_folder
+from intel_evidence import (
+    PASSWORD,
+    IntelLab,
+    alpha_files,
+    bravo_files,
+    charlie_files,
+    scan,
+    write_folder,
+)
 
 from tests_support import InProcessVigil
 from vigil.web.accounts import add_user, assign
 from vigil.web.lab import default_lab_url, open_lab
-
-PASSWORD = "quiet-harbour-lamp-41"
-
-
-@dataclass
-class IntelLab:
-    """The home, the CLI runner and the evidence folders of the lab."""
-
-    home: Path
-    vigil: InProcessVigil
-    evidence: dict[str, Path]
-
-
-def scan(vigil: InProcessVigil, folder: Path, case: str, exhibit: str) -> str:
-    """Scan ``folder`` as ``case``/``exhibit`` through the real command line."""
-    return vigil("scan", str(folder), "--case", case, "--exhibit", exhibit, "-q", "--json")
 
 
 @pytest.fixture(scope="module")

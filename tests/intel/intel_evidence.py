@@ -8,13 +8,30 @@ contents exactly; the near-duplicate is the same drawing resized and re-encoded.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
+from tests_support import InProcessVigil
 from vigil.demo import draw_landscape
 
 NEAR_SEED = 7
+PASSWORD = "quiet-harbour-lamp-41"
+
+
+@dataclass
+class IntelLab:
+    """The home, the CLI runner and the evidence folders of a lab of scanned cases."""
+
+    home: Path
+    vigil: InProcessVigil
+    evidence: dict[str, Path]
+
+
+def scan(vigil: InProcessVigil, folder: Path, case: str, exhibit: str) -> str:
+    """Scan ``folder`` as ``case``/``exhibit`` through the real command line."""
+    return vigil("scan", str(folder), "--case", case, "--exhibit", exhibit, "-q", "--json")
 
 
 def jpeg(img: Image.Image, quality: int = 90) -> bytes:

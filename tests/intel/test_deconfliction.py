@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
-from intel_evidence import landscape, near_copy, near_original
+from intel_evidence import IntelLab, landscape, near_copy, near_original, scan
 from sqlalchemy import select
 
-from conftest import IntelLab
 from vigil.errors import UsageError
 from vigil.web.lab import default_lab_url, open_lab
 from vigil.web.labschema import intel_contents, intel_holders
@@ -40,7 +40,7 @@ def test_alpha_to_bravo_exact_and_near_duplicate(intel_lab: IntelLab) -> None:
         (sha(near_original()), "BRAVO", "perceptual", NEAR_DISTANCE, sha(near_copy())),
     ]
     assert sorted(links(view)) == sorted(expected)
-    assert view["cases"] == [{"case": "BRAVO", "links": {"exact": 2, "perceptual": 1}}]
+    assert view["cases"] == [{"case": "BRAVO", "exact": 2, "perceptual": 1}]
     # alice is not an admin: CHARLIE (which shares landscape 105) is not even counted.
     assert view["other_cases"] is None
     assert {tuple(k["exhibits"]) for row in view["shared"] for k in row["links"]} == {("B1",)}
@@ -93,10 +93,36 @@ def test_index_holds_every_content_with_its_copies(intel_lab: IntelLab) -> None:
     assert len({s for s, _ in held}) == 10
 
 
+def report(lab: IntelLab, user: str, tmp_path: Path) -> tuple[dict, str]:
+    folder = tmp_path / user
+    lab.vigil("report", "ALPHA", "--user", user, "--format", "json,html", "--out", str(folder))
+    model = json.loads((folder / "report.json").read_text())
+    return model, (folder / "report.html").read_text()
+
+
+def test_report_also_seen_in_names_only_visible_cases(intel_lab: IntelLab, tmp_path: Path) -> None:
+    model, html = report(intel_lab, "alice", tmp_path)
+    seen = model["also_seen_in"]
+    assert seen["cases"] == [{"case": "BRAVO", "exact": 2, "perceptual": 1}]
+    assert (seen["user"], seen["other_cases"], seen["unavailable"]) == ("alice", None, None)
+    assert "<h2>Also seen in</h2>" in html
+    assert "<tr><td>BRAVO</td><td class=\"n\">2</td><td class=\"n\">1</td></tr>" in html
+    assert "CHARLIE" not in html
+
+    model, html = report(intel_lab, "bob", tmp_path)
+    assert model["also_seen_in"]["cases"] == [] and model["also_seen_in"]["other_cases"] is None
+    assert "BRAVO" not in html and "CHARLIE" not in html
+
+    model, html = report(intel_lab, "root", tmp_path)
+    assert model["also_seen_in"]["other_cases"] == {"cases": 2, "contents": 4}
+    assert "2 other case(s) not assigned to root share 4 content(s)" in html
+
+    model, _ = report(intel_lab, "nobody", tmp_path)
+    assert model["also_seen_in"]["unavailable"] == "no user 'nobody'"
+
+
 def test_second_exhibit_adds_holders_not_contents(intel_lab: IntelLab) -> None:
     # Runs last: it adds exhibit C2 (the same pictures again) to CHARLIE.
-    from conftest import scan
-
     before = intel(intel_lab, "ALPHA", "alice")
     out = json.loads(scan(intel_lab.vigil, intel_lab.evidence["CHARLIE"], "CHARLIE", "C2"))
     expected = {"case": "CHARLIE", "exhibit": "C2", "contents": 2, "new_contents": 0}

@@ -62,10 +62,12 @@ def intel_view(
     Returns:
         ``{"case", "user", "max_pdq_distance", "shared": [...], "cases": [...],
         "other_cases"}``: ``shared`` lists only contents linked to visible cases;
-        ``other_cases`` is ``{"cases", "contents"}`` for an admin, None for others.
+        ``cases`` counts, per visible case, this case's contents linked to it exactly
+        and perceptually; ``other_cases`` is ``{"cases", "contents"}`` for an admin,
+        None for others.
     """
     rows = []
-    visible_cases: dict[str, dict[str, int]] = {}
+    visible_cases: dict[str, dict[str, set[str]]] = {}
     hidden_cases: set[str] = set()
     hidden_contents = 0
     for s in shared:
@@ -77,8 +79,8 @@ def intel_view(
         if not links:
             continue
         for k in links:
-            tally = visible_cases.setdefault(k.case, {"exact": 0, "perceptual": 0})
-            tally[k.basis] += 1
+            tally = visible_cases.setdefault(k.case, {"exact": set(), "perceptual": set()})
+            tally[k.basis].add(s.content.sha256)
         rows.append(
             {
                 **_content_json(s.content),
@@ -105,6 +107,9 @@ def intel_view(
         "user": viewer.user.name,
         "max_pdq_distance": max_distance,
         "shared": rows,
-        "cases": [{"case": c, "links": t} for c, t in sorted(visible_cases.items())],
+        "cases": [
+            {"case": c, "exact": len(t["exact"]), "perceptual": len(t["perceptual"])}
+            for c, t in sorted(visible_cases.items())
+        ],
         "other_cases": others,
     }
