@@ -1,4 +1,4 @@
-"""A lab of three scanned cases sharing generated pictures, built once per module."""
+"""A lab of three scanned cases sharing generated pictures, built once per session."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from vigil.web.accounts import add_user, assign
 from vigil.web.lab import default_lab_url, open_lab
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def intel_lab(tmp_path_factory: pytest.TempPathFactory) -> IntelLab:
     base = tmp_path_factory.mktemp("intel")
     home = base / "home"

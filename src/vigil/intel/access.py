@@ -113,3 +113,15 @@ def intel_view(
         ],
         "other_cases": others,
     }
+
+
+def lab_viewer(lab: Engine, name: str) -> Viewer:
+    """The viewer for lab user ``name`` where no one case is asked about (referrals).
+
+    Raises:
+        UsageError: No such user, or a disabled one.
+    """
+    user = get_user(lab, name)
+    if user.disabled:
+        raise UsageError(f"user {name!r} is disabled")
+    return Viewer(user, frozenset(assigned_cases(lab, user)))

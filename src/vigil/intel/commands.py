@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -101,6 +102,58 @@ def intel(
         typer.echo(f"other cases you are not assigned to: {o['cases']} ({o['contents']} contents)")
 
 
+
+
+def referral_import(
+    report: Annotated[Path, typer.Argument(help="The referral document (XML).")],
+    user: UserOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    lab_db: LabOption = None,
+) -> None:
+    """Take in a CyberTipline-style referral: match its files, print its priority."""
+    from vigil.hashsets.library import HashSetLibrary
+    from vigil.home import vigil_home
+    from vigil.intel.access import lab_viewer
+    from vigil.intel.referral.intake import import_referral
+    from vigil.intel.referral.view import one_referral
+    from vigil.store.api import actor
+
+    lab = lab_engine(lab_db)
+    viewer = lab_viewer(lab, user or actor())
+    ref_id = import_referral(lab, HashSetLibrary(vigil_home()), report, viewer.user.name)
+    view = one_referral(lab, ref_id, viewer)
+    if as_json:
+        out.print_json(json.dumps(view))
+        return
+    typer.echo(f"referral {view['report_id']}: priority {view['priority']}")
+    for r in view["reasons"]:
+        typer.echo(f"  +{r['weight']} {r['text']}")
+
+
+def referral_list(
+    user: UserOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    lab_db: LabOption = None,
+) -> None:
+    """List open referrals, highest priority first."""
+    from vigil.intel.access import lab_viewer
+    from vigil.intel.referral.view import open_referrals
+    from vigil.store.api import actor
+
+    lab = lab_engine(lab_db)
+    views = open_referrals(lab, lab_viewer(lab, user or actor()))
+    if as_json:
+        out.print_json(json.dumps(views))
+        return
+    for v in views:
+        codes = ", ".join(r["code"] for r in v["reasons"]) or "-"
+        typer.echo(f"{v['priority']}\t{v['report_id']}\t{v['imported_at']}\t{codes}")
+
+
 def register(app: typer.Typer) -> None:
     """Mount ``intel`` and ``referral`` on the main ``vigil`` app."""
     app.command("intel")(intel)
+    referral = typer.Typer(no_args_is_help=True, help="Referrals (CyberTipline-style reports).")
+    referral.command("import")(referral_import)
+    referral.command("list")(referral_list)
+    app.add_typer(referral, name="referral")

@@ -167,17 +167,27 @@ def shared_with_others(
     return sorted(shared.values(), key=lambda s: s.content.sha256)
 
 
-def cases_holding(lab: Engine, sha256s: list[str]) -> dict[str, set[str]]:
-    """SHA-256 -> the cases holding that content (for referrals and reports)."""
+def cases_by_hash(lab: Engine, column: str, values: list[str]) -> dict[str, set[str]]:
+    """Hash value -> the cases holding a content with it, for one hash column.
+
+    Args:
+        lab: The lab store.
+        column: ``md5``, ``sha1`` or ``sha256``.
+        values: Lower-case hex values.
+
+    Returns:
+        The values found, each with its cases.
+    """
+    col = intel_contents.c[column]
     found: dict[str, set[str]] = defaultdict(set)
     with lab.connect() as conn:
-        for start in range(0, len(sha256s), _CHUNK):
-            chunk = sha256s[start : start + _CHUNK]
+        for start in range(0, len(values), _CHUNK):
+            chunk = values[start : start + _CHUNK]
             rows = conn.execute(
-                select(intel_contents.c.sha256, intel_holders.c.case_name)
+                select(col.label("value"), intel_holders.c.case_name)
                 .join(intel_holders, intel_holders.c.content_id == intel_contents.c.id)
-                .where(intel_contents.c.sha256.in_(chunk))
+                .where(col.in_(chunk))
             )
             for r in rows:
-                found[r.sha256].add(r.case_name)
+                found[r.value].add(r.case_name)
     return found
