@@ -136,6 +136,9 @@ def scan(
         str | None,
         typer.Option(help="Lab store for the content index (default: VIGIL_HOME/lab.sqlite)."),
     ] = None,
+    lab_index: Annotated[
+        bool, typer.Option(help="Add the exhibit's contents to the lab content index.")
+    ] = True,
 ) -> None:
     """Scan evidence into the case store."""
     from vigil.hashsets.library import HashSetLibrary
@@ -212,12 +215,12 @@ def scan(
             )
         from vigil.intel.commands import index_after_scan
 
-        lab_index = index_after_scan(lab_db, store, case, exhibit)
+        indexed = index_after_scan(lab_db, store, case, exhibit) if lab_index else None
     finally:
         # Releases the exhibit's writer lock whatever happened.
         store.close()
     if as_json:
-        out.print_json(json.dumps({**asdict(summary), "lab_index": lab_index}))
+        out.print_json(json.dumps({**asdict(summary), "lab_index": indexed}))
         return
     if not quiet:
         out.print(
