@@ -142,13 +142,19 @@ def test_the_same_report_twice_is_refused(intel_lab: IntelLab, referrals: dict) 
 
 
 BAD = {
-    "cut.xml": (b"<report><reportId>X</reportId><incidentSummary>", "not well-formed XML: no element found: line 1, column 47"),
+    "cut.xml": (
+        b"<report><reportId>X</reportId><incidentSummary>",
+        "not well-formed XML: no element found: line 1, column 47",
+    ),
     "dtd.xml": (
         b'<?xml version="1.0"?><!DOCTYPE report [<!ENTITY a "aaaa">]><report>&a;</report>',
         "the document has a DTD (<!DOCTYPE>); a referral needs none",
     ),
     "root.xml": (b"<Media><MD5>00</MD5></Media>", "the root element is <Media>, not <report>"),
-    "noid.xml": (b"<report><incidentSummary/></report>", "no reportId (at the top or in fileDetails)"),
+    "noid.xml": (
+        b"<report><incidentSummary/></report>",
+        "no reportId (at the top or in fileDetails)",
+    ),
     "hash.xml": (
         b'<report><reportId>Y</reportId><fileDetails><originalFileHash hashType="MD5">'
         b"xyz</originalFileHash></fileDetails></report>",
