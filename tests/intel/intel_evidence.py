@@ -29,9 +29,20 @@ class IntelLab:
     evidence: dict[str, Path]
 
 
-def scan(vigil: InProcessVigil, folder: Path, case: str, exhibit: str) -> str:
-    """Scan ``folder`` as ``case``/``exhibit`` through the real command line."""
-    return vigil("scan", str(folder), "--case", case, "--exhibit", exhibit, "-q", "--json")
+def scan(
+    vigil: InProcessVigil, folder: Path, case: str, exhibit: str, threads: bool = True
+) -> str:
+    """Scan ``folder`` as ``case``/``exhibit`` through the real command line.
+
+    One worker thread by default: these folders hold a few pictures, and a process pool
+    costs more to start than the scan. A scan that must see hash sets changed since an
+    earlier scan in this process uses processes (thread workers keep the matchers they
+    built first, as a long-lived worker does).
+    """
+    executor = ["--executor", "threads", "--workers", "1"] if threads else []
+    return vigil(
+        "scan", str(folder), "--case", case, "--exhibit", exhibit, "-q", "--json", *executor
+    )
 
 
 def jpeg(img: Image.Image, quality: int = 90) -> bytes:

@@ -48,7 +48,7 @@ def banked(tmp_path_factory: pytest.TempPathFactory) -> dict:
     home = base / "home"
     home.mkdir()
     vigil = InProcessVigil(home)
-    scan(vigil, write_folder(base / "alpha", alpha_files()), "ALPHA", "A1")
+    scan(vigil, write_folder(base / "alpha", alpha_files()), "ALPHA", "A1", threads=False)
     lab_url = default_lab_url(home)
     lab = open_lab(lab_url)
     add_user(lab, "alice", "examiner", PASSWORD)
@@ -70,7 +70,7 @@ def banked(tmp_path_factory: pytest.TempPathFactory) -> dict:
     with lab.connect() as conn:
         rows = conn.execute(select(bank_grades).order_by(bank_grades.c.id)).all()
     lab.dispose()
-    bravo = scan(vigil, write_folder(base / "bravo", bravo_files()), "BRAVO", "B1")
+    bravo = scan(vigil, write_folder(base / "bravo", bravo_files()), "BRAVO", "B1", threads=False)
     return {"home": home, "vigil": vigil, "rows": rows, "bravo_scan": json.loads(bravo)}
 
 

@@ -56,6 +56,17 @@ def test_bravo_to_alpha_the_other_way(intel_lab: IntelLab) -> None:
     assert sorted(links(view)) == sorted(expected)
 
 
+def test_text_output_one_line_per_link(intel_lab: IntelLab) -> None:
+    lines = intel_lab.vigil("intel", "ALPHA", "--user", "alice").splitlines()
+    assert sorted(lines) == sorted(
+        [
+            f"{sha(landscape(103))}\tBRAVO\tB1\texact",
+            f"{sha(landscape(104))}\tBRAVO\tB1\texact",
+            f"{sha(near_original())}\tBRAVO\tB1\tperceptual distance {NEAR_DISTANCE}",
+        ]
+    )
+
+
 def test_user_of_one_case_learns_nothing_of_the_others(intel_lab: IntelLab) -> None:
     text = intel_lab.vigil("intel", "ALPHA", "--user", "bob", "--json")
     view = json.loads(text)
@@ -129,3 +140,16 @@ def test_second_exhibit_adds_holders_not_contents(intel_lab: IntelLab) -> None:
     assert out["lab_index"] == expected
     assert intel(intel_lab, "ALPHA", "alice") == before
     assert intel(intel_lab, "ALPHA", "root")["other_cases"] == {"cases": 2, "contents": 4}
+
+
+def test_unwritable_lab_store_leaves_the_scan_stored(intel_lab: IntelLab, tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the lab folder should be")
+    out = intel_lab.vigil(
+        "scan", str(intel_lab.evidence["CHARLIE"]), "--case", "CHARLIE", "--exhibit", "C3",
+        "-q", "--json", "--executor", "threads", "--workers", "1",
+        "--lab-db", f"sqlite:///{blocked}/lab.sqlite",
+    )
+    summary = json.loads(out[out.index("{"):])
+    assert (summary["lab_index"], summary["items"], summary["errors"]) == (None, 2, 0)
+    assert "the lab content index was not updated" in out

@@ -185,7 +185,8 @@ def hashset_export(
     from vigil.intel.commands import lab_engine
     from vigil.intel.export import export_bank
 
-    text, count = export_bank(lab_engine(lab_db), HashSetLibrary(vigil_home()), name, format)
+    with lab_engine(lab_db) as lab:
+        text, count = export_bank(lab, HashSetLibrary(vigil_home()), name, format)
     if out_file is None:
         typer.echo(text, nl=False)
         return

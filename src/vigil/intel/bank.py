@@ -7,13 +7,15 @@ scheme other than ``uk``), format ``lab-review``. The set is an ordinary library
 every later scan of any case matches against it (exactly and by PDQ), the report counts
 its matches under basis ``lab-review``, and ``vigil hashset export lab`` writes it out.
 The newest grade of a content wins; a grade taken back (undo to ungraded) removes it.
+A content's PDQ enters the bank only when its quality is at least 50 (a flat picture's
+hash would match everything); its exact hashes always do.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sqlalchemy import insert, select
@@ -27,6 +29,7 @@ from vigil.store.clock import now_text
 from vigil.store.schema import contents
 from vigil.web.lab import writing
 from vigil.web.labschema import bank_grades
+from vigil.web.neardup import usable
 
 BANK_FORMAT = "lab-review"
 BANK_NOTE = "grades given in vigil's review app (the lab bank): newest grade per content"
@@ -99,8 +102,18 @@ def record_review(
     rows = _content_rows(case_reader, list(graded))
     records = [
         BankGrade(
-            r["sha256"], r["sha1"], r["md5"], int(r["size"]), r["mime"], r["pdq"],
-            scheme, graded[r["id"]], reviewer, at, case,
+            r["sha256"],
+            r["sha1"],
+            r["md5"],
+            int(r["size"]),
+            r["mime"],
+            # A PDQ of low quality (a flat picture) would match everything: kept out.
+            r["pdq"] if usable(r["pdq"], r["pdq_quality"]) else None,
+            scheme,
+            graded[r["id"]],
+            reviewer,
+            at,
+            case,
         )
         for r in rows
     ]
@@ -112,8 +125,13 @@ def record_review(
     entries = [
         (
             HashEntry(
-                md5=g.md5, sha1=g.sha1, sha256=g.sha256, size=g.size, category=g.grade,
-                pdq=g.pdq, record=record_id,
+                md5=g.md5,
+                sha1=g.sha1,
+                sha256=g.sha256,
+                size=g.size,
+                category=g.grade,
+                pdq=g.pdq,
+                record=record_id,
             ),
             g.grade,
         )
@@ -123,11 +141,9 @@ def record_review(
 
 
 def _row(g: BankGrade) -> dict:
-    return {
-        "sha256": g.sha256, "sha1": g.sha1, "md5": g.md5, "size": g.size, "mime": g.mime,
-        "pdq": g.pdq, "scheme": g.scheme, "grade": g.grade, "reviewer": g.reviewer,
-        "at": g.at, "case_name": g.case,
-    }
+    row = asdict(g)
+    row["case_name"] = row.pop("case")
+    return row
 
 
 def newest_grades(lab: Engine, scheme: str) -> list[BankGrade]:
@@ -138,10 +154,10 @@ def newest_grades(lab: Engine, scheme: str) -> list[BankGrade]:
             select(bank_grades).where(bank_grades.c.scheme == scheme).order_by(bank_grades.c.id)
         )
         for r in rows:
-            newest[r.sha256] = BankGrade(
-                r.sha256, r.sha1, r.md5, int(r.size), r.mime, r.pdq, r.scheme, r.grade,
-                r.reviewer, r.at, r.case_name,
-            )
+            fields = dict(r._mapping)
+            fields.pop("id")
+            fields["case"] = fields.pop("case_name")
+            newest[r.sha256] = BankGrade(**fields)
     return sorted((g for g in newest.values() if g.grade is not None), key=lambda g: g.md5)
 
 

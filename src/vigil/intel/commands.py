@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,12 +29,18 @@ UserOption = Annotated[
 ]
 
 
-def lab_engine(lab_db: str | None) -> Any:
-    """The lab store at ``lab_db`` (default under VIGIL_HOME), migrated."""
+@contextmanager
+def lab_engine(lab_db: str | None) -> Iterator[Any]:
+    """The lab store at ``lab_db`` (default under VIGIL_HOME), migrated; disposed after."""
     from vigil.home import vigil_home
+    from vigil.store.api import normalise_url
     from vigil.web.lab import default_lab_url, open_lab
 
-    return open_lab(lab_db or default_lab_url(vigil_home()))
+    engine = open_lab(normalise_url(lab_db) if lab_db else default_lab_url(vigil_home()))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def index_after_scan(lab_db: str | None, store: Any, case: str, exhibit: str) -> dict | None:
@@ -47,8 +55,9 @@ def index_after_scan(lab_db: str | None, store: Any, case: str, exhibit: str) ->
     from vigil.intel.index import index_exhibit
 
     try:
-        result = index_exhibit(lab_engine(lab_db), store, case, exhibit)
-    except VigilError as exc:
+        with lab_engine(lab_db) as lab:
+            result = index_exhibit(lab, store, case, exhibit)
+    except (VigilError, OSError) as exc:
         err.print(
             f"warning: the scan is stored, but the lab content index was not updated: {exc} "
             f"(run `vigil intel {case} --refresh` later)",
@@ -74,19 +83,20 @@ def intel(
     from vigil.intel.shared import shared_with_others
     from vigil.store.api import actor
 
-    lab = lab_engine(lab_db)
-    viewer = viewer_for(lab, user or actor(), case)
-    if refresh:
-        from vigil.home import vigil_home
-        from vigil.intel.index import index_case
-        from vigil.store.api import CaseStore, default_store_url
+    with lab_engine(lab_db) as lab:
+        viewer = viewer_for(lab, user or actor(), case)
+        if refresh:
+            from vigil.home import vigil_home
+            from vigil.intel.index import index_case
+            from vigil.store.api import CaseStore, default_store_url
 
-        store = CaseStore(db or default_store_url(vigil_home(), case))
-        try:
-            index_case(lab, store, case)
-        finally:
-            store.close()
-    view = intel_view(case, shared_with_others(lab, case, max_distance), viewer, max_distance)
+            store = CaseStore(db or default_store_url(vigil_home(), case))
+            try:
+                index_case(lab, store, case)
+            finally:
+                store.close()
+        shared = shared_with_others(lab, case, max_distance)
+    view = intel_view(case, shared, viewer, max_distance)
     if as_json:
         out.print_json(json.dumps(view))
         return
@@ -118,10 +128,10 @@ def referral_import(
     from vigil.intel.referral.view import one_referral
     from vigil.store.api import actor
 
-    lab = lab_engine(lab_db)
-    viewer = lab_viewer(lab, user or actor())
-    ref_id = import_referral(lab, HashSetLibrary(vigil_home()), report, viewer.user.name)
-    view = one_referral(lab, ref_id, viewer)
+    with lab_engine(lab_db) as lab:
+        viewer = lab_viewer(lab, user or actor())
+        ref_id = import_referral(lab, HashSetLibrary(vigil_home()), report, viewer.user.name)
+        view = one_referral(lab, ref_id, viewer)
     if as_json:
         out.print_json(json.dumps(view))
         return
@@ -140,8 +150,8 @@ def referral_list(
     from vigil.intel.referral.view import open_referrals
     from vigil.store.api import actor
 
-    lab = lab_engine(lab_db)
-    views = open_referrals(lab, lab_viewer(lab, user or actor()))
+    with lab_engine(lab_db) as lab:
+        views = open_referrals(lab, lab_viewer(lab, user or actor()))
     if as_json:
         out.print_json(json.dumps(views))
         return

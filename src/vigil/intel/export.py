@@ -42,9 +42,9 @@ def export_bank(lab: Engine, library: HashSetLibrary, name: str, fmt: str) -> tu
         value = category({"scheme": g.scheme, "code": g.grade}, flavour)
         if value is None:
             continue
+        comments = f"graded {g.grade} ({g.scheme}) by {g.reviewer} at {g.at}"
         record = media_record(
-            len(media) + 1, g.md5, g.sha1, value, g.size, g.mime, g.pdq, False,
-            f"graded {g.grade} ({g.scheme}) by {g.reviewer} at {g.at}",
+            len(media) + 1, g.md5, g.sha1, value, g.size, g.mime, g.pdq, False, comments
         )
         record["DateUpdated"] = g.at
         media.append(record)

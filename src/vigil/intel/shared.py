@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from vigil.hashing.pdq import MATCH_DISTANCE
-from vigil.matching.pdq_index import PdqIndex
+from vigil.matching.pdq_index import PdqIndex, hex_to_codes
 from vigil.web.labschema import intel_contents, intel_holders
 from vigil.web.neardup import MIN_QUALITY
 
 _CHUNK = 500
+_STREAM = 100_000  # other cases' pictures matched per batch
 
 
 @dataclass(frozen=True)
@@ -66,17 +68,17 @@ def _content(row: object) -> Content:
     )
 
 
-def _holders(conn: Connection, ids: list[int]) -> dict[int, dict[str, list[str]]]:
-    """Content id -> case -> sorted exhibits, for the given contents."""
+def _holders(conn: Connection, case: str, ids: list[int]) -> dict[int, dict[str, list[str]]]:
+    """Content id -> case -> sorted exhibits, for every content of ``case`` and ``ids``."""
     found: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    h = intel_holders.c
+    of_case = select(h.content_id).where(h.case_name == case)
+    queries = [select(h.content_id, h.case_name, h.exhibit).where(h.content_id.in_(of_case))]
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        rows = conn.execute(
-            select(intel_holders.c.content_id, intel_holders.c.case_name, intel_holders.c.exhibit)
-            .where(intel_holders.c.content_id.in_(chunk))
-            .order_by(intel_holders.c.exhibit)
-        )
-        for r in rows:
+        queries.append(select(h.content_id, h.case_name, h.exhibit).where(h.content_id.in_(chunk)))
+    for query in queries:
+        for r in conn.execute(query.order_by(h.exhibit)):
             found[int(r.content_id)][r.case_name].append(r.exhibit)
     return found
 
@@ -94,10 +96,21 @@ def _case_contents(conn: Connection, case: str) -> dict[int, Content]:
     return {c.id: c for c in map(_content, rows)}
 
 
-def _other_pictures(conn: Connection, case: str) -> dict[int, Content]:
-    """Contents with a PDQ held by at least one other case."""
-    rows = conn.execute(
-        select(intel_contents)
+def _contents_by_id(conn: Connection, ids: list[int]) -> dict[int, Content]:
+    found: dict[int, Content] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        rows = conn.execute(select(intel_contents).where(intel_contents.c.id.in_(chunk)))
+        found.update((c.id, c) for c in map(_content, rows))
+    return found
+
+
+def _other_codes(conn: Connection, case: str, mine: dict[int, Content]) -> tuple[
+    np.ndarray, np.ndarray
+]:
+    """Ids and packed PDQ of every usable picture other cases hold (not the case's own)."""
+    others = (
+        select(intel_contents.c.id, intel_contents.c.pdq)
         .where(
             intel_contents.c.pdq.is_not(None),
             intel_contents.c.pdq_quality >= MIN_QUALITY,
@@ -105,26 +118,44 @@ def _other_pictures(conn: Connection, case: str) -> dict[int, Content]:
                 select(intel_holders.c.content_id).where(intel_holders.c.case_name != case)
             ),
         )
-        .order_by(intel_contents.c.id)
+        .execution_options(stream_results=True, yield_per=_STREAM)
     )
-    return {c.id: c for c in map(_content, rows)}
+    ids: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    for batch in conn.execute(others).partitions(_STREAM):
+        kept = [(i, pdq) for i, pdq in batch if i not in mine]
+        if kept:
+            ids.append(np.fromiter((i for i, _ in kept), dtype=np.int64, count=len(kept)))
+            packed = bytes.fromhex("".join(p for _, p in kept))
+            codes.append(np.frombuffer(packed, np.uint8).reshape(-1, 32))
+    if not ids:
+        return np.empty(0, np.int64), np.empty((0, 32), np.uint8)
+    return np.concatenate(ids), np.concatenate(codes)
 
 
 def _near_pairs(
-    mine: dict[int, Content], others: dict[int, Content], max_distance: int
+    conn: Connection, case: str, mine: dict[int, Content], max_distance: int
 ) -> list[tuple[int, int, int]]:
-    """(my content id, other content id, distance) for different contents within reach."""
-    queries = [c for c in mine.values() if c.perceptual]
-    bank = {i: c for i, c in others.items() if i not in mine}
-    if not queries or not bank:
+    """(my content id, other content id, distance) for different contents within reach.
+
+    Other cases' pictures are indexed and the case's own pictures are the queries: the
+    multi-index search costs about the same per query whatever the index size, so the
+    smaller side (one case) queries the larger (the rest of the lab). Only ids and
+    packed hashes of the other side are held, 40 bytes a picture.
+    """
+    queries = sorted(c.id for c in mine.values() if c.perceptual)
+    if not queries:
         return []
-    index = PdqIndex.build((i, c.pdq or "") for i, c in bank.items())
-    hits = index.query_many([c.pdq or "" for c in queries], max_distance)
-    return [
-        (q.id, other, distance)
-        for q, found in zip(queries, hits, strict=True)
-        for other, distance in found
-    ]
+    other_ids, other_codes = _other_codes(conn, case, mine)
+    if not len(other_ids):
+        return []
+    index = PdqIndex.from_arrays(other_ids, other_codes)
+    query_codes = hex_to_codes([mine[i].pdq or "" for i in queries])
+    found_at, rows, distances = index.search_codes(query_codes, max_distance)
+    mine_ids = np.array(queries, dtype=np.int64)[found_at]
+    return list(
+        zip(mine_ids.tolist(), index.ids[rows].tolist(), distances.tolist(), strict=True)
+    )
 
 
 def shared_with_others(
@@ -143,9 +174,9 @@ def shared_with_others(
     """
     with lab.connect() as conn:
         mine = _case_contents(conn, case)
-        others = _other_pictures(conn, case)
-        pairs = _near_pairs(mine, others, max_distance)
-        holders = _holders(conn, sorted({*mine, *(p[1] for p in pairs)}))
+        pairs = _near_pairs(conn, case, mine, max_distance)
+        others = _contents_by_id(conn, sorted({p[1] for p in pairs}))
+        holders = _holders(conn, case, sorted(others))
     shared: dict[int, Shared] = {}
 
     def entry(cid: int) -> Shared:

@@ -109,7 +109,8 @@ def report(
         from vigil.intel.report import also_seen_in
         from vigil.store.api import actor
 
-        model["also_seen_in"] = also_seen_in(lab_engine(lab_db), case, user or actor())
+        with lab_engine(lab_db) as lab:
+            model["also_seen_in"] = also_seen_in(lab, case, user or actor())
         photodna = None
         if any(f in VICS_FORMATS for f in formats):
             ids = [it["match"]["entry_id"] for it in model["items"] if it["match"]]
