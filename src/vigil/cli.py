@@ -132,6 +132,13 @@ def scan(
     ] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+    lab_db: Annotated[
+        str | None,
+        typer.Option(help="Lab store for the content index (default: VIGIL_HOME/lab.sqlite)."),
+    ] = None,
+    lab_index: Annotated[
+        bool, typer.Option(help="Add the exhibit's contents to the lab content index.")
+    ] = True,
 ) -> None:
     """Scan evidence into the case store."""
     from vigil.hashsets.library import HashSetLibrary
@@ -206,11 +213,14 @@ def scan(
                 on_progress=update if show else None,
                 kind=kind,
             )
+        from vigil.intel.commands import index_after_scan
+
+        indexed = index_after_scan(lab_db, store, case, exhibit) if lab_index else None
     finally:
         # Releases the exhibit's writer lock whatever happened.
         store.close()
     if as_json:
-        out.print_json(json.dumps(asdict(summary)))
+        out.print_json(json.dumps({**asdict(summary), "lab_index": indexed}))
         return
     if not quiet:
         out.print(
@@ -260,11 +270,13 @@ def _register_subcommands() -> None:
     # Each area owns its commands; cli.py only mounts them.
     from vigil.hashing.commands import register as register_hashing
     from vigil.hashsets.commands import register as register_hashsets
+    from vigil.intel.commands import register as register_intel
     from vigil.report.commands import register as register_report
     from vigil.web.commands import register as register_web
 
     register_hashing(app)
     register_hashsets(app)
+    register_intel(app)
     register_report(app)
     register_web(app)
 

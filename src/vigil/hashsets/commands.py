@@ -167,6 +167,33 @@ def hashset_suppressed(
     out.print(table if found else "no suppressed entries")
 
 
+@hashset_app.command("export")
+def hashset_export(
+    name: Annotated[str, typer.Argument(help="The lab bank set (lab, lab-projectvic).")],
+    format: Annotated[
+        str, typer.Option("--format", help="vics-uk (UK categories) or vics (Project VIC).")
+    ] = "vics-uk",
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="File to write (default: standard output).")
+    ] = None,
+    lab_db: Annotated[
+        str | None, typer.Option(help="Lab store URL (default: VIGIL_HOME/lab.sqlite).")
+    ] = None,
+) -> None:
+    """Write the lab bank (grades given in the review app) as a VICS hash set."""
+    from vigil.hashsets.library import HashSetLibrary
+    from vigil.intel.commands import lab_engine
+    from vigil.intel.export import export_bank
+
+    with lab_engine(lab_db) as lab:
+        text, count = export_bank(lab, HashSetLibrary(vigil_home()), name, format)
+    if out_file is None:
+        typer.echo(text, nl=False)
+        return
+    out_file.write_text(text, encoding="utf-8")
+    console.print(f"wrote {count} media records of {name} to {out_file}")
+
+
 def register(app: typer.Typer) -> None:
     """Mount ``vigil hashset`` on the main app."""
     app.add_typer(hashset_app, name="hashset")

@@ -301,6 +301,106 @@ class HashSetLibrary:
             truncated=tally.truncated,
         )
 
+    def put_entries(
+        self,
+        name: str,
+        fmt: str,
+        scheme: str,
+        entries: Iterable[tuple[HashEntry, str | None]],
+        note: str = "",
+    ) -> HashSetInfo:
+        """Add or replace entries of a set kept by vigil itself (the lab bank), by SHA-256.
+
+        The set is created on first use. Each entry replaces the set's entries of the
+        same SHA-256; a grade of None only removes them. The set's fingerprint
+        (``source_sha256``) then changes, so its PDQ index is rebuilt by the next scan
+        (``pdq_banks``) instead of on this call.
+
+        Args:
+            name: The set's name.
+            fmt: Its format tag (e.g. ``lab-review``); an imported set of that name is
+                refused.
+            scheme: Its grading scheme; grades are codes of it.
+            entries: ``(entry, grade)`` pairs; every entry has a SHA-256.
+            note: The set's mapping note, shown by ``vigil hashset list``.
+
+        Returns:
+            The set's record after the change.
+
+        Raises:
+            UsageError: If a set of that name exists with another format or scheme.
+            StoreError: The library cannot be written.
+        """
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._connect() as connection:
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                row = connection.execute(
+                    "SELECT id, format, scheme FROM hashset WHERE name = ?", (name,)
+                ).fetchone()
+                if row is None:
+                    set_id = connection.execute(
+                        "INSERT INTO hashset (name, format, scheme, known_good, mapping_note, "
+                        "source_path, source_sha256, imported_at) VALUES (?, ?, ?, 0, ?, ?, '', ?)",
+                        (name, fmt, scheme, note, fmt, now),
+                    ).lastrowid
+                elif (row[1], row[2]) != (fmt, scheme):
+                    raise UsageError(
+                        f"hash set {name!r} is a {row[1]} set in scheme {row[2]}, "
+                        f"not a {fmt} set in scheme {scheme}"
+                    )
+                else:
+                    set_id = row[0]
+                for entry, grade in entries:
+                    key = (set_id, _blob(entry.sha256))
+                    old = "SELECT id FROM entry WHERE hashset_id = ? AND sha256 = ?"
+                    connection.execute(f"DELETE FROM suppressed WHERE entry_id IN ({old})", key)
+                    connection.execute("DELETE FROM entry WHERE hashset_id = ? AND sha256 = ?", key)
+                    if grade is not None:
+                        connection.execute(
+                            _INSERT_ENTRY,
+                            (
+                                set_id,
+                                _blob(entry.md5),
+                                _blob(entry.sha1),
+                                _blob(entry.sha256),
+                                entry.size,
+                                entry.name,
+                                entry.category,
+                                grade,
+                                entry.photodna,
+                                _blob(entry.pdq),
+                                entry.record,
+                            ),
+                        )
+                self._refresh_tally(connection, set_id, now)
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        return self.get(name)
+
+    def _refresh_tally(self, connection: sqlite3.Connection, set_id: int, now: str) -> None:
+        # Counts, categories and a fingerprint of the entries as they now stand.
+        rows = connection.execute(
+            "SELECT id, sha256, grade, pdq FROM entry WHERE hashset_id = ? ORDER BY id", (set_id,)
+        ).fetchall()
+        grades = Counter(g if g is not None else _NO_CATEGORY for _i, _s, g, _p in rows)
+        digest = hashlib.sha256(repr(rows).encode()).hexdigest()
+        connection.execute(
+            "UPDATE hashset SET entries = ?, categories = ?, mapping = ?, source_sha256 = ?, "
+            "imported_at = ? WHERE id = ?",
+            (
+                len(rows),
+                json.dumps({"source": grades, "grade": grades}),
+                json.dumps({g: g for g in grades if g != _NO_CATEGORY}),
+                digest,
+                now,
+                set_id,
+            ),
+        )
+
     def list(self) -> list[HashSetInfo]:
         """Return every set in the library, by name."""
         with self._connect() as connection:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Row
 
 from vigil import __version__
+from vigil.intel.bank import is_bank
 from vigil.names import is_text, name_bytes, name_text, unescape_name
 from vigil.report.admin import check_rows
 from vigil.report.floods import FloodSettings, check_entries, flood_policy, mark_suspect_matches
@@ -89,8 +90,13 @@ def _rows_by_content(conn: Connection, table: Any, content_ids: list[int]) -> di
     return found
 
 
-def _match_json(m: dict[str, Any], schemes: dict[str, str]) -> dict[str, Any]:
+def _match_json(
+    m: dict[str, Any], schemes: dict[str, str], lab_sets: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     scheme = schemes.get(m["hashset"]) or None
+    # A match of the lab bank (grades given in this lab's review app) is counted under
+    # basis "lab-review"; "algorithm" and "distance" still say how it matched.
+    basis = "lab-review" if m["hashset"] in lab_sets else m["basis"]
     return {
         "hashset": m["hashset"],
         "entry_id": m["entry_id"],
@@ -98,7 +104,7 @@ def _match_json(m: dict[str, Any], schemes: dict[str, str]) -> dict[str, Any]:
         "grade": m["grade"],
         "grade_label": grade_label(scheme, m["grade"]),
         "known_good": bool(m["known_good"]),
-        "basis": m["basis"],
+        "basis": basis,
         "algorithm": m["algorithm"],
         "distance": m["distance"],
         "variant": m["variant"],
@@ -266,6 +272,7 @@ def build_report(
             },
         )
     schemes = {n: h["scheme"] or "" for n, h in hashsets.items()}
+    lab_sets = frozenset(n for n, h in hashsets.items() if is_bank(h["format"]))
 
     errors_by_item: dict[tuple[int, str], list[str]] = defaultdict(list)
     for e in error_rows:
@@ -277,7 +284,7 @@ def build_report(
     suspects, copied = check_entries(match_rows, picture_ids, floods, pdq)
     mark_suspect_matches(match_rows, suspects)
     best_by_content = {
-        cid: _match_json(m, schemes)
+        cid: _match_json(m, schemes, lab_sets)
         for cid, rows in match_rows.items()
         if (m := best_match(rows, schemes)) is not None
     }

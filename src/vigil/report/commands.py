@@ -74,6 +74,17 @@ def report(
         ),
     ] = 3,
     db: DbOption = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            help="Lab user the 'also seen in' section is made for (default: "
+            "$VIGIL_EXAMINER or the login name).",
+        ),
+    ] = None,
+    lab_db: Annotated[
+        str | None, typer.Option(help="Lab store URL (default: VIGIL_HOME/lab.sqlite).")
+    ] = None,
 ) -> None:
     """Write the case report and its manifest (SHA-256 of every file, audit head)."""
     from vigil.errors import UsageError
@@ -94,6 +105,12 @@ def report(
     store = _open_store(case, db)
     try:
         model = build_report(store, case, floods)
+        from vigil.intel.commands import lab_engine
+        from vigil.intel.report import also_seen_in
+        from vigil.store.api import actor
+
+        with lab_engine(lab_db) as lab:
+            model["also_seen_in"] = also_seen_in(lab, case, user or actor())
         photodna = None
         if any(f in VICS_FORMATS for f in formats):
             ids = [it["match"]["entry_id"] for it in model["items"] if it["match"]]

@@ -105,8 +105,9 @@ def effective_grade(
         review: The newest review grade as put in the report, or None.
 
     Returns:
-        ``{"scheme", "code", "label", "source"}`` with source ``review`` or ``hashset``;
-        None when the item has no grade (unknown, known-good, ungraded match, or a
+        ``{"scheme", "code", "label", "source"}`` with source ``review``, ``hashset``
+        or ``lab-review`` (a match of the lab bank: a grade given in an earlier review
+        in this lab); None when the item has no grade (unknown, known-good, ungraded match, or a
         match of a suspect entry only).
     """
     if review is not None and review["grade"] is not None:
@@ -126,6 +127,6 @@ def effective_grade(
             "scheme": match["scheme"],
             "code": match["grade"],
             "label": match["grade_label"],
-            "source": "hashset",
+            "source": "lab-review" if match["basis"] == "lab-review" else "hashset",
         }
     return None

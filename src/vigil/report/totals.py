@@ -109,6 +109,7 @@ def totals(
         The ``totals`` block of the report schema.
     """
     alls, matched, known_good, suspect = _Count(), _Count(), _Count(), _Count()
+    lab_review = _Count()  # graded by a match of the lab bank (basis lab-review)
     unknown = {"image": _Count(), "video": _Count()}
     media = {k: _Count() for k in MEDIA_KINDS}
     grades: dict[tuple[str, str], dict[str, _Count]] = {}
@@ -137,6 +138,8 @@ def totals(
             labels[key] = g["label"]
             row = grades.setdefault(key, {k: _Count() for k in MEDIA_KINDS})
             row[it["media"]].add(it)
+            if it["grade"] and it["grade"]["source"] == "lab-review":
+                lab_review.add(it)
 
     grade_rows = [
         {
@@ -164,6 +167,7 @@ def totals(
         "unknown_videos": unknown["video"].json(),
         "known_good": known_good.json(),
         "suspect_matches": suspect.json(),
+        "lab_review": lab_review.json(),
         "errors": len(errors),
         "unreadable_items": sum(1 for it in items if it["status"] == "unreadable"),
     }

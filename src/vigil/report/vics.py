@@ -23,6 +23,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/{flavour}/$metadata#Cases"
+# A hash-set document: ``value`` holds Media records directly.
+MEDIA_CONTEXT = (
+    "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/{flavour}/$metadata#Media"
+)
 FLAVOURS = {"vics": "Default", "vics-uk": "UK"}
 UK_CATEGORIES = {"A": 1, "B": 2, "C": 3, "N": 0}
 UK_REIMPORT_MAP = "1=A,2=B,3=C,0=N"
@@ -69,6 +73,45 @@ def category(grade: dict[str, Any], flavour: str) -> int | None:
     return None
 
 
+def media_record(
+    media_id: int,
+    md5: str,
+    sha1: str,
+    category_value: int | None,
+    size: int | None,
+    mime: str | None,
+    pdq: str | None,
+    precategorized: bool,
+    comments: str | None = None,
+) -> dict[str, Any]:
+    """The Media fields vigil writes for one content, in case and hash-set exports."""
+    record: dict[str, Any] = {
+        "MediaID": media_id,
+        "MD5": md5.upper(),
+        "SHA1": sha1.upper(),
+        "Category": category_value,
+        "MediaSize": size,
+        "MimeType": mime,
+        "IsPrecategorized": precategorized,
+    }
+    if pdq:
+        record["AlternativeHashes"] = [{"HashName": "PDQ", "HashValue": pdq}]
+    if comments:
+        record["Comments"] = comments
+    return record
+
+
+def media_document(media: list[dict[str, Any]], flavour: str) -> str:
+    """A VICS 2.0 hash-set document (``#Media``) as JSON text.
+
+    Args:
+        media: Media records (``media_record``).
+        flavour: ``Default`` or ``UK``.
+    """
+    doc = {"@odata.context": MEDIA_CONTEXT.format(flavour=flavour), "value": media}
+    return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+
+
 def _media_file(it: dict[str, Any]) -> dict[str, Any]:
     path = PurePosixPath(it["path"])
     flags = it["flags"]
@@ -107,24 +150,25 @@ def build_vics(
     for media_id, md5 in enumerate(sorted(copies), start=1):
         its = copies[md5]
         first = its[0]
-        record: dict[str, Any] = {
-            "MediaID": media_id,
-            "MD5": md5.upper(),
-            "SHA1": first["sha1"].upper(),
-            "Category": category(first["grade"], flavour),
-            "MediaSize": first["size"],
-            "MimeType": first["mime"],
-            "IsPrecategorized": first["grade"]["source"] == "hashset",
-            "MediaFiles": [_media_file(it) for it in its],
-        }
-        if first["pdq"]:
-            record["AlternativeHashes"] = [{"HashName": "PDQ", "HashValue": first["pdq"]}]
+        comments = None
+        if first["grade"]["source"] == "review":
+            review = first["review"]
+            comments = f"graded {review['grade']} by {review['user']} at {review['at']}"
+        record = media_record(
+            media_id,
+            md5,
+            first["sha1"],
+            category(first["grade"], flavour),
+            first["size"],
+            first["mime"],
+            first["pdq"],
+            first["grade"]["source"] == "hashset",
+            comments,
+        )
+        record["MediaFiles"] = [_media_file(it) for it in its]
         match = first["match"]
         if match and match["entry_id"] in photodna:
             record["PhotoDNA"] = photodna[match["entry_id"]]
-        if first["grade"]["source"] == "review":
-            review = first["review"]
-            record["Comments"] = f"graded {review['grade']} by {review['user']} at {review['at']}"
         media.append(record)
     case = report["case"]
     return {

@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from vigil.errors import EvidenceError, UsageError
 from vigil.hashsets.schemes import Scheme, load_scheme
+from vigil.intel.bank import BankFeeder
 from vigil.store import audit
 from vigil.web import accounts, casedata, exposure, imaging, video
 from vigil.web.accounts import Session
@@ -107,6 +108,7 @@ def create_app(settings: AppSettings) -> Guard:
     keys = _keys(scheme)
     tiles = TileCache()
     undo_log = UndoLog()
+    bank = BankFeeder(lab, settings.home, scheme.name)
     login_tokens = LoginTokens()
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app = FastAPI(title="vigil review", docs_url=None, redoc_url=None, openapi_url=None)
@@ -385,6 +387,7 @@ def create_app(settings: AppSettings) -> Guard:
             done = undo_log.grade(oc, (session.id, case), wanted, scheme, session.user.name)
         except GradeRefused as exc:
             raise refused(oc, session, exc, payload) from exc
+        bank.feed(oc.reader, case, dict.fromkeys(done, wanted.grade), session.user.name)
         return JSONResponse({"graded": done, "grade": wanted.grade})
 
     @app.post("/cases/{case}/grades")
@@ -403,6 +406,7 @@ def create_app(settings: AppSettings) -> Guard:
             restored = undo_log.undo(oc, (session.id, case), scheme, session.user.name)
         except GradeRefused as exc:
             raise refused(oc, session, exc, {"undo": True}) from exc
+        bank.feed(oc.reader, case, restored, session.user.name)
         return JSONResponse({"restored": {str(k): v for k, v in sorted(restored.items())}})
 
     @app.post("/cases/{case}/reveal/{content_id}")

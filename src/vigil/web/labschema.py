@@ -7,7 +7,18 @@ as in the case store.
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -79,4 +90,99 @@ reveals = Table(
     Column("kind", String(10), nullable=False, default="reveal"),
     Column("blur", Integer),
     Index("ix_reveals_user_at", "user_id", "at"),
+)
+
+# -- intelligence across cases (lab0003_intel) -----------------------------------------
+# The lab-wide content index: one row per distinct content (SHA-256) any case holds,
+# and which cases and exhibits hold it; written at the end of every scan.
+intel_contents = Table(
+    "intel_contents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("sha1", String(40), nullable=False),
+    Column("md5", String(32), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("media", String(10), nullable=False),
+    Column("pdq", String(64)),
+    Column("pdq_quality", Integer),
+    Index("ix_intel_contents_md5", "md5"),
+    Index("ix_intel_contents_sha1", "sha1"),
+)
+
+intel_holders = Table(
+    "intel_holders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("content_id", Integer, ForeignKey("intel_contents.id"), nullable=False),
+    Column("case_name", String(200), nullable=False),
+    Column("exhibit", String(200), nullable=False),
+    Column("items", Integer, nullable=False),
+    Column("indexed_at", String(32), nullable=False),
+    Index(
+        "ix_intel_holders_content_case_exhibit", "content_id", "case_name", "exhibit", unique=True
+    ),
+    Index("ix_intel_holders_case", "case_name", "exhibit"),
+)
+
+# Every review grade given in the review app, with who, when and in which scheme: the
+# record behind the lab's own hash set (see ``vigil.intel.bank``).
+bank_grades = Table(
+    "bank_grades",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("sha1", String(40), nullable=False),
+    Column("md5", String(32), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("mime", String(100), nullable=False),
+    Column("pdq", String(64)),
+    Column("scheme", String(40), nullable=False),
+    Column("grade", String(20)),  # None: a grade taken back (undo to ungraded)
+    Column("reviewer", String(200), nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("case_name", String(200), nullable=False),
+    Index("ix_bank_grades_sha256", "sha256"),
+)
+
+# Referrals (CyberTipline-style reports) taken in, their files and identifiers.
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("report_id", String(100), nullable=False, unique=True),
+    Column("source_sha256", String(64), nullable=False),
+    Column("imported_at", String(32), nullable=False),
+    Column("imported_by", String(200), nullable=False),
+    Column("incident_type", String(300)),
+    Column("incident_at", String(40)),
+    Column("status", String(20), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("reasons", Text, nullable=False),  # JSON list of {"code", "text", "weight"}
+    Column("summary", Text, nullable=False),  # JSON of the parsed report
+)
+
+referral_files = Table(
+    "referral_files",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("referral_id", Integer, ForeignKey("referrals.id"), nullable=False),
+    Column("file_id", String(100)),
+    Column("file_name", Text),
+    Column("md5", String(32)),
+    Column("sha1", String(40)),
+    Column("sha256", String(64)),
+    Column("uploaded_at", String(40)),
+    Index("ix_referral_files_referral", "referral_id"),
+)
+
+referral_identifiers = Table(
+    "referral_identifiers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("referral_id", Integer, ForeignKey("referrals.id"), nullable=False),
+    Column("kind", String(20), nullable=False),  # email, screen_name, esp_id, phone, ip
+    Column("value", String(300), nullable=False),  # normalised (lower-case email, ...)
+    Column("at", String(40)),
+    Index("ix_referral_identifiers_kind_value", "kind", "value"),
 )

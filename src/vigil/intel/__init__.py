@@ -1,0 +1,1 @@
+"""Intelligence across cases: the lab-wide content index, the lab bank, referrals."""

@@ -1,0 +1,1 @@
+"""Referral intake: CyberTipline-style reports read, stored, matched and prioritised."""
