@@ -41,6 +41,7 @@ import pillow_heif
 from PIL import Image, ImageFile
 
 from vigil.hashing.pdq_core import luma
+from vigil.sources.sniff import jpeg_segments
 
 DEFAULT_MAX_PIXELS = 200_000_000
 EXIF_ORIENTATION = 0x0112
@@ -178,18 +179,11 @@ def _jpeg_damaged(data: bytes) -> bool:
 def _first_scan(data: bytes) -> tuple[int, int | None] | None:
     """Where the first scan's entropy-coded data starts, and the offset of the marker that
     ends it (None: it runs to the end of the data); None if no scan header is found."""
-    pos = 2
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if marker == 0xFF:
-            pos += 1
-            continue
-        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+    for marker, pos, length in jpeg_segments(data):
         if marker == 0xDA:
             start = pos + 2 + length
             end = _ENTROPY_END.search(data, start)
             return start, None if end is None or len(end.group()) == 1 else end.start()
-        pos += 2 + length
     return None
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from vigil.hashing.crypto import Digests, digest_stream
 from vigil.model import Hashes, Item, Match, Media, ScanError
+from vigil.sources.expand.firefox_cache import kind_of
 from vigil.sources.sniff import Kind, sniff
 
 Matcher = Callable[[Hashes], list[Match]]
@@ -62,6 +63,9 @@ class Analysis:
         (a spooled copy for a container member).
         """
         kind = sniff(digests.head)
+        if kind.media != "other":
+            # A cached picture or video with the cache's metadata after it is an entry.
+            kind = _typed(item, digests.head)
         hashes = Hashes(
             size=digests.size,
             md5=digests.md5,
@@ -96,6 +100,14 @@ class Analysis:
             )
             outcome.hashes = replace(outcome.hashes, partial=True)
         return outcome
+
+
+def _typed(item: Item, head: bytes) -> Kind:
+    try:
+        with item.open() as stream:
+            return kind_of(head, stream)
+    except OSError:
+        return sniff(head)
 
 
 class ItemTimeout(Exception):

@@ -69,7 +69,7 @@ def walk_item(item: Item, walk: Walk) -> None:
 def _top(item: Item, walk: Walk, budget: Budget, timer: _Timer) -> None:
     if item.path in walk.reenter:
         # Recorded before an interruption, but not all its members were.
-        expander = _expander_of(item)
+        expander = _expander_of(item, walk.limits)
         if expander is not None:
             with item.open() as stream:
                 _expand(item, stream, expander, walk, budget, timer, frozenset())
@@ -81,7 +81,7 @@ def _top(item: Item, walk: Walk, budget: Budget, timer: _Timer) -> None:
     expander = None
     if outcome.kind is not None and outcome.hashes is not None:
         walk.out.count_bytes(outcome.hashes.size)
-        expander = expander_for(outcome.kind.mime)
+        expander = expander_for(outcome.kind.mime, walk.limits)
     walk.out.record(
         ItemRecord(detach(item), outcome.hashes, outcome.matches, container=expander is not None)
     )
@@ -161,7 +161,7 @@ def _member(
         _unread(child, walk, exc)
         return
     kind = sniff(head)
-    expander = expander_for(kind.mime)
+    expander = expander_for(kind.mime, walk.limits, head)
     spool = Spool(walk.spool_dir) if expander or kind.media in walk.analysis.analysers else None
     try:
         try:
@@ -187,6 +187,8 @@ def _member(
             walk.out.count_bytes(digests.size)
             return
         outcome = walk.analysis.finish(child, digests)
+        if outcome.kind is not None and outcome.kind != kind:  # typed by more than its head
+            expander = expander_for(outcome.kind.mime, walk.limits)
         walk.out.errors(outcome.errors)
         walk.out.count_bytes(digests.size)
         sha = digests.sha256
@@ -248,13 +250,13 @@ class _Prefixed:
         return self._rest.read(size)
 
 
-def _expander_of(item: Item) -> Expander | None:
+def _expander_of(item: Item, limits: Limits) -> Expander | None:
     try:
         with item.open() as stream:
             head = stream.read(HEAD_SIZE)
     except OSError:
         return None
-    return expander_for(sniff(head).mime)
+    return expander_for(sniff(head).mime, limits, head)
 
 
 def _failure(location: str, exc: BaseException) -> ScanError:
