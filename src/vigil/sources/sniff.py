@@ -297,6 +297,9 @@ def sniff(head: bytes) -> Kind:
         return Kind("application/x-ole-storage", "other")
     if h[:8] == b"\x30\x5c\x72\xa7\x1b\x6d\xfb\xfc":
         return Kind("application/x-chrome-simple-cache", "other")
+    if h[:4] == b"!BDN" and h[8:10] in (b"SM", b"SO"):
+        # Outlook Personal Folders (PST) and Offline Storage (OST): wMagicClient "SM"/"SO".
+        return Kind("application/vnd.ms-outlook-pst", "other")
     if h[:16] == b"SQLite format 3\x00":
         return Kind("application/vnd.sqlite3", "other")
     if h[:4] == b"CMMM":
