@@ -1,46 +1,27 @@
-"""Firefox cache2 entries (``expand/firefox_cache.py``), written here following the format:
-the body, the metadata (self hash, chunk hashes, eight-field header, key, elements) and
-the body's size as the last 4 bytes."""
+"""Firefox cache2 entries (``expand/firefox_cache.py``), written by the document corpus's
+``firefox_cache2_entry`` following the format: the body, the metadata (self hash, chunk
+hashes, eight-field header, key, elements) and the body's size as the last 4 bytes."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import json
-import struct
 import zipfile
 from pathlib import Path
 
+from documents_corpus.build_documents import encoded, firefox_cache2_entry
 from tests_support import InProcessVigil
-from vigil.demo import draw_landscape
 from vigil.model import Item
 from vigil.sources.expand.recurse import expand_tree
 from vigil.sources.reopen import open_item
 
-
-def _picture(seed: int, fmt: str) -> bytes:
-    buf = io.BytesIO()
-    draw_landscape(seed, (96, 64)).save(buf, fmt)
-    return buf.getvalue()
-
-
-def cache2_entry(body: bytes, key: str, version: int = 3) -> bytes:
-    """A cache2 entry file: ``body`` then its metadata, as Firefox writes one."""
-    chunks = (len(body) + 256 * 1024 - 1) // (256 * 1024)
-    fields = [version, 1, 1764547200, 1764547200, 900, 1767225600, len(key.encode())]
-    if version > 1:
-        fields.append(0)  # flags
-    elements = b"request-method\x00GET\x00response-head\x00HTTP/1.1 200 OK\r\n\x00"
-    meta = (struct.pack(">I", 0x1234ABCD) + b"\x00\x07" * chunks
-            + struct.pack(f">{len(fields)}I", *fields) + key.encode() + b"\x00" + elements)
-    return body + meta + struct.pack(">I", len(body))
-
-
-JPEG, PNG = _picture(11, "JPEG"), _picture(12, "PNG")
+JPEG, PNG = encoded(11), encoded(12, "PNG")
 URL_A = "https://example.org/pics/a.jpg"
 URL_B = "https://cdn.example.org/b.png"
-ENTRY_A = cache2_entry(JPEG, ":" + URL_A)
-ENTRY_B = cache2_entry(PNG, "O^partitionKey=%28https%2Cexample.org%29,a,:" + URL_B, version=1)
+ENTRY_A = firefox_cache2_entry(JPEG, ":" + URL_A)
+ENTRY_B = firefox_cache2_entry(PNG, "O^partitionKey=%28https%2Cexample.org%29,a,:" + URL_B,
+                               version=1)
 NAME_A = hashlib.sha1(b":" + URL_A.encode()).hexdigest().upper()
 NAME_B = hashlib.sha1(URL_B.encode()).hexdigest().upper()
 

@@ -15,21 +15,14 @@ import random
 import zipfile
 from pathlib import Path
 
+from documents_corpus.build_documents import encoded
 from tests_support import InProcessVigil
-from vigil.demo import draw_landscape
 from vigil.model import Item
 from vigil.sources.carve import carve
 from vigil.sources.expand import Limits, expander_for
 from vigil.sources.expand.recurse import expand_tree
 
-
-def _picture(seed: int, fmt: str) -> bytes:
-    buf = io.BytesIO()
-    draw_landscape(seed, (96, 64)).save(buf, fmt)
-    return buf.getvalue()
-
-
-JPEG, PNG = _picture(5, "JPEG"), _picture(6, "PNG")
+JPEG, PNG = encoded(5), encoded(6, "PNG")
 RNG = random.Random(1)
 DLL = b"MZ\x90\x00" + RNG.randbytes(10_000) + JPEG + RNG.randbytes(3000) + PNG + RNG.randbytes(500)
 AT_JPEG, AT_PNG = 10_004, 10_004 + len(JPEG) + 3000
