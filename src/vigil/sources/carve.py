@@ -135,12 +135,15 @@ def carve(
     work = _Work(end, length)
     pos = start
     while pos < end:
-        chunk = window.get(pos, _SCAN_CHUNK + 8)
+        # The search reads the stream directly (no copy through the window's blocks).
+        stream.seek(pos)
+        chunk = stream.read(min(_SCAN_CHUNK + 8, end - pos))
         if not chunk:
             break
         hits = sorted(
             (i, kind)
             for sig, kind in _SIGNATURES
+            if sig[0] in chunk  # memchr: a chunk of zeros costs almost nothing more
             for i in _find_all(chunk, sig)
             if i < _SCAN_CHUNK
         )
