@@ -32,6 +32,7 @@ from vigil.pipeline.records import detach
 from vigil.pipeline.shipping import Shipper
 from vigil.sources.expand import Expander, Member, child_item, expander_for
 from vigil.sources.expand.budget import Budget, BudgetExceeded, Limits, Metered
+from vigil.sources.expand.firefox_cache import kind_of
 from vigil.sources.sniff import sniff
 from vigil.sources.spool import Spool
 from vigil.store.api import ItemRecord
@@ -254,9 +255,10 @@ def _expander_of(item: Item, limits: Limits) -> Expander | None:
     try:
         with item.open() as stream:
             head = stream.read(HEAD_SIZE)
+            kind = kind_of(head, stream)
     except OSError:
         return None
-    return expander_for(sniff(head).mime, limits, head)
+    return expander_for(kind.mime, limits, head)
 
 
 def _failure(location: str, exc: BaseException) -> ScanError:
