@@ -702,6 +702,27 @@ def camera_jpeg() -> tuple[bytes, dict[str, bytes]]:
     }
 
 
+def raw_with_maker_note() -> tuple[bytes, dict[str, bytes]]:
+    """A TIFF as a camera writes one with a maker-note preview: Pillow's TIFF, whose
+    IFD0 is rewritten at the end with an Exif IFD pointer (tag 34665) added; the Exif IFD
+    holds a MakerNote (tag 37500, vendor ``NIKON`` header) with a JPEG preview inside."""
+    tiff = bytearray(encoded(211, "TIFF", size=(40, 30)))
+    preview = encoded(212, size=(160, 120))
+    maker = b"NIKON\x00\x02\x10\x00\x00" + preview
+    tiff += b"\0" * (len(tiff) % 2)
+    maker_at = len(tiff)
+    tiff += maker + b"\0" * (len(maker) % 2)
+    exif_at = len(tiff)
+    tiff += _ifd([(37500, 7, len(maker), maker_at)], 0)
+    first = struct.unpack_from("<I", tiff, 4)[0]
+    count = struct.unpack_from("<H", tiff, first)[0]
+    entries = [struct.unpack_from("<HHII", tiff, first + 2 + 12 * n) for n in range(count)]
+    ifd0_at = len(tiff)
+    tiff += _ifd(sorted([*entries, (34665, 4, 1, exif_at)]), 0)
+    struct.pack_into("<I", tiff, 4, ifd0_at)
+    return bytes(tiff), {f"!IFD0/Exif/MakerNote@{maker_at + 10}": preview}
+
+
 def firefox_cache2_entry(body: bytes, key: str, version: int = 3) -> bytes:
     """A Firefox cache2 entry file: ``body``, its metadata (self hash, one 2-byte hash per
     256 KiB chunk, the eight-field header (seven before version 2), the key and a NUL, the
