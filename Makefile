@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # file-system and partition tools plus Sleuth Kit for the hostile-evidence corpus.
 DEBS := libarchive13 libarchive-tools ewf-tools ntfs-3g mtools hashdeep poppler-utils chromium \
 	postgresql libpango-1.0-0 libpangoft2-1.0-0 \
-	e2fsprogs dosfstools fdisk gdisk sleuthkit
+	e2fsprogs dosfstools fdisk gdisk sleuthkit gcab p7zip-full
 
 .PHONY: demo test lint bench examples sysdeps clean
 
@@ -60,6 +60,8 @@ bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/recall.py --case 50
 	$(BIN)/python benchmarks/login_flood.py
 	$(BIN)/python benchmarks/tile_information.py
+	$(BIN)/python benchmarks/pictures_found.py
+	$(BIN)/python benchmarks/pictures_found.py --pagefile 2
 
 examples: $(STAMP)
 	$(BIN)/python docs/examples/make_examples.py

@@ -58,3 +58,40 @@ def load_benchmark(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def media_file(container: str, video: bool, audio: bool) -> bytes:
+    """A short generated MP4/M4A/ASF file: grey frames and/or silence (PyAV)."""
+    import io
+
+    import av
+    import numpy as np
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format=container) as out:
+        streams = []
+        if video:
+            v = out.add_stream("mpeg4" if container == "mp4" else "wmv2", rate=10)
+            v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+            streams.append(v)
+        if audio:
+            codec = "wmav2" if container == "asf" else "aac"
+            a = out.add_stream(codec, rate=22050, layout="mono")
+            a.bit_rate = 64000
+            streams.append(a)
+        for i in range(10 if video else 0):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 20, np.uint8), "rgb24")
+            for packet in streams[0].encode(frame):
+                out.mux(packet)
+        if audio:
+            a = streams[-1]
+            for i in range(10):
+                samples = np.zeros((1, 1024), np.float32)
+                frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+                frame.sample_rate, frame.pts = 22050, i * 1024
+                for packet in a.encode(frame):
+                    out.mux(packet)
+        for s in streams:
+            for packet in s.encode(None):
+                out.mux(packet)
+    return buf.getvalue()

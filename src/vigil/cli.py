@@ -107,6 +107,11 @@ def scan(
     carve: Annotated[
         bool, typer.Option(help="Carve JPEG/PNG/GIF from unallocated and unpartitioned space.")
     ] = False,
+    carve_files: Annotated[
+        bool,
+        typer.Option(help="Carve JPEG/PNG/GIF from inside allocated files of no known kind "
+                     "(.dll, pagefile.sys, unknown binaries)."),
+    ] = True,
     vss: Annotated[bool, typer.Option(help="Also scan each NTFS volume shadow copy.")] = False,
     pdq_mode: Annotated[
         str, typer.Option(help="PDQ: fast (reduced decode) or reference (full resolution).")
@@ -163,6 +168,7 @@ def scan(
         max_seconds=max_seconds,
         max_item_seconds=max_item_seconds,
         carve=carve,
+        carve_files=carve_files,
         vss=vss,
         pdq_mode=pdq_mode,
         pdq_min_quality=pdq_min_quality,

@@ -668,6 +668,87 @@ def onenote_section() -> tuple[bytes, dict[str, bytes]]:
     return bytes(data), expected
 
 
+
+def _ifd(entries: list[tuple[int, int, int, int]], following: int) -> bytes:
+    out = struct.pack("<H", len(entries))
+    for entry in entries:
+        out += struct.pack("<HHII", *entry)
+    return out + struct.pack("<I", following)
+
+
+def camera_jpeg() -> tuple[bytes, dict[str, bytes]]:
+    """A camera-style JPEG (Pillow writes it, with an EXIF block built here): IFD0 ->
+    Exif IFD -> a maker note (vendor ``ACME``) holding a preview JPEG; IFD1 -> the
+    thumbnail (tags 513/514); then a further JPEG appended after the end of the image."""
+    thumb, preview, appended = encoded(150, size=(64, 48)), encoded(151, size=(120, 90)), \
+        encoded(152, size=(80, 60))
+    exif_ifd = 8 + 18
+    maker = b"ACME\x00\x00" + preview
+    ifd1 = exif_ifd + 18 + len(maker)
+    thumb_at = ifd1 + 2 + 3 * 12 + 4
+    exif = b"Exif\x00\x00II*\x00" + struct.pack("<I", 8) + b"".join((
+        _ifd([(0x8769, 4, 1, exif_ifd)], ifd1),
+        _ifd([(0x927C, 7, len(maker), exif_ifd + 18)], 0),
+        maker,
+        _ifd([(0x0103, 3, 1, 6), (0x0201, 4, 1, thumb_at), (0x0202, 4, 1, len(thumb))], 0),
+        thumb,
+    ))
+    photo = encoded(153, size=(320, 240), exif=exif)
+    data = photo + appended
+    return data, {
+        f"!exif-preview@{photo.index(preview)}": preview,
+        f"!exif-thumbnail@{photo.index(thumb)}": thumb,
+        f"!after-end@{len(photo)}": appended,
+    }
+
+
+def raw_with_maker_note() -> tuple[bytes, dict[str, bytes]]:
+    """A TIFF as a camera writes one with a maker-note preview: Pillow's TIFF, whose
+    IFD0 is rewritten at the end with an Exif IFD pointer (tag 34665) added; the Exif IFD
+    holds a MakerNote (tag 37500, vendor ``NIKON`` header) with a JPEG preview inside."""
+    tiff = bytearray(encoded(211, "TIFF", size=(40, 30)))
+    preview = encoded(212, size=(160, 120))
+    maker = b"NIKON\x00\x02\x10\x00\x00" + preview
+    tiff += b"\0" * (len(tiff) % 2)
+    maker_at = len(tiff)
+    tiff += maker + b"\0" * (len(maker) % 2)
+    exif_at = len(tiff)
+    tiff += _ifd([(37500, 7, len(maker), maker_at)], 0)
+    first = struct.unpack_from("<I", tiff, 4)[0]
+    count = struct.unpack_from("<H", tiff, first)[0]
+    entries = [struct.unpack_from("<HHII", tiff, first + 2 + 12 * n) for n in range(count)]
+    ifd0_at = len(tiff)
+    tiff += _ifd(sorted([*entries, (34665, 4, 1, exif_at)]), 0)
+    struct.pack_into("<I", tiff, 4, ifd0_at)
+    return bytes(tiff), {f"!IFD0/Exif/MakerNote@{maker_at + 10}": preview}
+
+
+def firefox_cache2_entry(body: bytes, key: str, version: int = 3) -> bytes:
+    """A Firefox cache2 entry file: ``body``, its metadata (self hash, one 2-byte hash per
+    256 KiB chunk, the eight-field header (seven before version 2), the key and a NUL, the
+    response elements), then the body's size, big-endian."""
+    chunks = (len(body) + 256 * 1024 - 1) // (256 * 1024)
+    fields = [version, 1, 1764547200, 1764547200, 900, 1767225600, len(key.encode())]
+    if version > 1:
+        fields.append(0)  # flags
+    elements = b"request-method\x00GET\x00response-head\x00HTTP/1.1 200 OK\r\n\x00"
+    meta = (struct.pack(">I", 0x1234ABCD) + b"\x00\x07" * chunks
+            + struct.pack(f">{len(fields)}I", *fields) + key.encode() + b"\x00" + elements)
+    return body + meta + struct.pack(">I", len(body))
+
+
+def binary_with_pictures() -> tuple[bytes, dict[str, bytes]]:
+    """An unknown binary (a PE header, then noise) with a JPEG and a PNG inside."""
+    import random
+
+    rng = random.Random(1)
+    jpeg, png = encoded(160), encoded(161, "PNG")
+    head = b"MZ\x90\x00" + rng.randbytes(10_000)
+    middle = rng.randbytes(3000)
+    data = head + jpeg + middle + png + rng.randbytes(500)
+    return data, {f"@{len(head)}": jpeg, f"@{len(head) + len(jpeg) + len(middle)}": png}
+
+
 def corpus() -> dict[str, tuple[bytes, dict[str, bytes | None]]]:
     """Every file of the corpus: its bytes and its expected descendants.
 
@@ -696,6 +777,9 @@ def corpus() -> dict[str, tuple[bytes, dict[str, bytes | None]]]:
     notes, in_notes = onenote_section()
     cached = encoded(140)
     url = "https://example.org/img/a.jpg"
+    camera, in_camera = camera_jpeg()
+    binary, in_binary = binary_with_pictures()
+    firefox_body, firefox_url = encoded(141), "https://example.org/img/b.jpg"
     return {
         "images.pdf": (pdf, {"!" + k: v.data for k, v in in_pdf.items()}),
         "mail.eml": (eml, {**stored(in_eml), "!attachment[4]:message-rfc822": None}),
@@ -714,6 +798,11 @@ def corpus() -> dict[str, tuple[bytes, dict[str, bytes | None]]]:
         "DSC_0001.NEF": (raw, in_raw),
         "notes.one": (notes, in_notes),
         "Cache_Data/1f2e3d4c5b6a7988_0": (simple_cache_entry(url, cached), {"!" + url: cached}),
+        "DCIM/IMG_0001.JPG": (camera, in_camera),
+        "System32/helper.dll": (binary, in_binary),
+        "cache2/entries/9C1F0E2D3B4A59687766554433221100FFEEDDCC": (
+            firefox_cache2_entry(firefox_body, ":" + firefox_url),
+            {"!" + firefox_url: firefox_body}),
     }
 
 

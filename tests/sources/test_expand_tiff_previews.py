@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from documents_corpus.build_documents import encoded, raw_camera_tiff
+from documents_corpus.build_documents import encoded, raw_camera_tiff, raw_with_maker_note
 from documents_corpus.expansion import expand_md5
 from vigil.hashing.decode import decode
 from vigil.model import ScanError
@@ -32,3 +32,11 @@ def test_directory_outside_the_file_is_a_record() -> None:
     results = _expand(data, "bad.tif")
     assert len(results) == 1 and isinstance(results[0], ScanError)
     assert results[0].reason == "damaged image directory: IFD0 at 10000 is outside the file"
+
+
+def test_maker_note_preview() -> None:
+    data, expected = raw_with_maker_note()
+    assert decode(data).error is None
+    assert _expand(data, "DSC_0002.NEF") == [
+        (f"DSC_0002.NEF{key}", hashlib.md5(body).hexdigest()) for key, body in expected.items()
+    ]

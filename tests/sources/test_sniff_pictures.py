@@ -9,11 +9,10 @@ from __future__ import annotations
 import io
 import struct
 
-import av
-import numpy as np
 import pytest
 from PIL import Image
 
+from tests_support import media_file
 from vigil.demo import draw_landscape
 from vigil.hashing.decode import decode
 from vigil.sources.sniff import HEAD_SIZE, sniff
@@ -134,37 +133,6 @@ def test_signatures_alone_are_not_pictures() -> None:
         assert sniff(head).media == "other", head
 
 
-def _media(container: str, video: bool, audio: bool) -> bytes:
-    buf = io.BytesIO()
-    with av.open(buf, "w", format=container) as out:
-        streams = []
-        if video:
-            v = out.add_stream("mpeg4" if container == "mp4" else "wmv2", rate=10)
-            v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
-            streams.append(v)
-        if audio:
-            codec = "wmav2" if container == "asf" else "aac"
-            a = out.add_stream(codec, rate=22050, layout="mono")
-            a.bit_rate = 64000
-            streams.append(a)
-        for i in range(10 if video else 0):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 20, np.uint8), "rgb24")
-            for packet in streams[0].encode(frame):
-                out.mux(packet)
-        if audio:
-            a = streams[-1]
-            for i in range(10):
-                samples = np.zeros((1, 1024), np.float32)
-                frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
-                frame.sample_rate, frame.pts = 22050, i * 1024
-                for packet in a.encode(frame):
-                    out.mux(packet)
-        for s in streams:
-            for packet in s.encode(None):
-                out.mux(packet)
-    return buf.getvalue()
-
-
 @pytest.mark.parametrize(
     ("container", "video", "audio", "expected"),
     [
@@ -176,12 +144,12 @@ def _media(container: str, video: bool, audio: bool) -> bytes:
     ],
 )
 def test_sound_only_is_not_video(container: str, video: bool, audio: bool, expected: tuple) -> None:
-    data = _media(container, video, audio)
+    data = media_file(container, video, audio)
     kind = sniff(data[:HEAD_SIZE])
     assert (kind.mime, kind.media) == expected
 
 
-def test_jpeg_header_with_garbage_body_is_recorded_as_not_decoded() -> None:
+def test_jpeg_header_with_garbage_body_is_damaged_not_a_picture() -> None:
     import random
 
     from vigil.model import Hashes, Item
@@ -193,12 +161,19 @@ def test_jpeg_header_with_garbage_body_is_recorded_as_not_decoded() -> None:
     assert sniff(damaged[:HEAD_SIZE]).media == "image"
     item = Item(path="x.jpg", open=lambda: io.BytesIO(damaged), size=len(damaged))
     hashes, errors = analyse_picture(item, Hashes(len(damaged), "", "", "", "image/jpeg", "image"))
-    # Not a whole picture: marked partial, with a record saying so.
-    assert hashes.partial
+    # Damaged, and counted as "other": not a picture, no PDQ, with a record saying why.
+    assert (hashes.media, hashes.partial, hashes.pdq) == ("other", True, None)
     assert [(e.location, e.stage, e.reason) for e in errors] == [
-        ("x.jpg", "decode", "picture only partly decoded (truncated?)")
+        ("x.jpg", "decode", "damaged: a JPEG header with a garbage body (1.2% of the scan data "
+         "is valid): no picture decodes; not counted as a picture")
     ]
-    # The whole picture, unchanged, is not.
+    # Cut short, the same picture still decodes (partly) and stays a picture.
+    cut = whole[: len(whole) // 2]
+    item = Item(path="y.jpg", open=lambda: io.BytesIO(cut), size=len(cut))
+    hashes, errors = analyse_picture(item, Hashes(len(cut), "", "", "", "image/jpeg", "image"))
+    assert (hashes.media, hashes.partial) == ("image", True) and hashes.pdq is not None
+    assert [e.reason for e in errors] == ["picture only partly decoded (truncated?)"]
+    # The whole picture, unchanged, is not damaged.
     item = Item(path="z.jpg", open=lambda: io.BytesIO(whole), size=len(whole))
     hashes, errors = analyse_picture(item, Hashes(len(whole), "", "", "", "image/jpeg", "image"))
     assert not hashes.partial and hashes.pdq is not None and errors == []

@@ -41,6 +41,7 @@ import pillow_heif
 from PIL import Image, ImageFile
 
 from vigil.hashing.pdq_core import luma
+from vigil.sources.sniff import jpeg_segments
 
 DEFAULT_MAX_PIXELS = 200_000_000
 EXIF_ORIENTATION = 0x0112
@@ -155,6 +156,12 @@ def _decode_open(image: Image.Image, data: bytes, min_side: int | None, max_pixe
     if fmt in ("JPEG", "MPO") and not partial:
         # libjpeg decodes a garbage body into grey without raising: check the markers.
         partial = _jpeg_damaged(data)
+    if fmt in ("JPEG", "MPO") and partial:
+        share = jpeg_valid_scan_share(data)
+        if share < MIN_VALID_SCAN_SHARE:
+            reason = (f"damaged: a JPEG header with a garbage body ({share:.1%} of the scan "
+                      "data is valid): no picture decodes")
+            return Decoded(None, width, height, orientation, fmt, partial=True, error=reason)
     return Decoded(pixels, width, height, orientation, fmt, scale, partial)
 
 
@@ -165,18 +172,36 @@ _ENTROPY_END = re.compile(rb"\xff(?:[^\x00\xd0-\xd7\xff\xc4\xda\xdb\xdc\xdd\xfe\
 
 def _jpeg_damaged(data: bytes) -> bool:
     """True if the JPEG's first image has an invalid marker in its scan data or no end."""
-    pos = 2
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if marker == 0xFF:
-            pos += 1
-            continue
-        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+    scan = _first_scan(data)
+    return scan is None or scan[1] is None or data[scan[1] + 1 : scan[1] + 2] != b"\xd9"
+
+
+def _first_scan(data: bytes) -> tuple[int, int | None] | None:
+    """Where the first scan's entropy-coded data starts, and the offset of the marker that
+    ends it (None: it runs to the end of the data); None if no scan header is found."""
+    for marker, pos, length in jpeg_segments(data):
         if marker == 0xDA:
-            end = _ENTROPY_END.search(data, pos + 2 + length)
-            return end is None or data[end.start() + 1 : end.start() + 2] != b"\xd9"
-        pos += 2 + length
-    return True
+            start = pos + 2 + length
+            end = _ENTROPY_END.search(data, start)
+            return start, None if end is None or len(end.group()) == 1 else end.start()
+    return None
+
+
+# A damaged JPEG whose scan data turns invalid before this share of it is garbage with a
+# JPEG header: nothing of a picture decodes from it (libjpeg fills the rest with grey).
+MIN_VALID_SCAN_SHARE = 0.1
+
+
+def jpeg_valid_scan_share(data: bytes) -> float:
+    """The share of a JPEG's first scan data before its first invalid marker (1.0 when the
+    scan is whole or merely cut short, 0.0 when there is no scan)."""
+    scan = _first_scan(data)
+    if scan is None:
+        return 0.0
+    start, end = scan
+    if end is None or data[end + 1 : end + 2] == b"\xd9":
+        return 1.0
+    return (end - start) / max(1, len(data) - start)
 
 
 def apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:

@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from vigil.hashing.crypto import Digests, digest_stream
-from vigil.model import Hashes, Item, Match, ScanError
+from vigil.model import Hashes, Item, Match, Media, ScanError
+from vigil.sources.expand.firefox_cache import kind_of
 from vigil.sources.sniff import Kind, sniff
 
 Matcher = Callable[[Hashes], list[Match]]
@@ -38,6 +39,9 @@ class Analysis:
     matchers: Sequence[Matcher]
     analysers: dict[str, Analyser]
     claimed: Callable[[str], bool]
+    # Contents whose analyser changed their media (a picture signature that does not
+    # decode is "other"): later copies in the same task, not analysed again, follow.
+    retyped: dict[str, Media] = field(default_factory=dict)
 
     def __call__(self, item: Item) -> Outcome:
         """Analyse one item whose bytes ``item.open()`` gives; see the module docstring."""
@@ -59,6 +63,9 @@ class Analysis:
         (a spooled copy for a container member).
         """
         kind = sniff(digests.head)
+        if kind.media != "other":
+            # A cached picture or video with the cache's metadata after it is an entry.
+            kind = _typed(item, digests.head)
         hashes = Hashes(
             size=digests.size,
             md5=digests.md5,
@@ -70,6 +77,8 @@ class Analysis:
         outcome = Outcome(item, hashes, kind)
         # Perceptual work and matching happen once per distinct content in the case.
         if not self.claimed(hashes.sha256):
+            if hashes.sha256 in self.retyped:
+                outcome.hashes = replace(hashes, media=self.retyped[hashes.sha256], partial=True)
             return outcome
         analyser = self.analysers.get(kind.media)
         if analyser is not None:
@@ -81,6 +90,8 @@ class Analysis:
                 errs = [ScanError(item.path, kind.media, f"{type(exc).__name__}: {exc}")]
             outcome.hashes = hashes
             outcome.errors.extend(errs)
+            if hashes.media != kind.media:
+                self.retyped[hashes.sha256] = hashes.media
         for matcher in self.matchers:
             outcome.matches.extend(matcher(outcome.hashes or hashes))
         if outcome.hashes is not None and item.size is not None and item.size != digests.size:
@@ -89,6 +100,14 @@ class Analysis:
             )
             outcome.hashes = replace(outcome.hashes, partial=True)
         return outcome
+
+
+def _typed(item: Item, head: bytes) -> Kind:
+    try:
+        with item.open() as stream:
+            return kind_of(head, stream)
+    except OSError:
+        return sniff(head)
 
 
 class ItemTimeout(Exception):

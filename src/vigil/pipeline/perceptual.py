@@ -15,6 +15,9 @@ from vigil.hashing.video import hash_video
 from vigil.model import Hashes, Item, ScanError
 from vigil.pipeline.analyse import Analyser
 
+# Decode failures that say nothing about whether the bytes are a picture: it stays one.
+_STILL_PICTURES = ("decompression bomb", "cannot read")
+
 
 def analyse_picture(
     item: Item, hashes: Hashes, mode: str = "fast", tilts: bool = True
@@ -24,6 +27,10 @@ def analyse_picture(
     with item.open() as stream:
         result = pdq_for_file(stream, mode, tilts=tilts)  # type: ignore[arg-type]
     errors = []
+    if result.error and result.hash is None and not result.error.startswith(_STILL_PICTURES):
+        # A signature but nothing that decodes: damaged, counted as "other", not a picture.
+        errors.append(ScanError(item.path, "decode", f"{result.error}; not counted as a picture"))
+        return replace(hashes, media="other", partial=True), errors
     if result.error:
         errors.append(ScanError(item.path, "decode", result.error))
     elif result.partial:

@@ -52,6 +52,8 @@ class ScanSettings:
     max_seconds: float = Limits.max_seconds
     max_item_seconds: float = Limits.max_item_seconds
     carve: bool = False
+    # Carve pictures out of allocated files of no known kind (.dll, pagefile.sys ...).
+    carve_files: bool = True
     vss: bool = False
     pdq_mode: str = "fast"
     pdq_min_quality: int = 50
@@ -73,6 +75,7 @@ class ScanSettings:
             max_bytes=self.max_bytes,
             max_seconds=self.max_seconds,
             max_item_seconds=self.max_item_seconds,
+            carve_files=self.carve_files,
         )
 
     def as_dict(self) -> dict[str, object]:

@@ -32,6 +32,7 @@ from vigil.pipeline.records import detach
 from vigil.pipeline.shipping import Shipper
 from vigil.sources.expand import Expander, Member, child_item, expander_for
 from vigil.sources.expand.budget import Budget, BudgetExceeded, Limits, Metered
+from vigil.sources.expand.firefox_cache import kind_of
 from vigil.sources.sniff import sniff
 from vigil.sources.spool import Spool
 from vigil.store.api import ItemRecord
@@ -69,7 +70,7 @@ def walk_item(item: Item, walk: Walk) -> None:
 def _top(item: Item, walk: Walk, budget: Budget, timer: _Timer) -> None:
     if item.path in walk.reenter:
         # Recorded before an interruption, but not all its members were.
-        expander = _expander_of(item)
+        expander = _expander_of(item, walk.limits)
         if expander is not None:
             with item.open() as stream:
                 _expand(item, stream, expander, walk, budget, timer, frozenset())
@@ -81,7 +82,7 @@ def _top(item: Item, walk: Walk, budget: Budget, timer: _Timer) -> None:
     expander = None
     if outcome.kind is not None and outcome.hashes is not None:
         walk.out.count_bytes(outcome.hashes.size)
-        expander = expander_for(outcome.kind.mime)
+        expander = expander_for(outcome.kind.mime, walk.limits)
     walk.out.record(
         ItemRecord(detach(item), outcome.hashes, outcome.matches, container=expander is not None)
     )
@@ -161,7 +162,7 @@ def _member(
         _unread(child, walk, exc)
         return
     kind = sniff(head)
-    expander = expander_for(kind.mime)
+    expander = expander_for(kind.mime, walk.limits, head)
     spool = Spool(walk.spool_dir) if expander or kind.media in walk.analysis.analysers else None
     try:
         try:
@@ -187,6 +188,8 @@ def _member(
             walk.out.count_bytes(digests.size)
             return
         outcome = walk.analysis.finish(child, digests)
+        if outcome.kind is not None and outcome.kind != kind:  # typed by more than its head
+            expander = expander_for(outcome.kind.mime, walk.limits)
         walk.out.errors(outcome.errors)
         walk.out.count_bytes(digests.size)
         sha = digests.sha256
@@ -248,13 +251,14 @@ class _Prefixed:
         return self._rest.read(size)
 
 
-def _expander_of(item: Item) -> Expander | None:
+def _expander_of(item: Item, limits: Limits) -> Expander | None:
     try:
         with item.open() as stream:
             head = stream.read(HEAD_SIZE)
+            kind = kind_of(head, stream)
     except OSError:
         return None
-    return expander_for(sniff(head).mime)
+    return expander_for(kind.mime, limits, head)
 
 
 def _failure(location: str, exc: BaseException) -> ScanError:

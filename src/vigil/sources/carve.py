@@ -57,28 +57,92 @@ class _Window:
         return bytes(out)
 
 
-def carve(stream: BinaryIO, start: int, length: int) -> Iterator[tuple[int, int, str]]:
+class _Work:
+    """What the structure walks of one ``carve`` call have learnt and spent.
+
+    ``dead`` holds the positions of marker segments, chunks and blocks from which a walk
+    is known to fail (whatever candidate reached them, as long as it may read to the end
+    of the range): a later candidate that joins such a chain stops there instead of
+    walking it again. Without it, bytes crafted as one long chain of segments with a
+    signature every few bytes cost the square of their length. ``steps`` counts every
+    walk step against ``limit``, the backstop for chains cut by a size bound instead.
+    """
+
+    def __init__(self, end: int, length: int) -> None:
+        self.end = end
+        # One set per kind of chain: a position means different things in each.
+        self.dead: dict[str, set[int]] = {}
+        self.steps = 0
+        self.limit = 4 * length + 1_000_000
+
+    def step(self) -> None:
+        self.steps += 1
+        if self.steps > self.limit:
+            raise _WorkSpent
+
+    def advance(self, offset: int) -> None:
+        """Forget what lies before ``offset`` (walks only go forward) once the memo is big."""
+        if sum(len(dead) for dead in self.dead.values()) > _MEMO_TOTAL:
+            for kind, dead in self.dead.items():
+                kept = {pos for pos in dead if pos >= offset}
+                self.dead[kind] = kept if len(kept) <= _MEMO_TOTAL // 4 else set()
+
+    def chain(self, kind: str) -> set[int]:
+        """The dead positions of chains of ``kind``."""
+        return self.dead.setdefault(kind, set())
+
+    def failed(self, dead: set[int], visited: list[int], limit: int) -> int:
+        """Remember ``visited`` in ``dead`` if the walk could read to the end; return 0."""
+        if limit >= self.end:
+            dead.update(visited)
+        return 0
+
+
+# Memory bounds of the memo: positions remembered per walk, and in all.
+_MEMO_WALK = 1 << 18
+_MEMO_TOTAL = 1 << 21
+
+
+def _remember(visited: list[int], pos: int) -> None:
+    if len(visited) < _MEMO_WALK:
+        visited.append(pos)
+
+
+class _WorkSpent(Exception):
+    """The structure walks of one carve call took more steps than its backstop allows."""
+
+
+def carve(
+    stream: BinaryIO, start: int, length: int, problems: list[str] | None = None
+) -> Iterator[tuple[int, int, str]]:
     """Find whole JPEG/PNG/GIF files in ``stream[start:start+length]``.
 
     Args:
         stream: A seekable binary stream.
         start: First byte to search.
         length: Number of bytes to search; a file must end inside this range.
+        problems: If given, why carving stopped early is appended to it (the structure
+            walks took more than four steps per byte searched: crafted input).
 
     Returns:
         An iterator of ``(offset, length, kind)`` with ``offset`` in stream coordinates
         and ``kind`` one of ``jpeg``, ``png``, ``gif``, in offset order, not overlapping.
+        The cost is linear in ``length``: one read of it, in blocks, plus bounded walks.
     """
     end = start + length
     window = _Window(stream, end)
+    work = _Work(end, length)
     pos = start
     while pos < end:
-        chunk = window.get(pos, _SCAN_CHUNK + 8)
+        # The search reads the stream directly (no copy through the window's blocks).
+        stream.seek(pos)
+        chunk = stream.read(min(_SCAN_CHUNK + 8, end - pos))
         if not chunk:
             break
         hits = sorted(
             (i, kind)
             for sig, kind in _SIGNATURES
+            if sig[0] in chunk  # memchr: a chunk of zeros costs almost nothing more
             for i in _find_all(chunk, sig)
             if i < _SCAN_CHUNK
         )
@@ -87,7 +151,14 @@ def carve(stream: BinaryIO, start: int, length: int) -> Iterator[tuple[int, int,
             offset = pos + i
             if offset < skip_to:
                 continue
-            size = _VALIDATORS[kind](window, offset, min(end, offset + MAX_SIZE[kind]))
+            work.advance(offset)
+            try:
+                size = _VALIDATORS[kind](window, offset, min(end, offset + MAX_SIZE[kind]), work)
+            except _WorkSpent:
+                if problems is not None:
+                    problems.append(f"carving stopped at offset {offset}: the structure walks "
+                                    f"took more than {work.limit} steps (crafted input?)")
+                return
             if size:
                 yield offset, size, kind
                 skip_to = offset + size
@@ -101,13 +172,19 @@ def _find_all(data: bytes, sig: bytes) -> Iterator[int]:
         i = data.find(sig, i + 1)
 
 
-def _jpeg_size(w: _Window, start: int, end: int) -> int:
+def _jpeg_size(w: _Window, start: int, end: int, work: _Work) -> int:
     pos = start + 2
     frame = scan = False
+    dead = work.chain("jpeg")
+    visited: list[int] = []
     while pos + 2 <= end:
+        if pos in dead:
+            return work.failed(dead, visited, work.end)
+        work.step()
+        _remember(visited, pos)
         head = w.get(pos, 4)
         if len(head) < 2 or head[0] != 0xFF:
-            return 0
+            return work.failed(dead, visited, work.end)
         marker = head[1]
         if marker == 0xFF:  # fill byte
             pos += 1
@@ -118,10 +195,10 @@ def _jpeg_size(w: _Window, start: int, end: int) -> int:
             pos += 2
             continue
         if marker in (0x00, 0xD8) or len(head) < 4:
-            return 0
+            return work.failed(dead, visited, work.end)
         seg_len = struct.unpack(">H", head[2:4])[0]
         if seg_len < 2:
-            return 0
+            return work.failed(dead, visited, work.end)
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
             frame = True
         pos += 2 + seg_len
@@ -129,8 +206,8 @@ def _jpeg_size(w: _Window, start: int, end: int) -> int:
             scan = True
             pos = _after_entropy(w, pos, end)
             if pos < 0:
-                return 0
-    return 0
+                return work.failed(dead, visited, end)
+    return work.failed(dead, visited, end)
 
 
 def _after_entropy(w: _Window, pos: int, end: int) -> int:
@@ -151,21 +228,31 @@ def _after_entropy(w: _Window, pos: int, end: int) -> int:
     return -1
 
 
-def _png_size(w: _Window, start: int, end: int) -> int:
+def _png_size(w: _Window, start: int, end: int, work: _Work) -> int:
     pos = start + 8
     first = True
+    dead = work.chain("png")
+    visited: list[int] = []
     while pos + 12 <= end:
+        if pos in dead:
+            return work.failed(dead, visited, work.end)
+        work.step()
         head = w.get(pos, 8)
         if len(head) < 8:
             return 0
         size = struct.unpack(">I", head[:4])[0]
         ctype = head[4:8]
-        if not ctype.isalpha() or (first and ctype != b"IHDR") or pos + 12 + size > end:
+        if not ctype.isalpha() or (first and ctype != b"IHDR"):
             return 0
+        if pos + 12 + size > end:
+            return work.failed(dead, visited, end)
+        if not first:
+            _remember(visited, pos)  # the first chunk must be IHDR: its failure is its own
         first = False
         crc = zlib.crc32(ctype)
         done = 0
         while done < size:
+            work.step()
             piece = w.get(pos + 8 + done, min(_BLOCK, size - done))
             if not piece:
                 return 0
@@ -173,14 +260,14 @@ def _png_size(w: _Window, start: int, end: int) -> int:
             done += len(piece)
         stored = w.get(pos + 8 + size, 4)
         if len(stored) < 4 or struct.unpack(">I", stored)[0] != crc:
-            return 0
+            return work.failed(dead, visited, work.end)
         pos += 12 + size
         if ctype == b"IEND":
             return pos - start
-    return 0
+    return work.failed(dead, visited, end)
 
 
-def _gif_size(w: _Window, start: int, end: int) -> int:
+def _gif_size(w: _Window, start: int, end: int, work: _Work) -> int:
     head = w.get(start, 13)
     if len(head) < 13 or head[:6] not in (b"GIF87a", b"GIF89a"):
         return 0
@@ -188,14 +275,20 @@ def _gif_size(w: _Window, start: int, end: int) -> int:
     if head[10] & 0x80:
         pos += 3 * (2 ** ((head[10] & 7) + 1))
     images = 0
+    dead = work.chain("gif")
+    visited: list[int] = []
     while pos < end:
+        if pos in dead:
+            return work.failed(dead, visited, work.end)
+        work.step()
+        _remember(visited, pos)
         block = w.get(pos, 1)
         if not block:
             return 0
         if block[0] == 0x3B:
             return pos + 1 - start if images else 0
         if block[0] == 0x21:
-            pos = _skip_sub_blocks(w, pos + 2, end)
+            pos = _skip_sub_blocks(w, pos + 2, end, work)
         elif block[0] == 0x2C:
             desc = w.get(pos, 10)
             if len(desc) < 10:
@@ -203,23 +296,33 @@ def _gif_size(w: _Window, start: int, end: int) -> int:
             pos += 10
             if desc[9] & 0x80:
                 pos += 3 * (2 ** ((desc[9] & 7) + 1))
-            pos = _skip_sub_blocks(w, pos + 1, end)  # after the LZW minimum code size
+            pos = _skip_sub_blocks(w, pos + 1, end, work)  # after the LZW minimum code size
             images += 1
         else:
-            return 0
+            return work.failed(dead, visited, work.end)
         if pos < 0:
-            return 0
-    return 0
+            return work.failed(dead, visited, end)
+    return work.failed(dead, visited, end)
 
 
-def _skip_sub_blocks(w: _Window, pos: int, end: int) -> int:
+def _skip_sub_blocks(w: _Window, pos: int, end: int, work: _Work) -> int:
+    """The position after a chain of data sub-blocks, or -1 (memoised as a failure when
+    the chain runs to the end of the range: later candidates stop where they join it)."""
+    dead = work.chain("gif-data")
+    visited: list[int] = []
     while pos < end:
+        if pos in dead:
+            work.failed(dead, visited, work.end)
+            return -1
+        work.step()
+        _remember(visited, pos)
         size = w.get(pos, 1)
         if not size:
             return -1
         pos += 1 + size[0]
         if size[0] == 0:
             return pos
+    work.failed(dead, visited, end)
     return -1
 
 

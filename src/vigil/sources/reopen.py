@@ -21,10 +21,11 @@ from vigil.model import MEMBER_SEP, OFFSET_SEP, Item, Locator, ScanError
 from vigil.sources import SourceOptions, open_evidence
 from vigil.sources.expand import Limits, child_item, expander_for
 from vigil.sources.expand.budget import Budget, BudgetExceeded
+from vigil.sources.expand.firefox_cache import kind_of
 from vigil.sources.extraction import extraction_kind, items_for_unit
 from vigil.sources.folder import item_for_file
 from vigil.sources.image_read import open_image
-from vigil.sources.sniff import HEAD_SIZE, sniff
+from vigil.sources.sniff import HEAD_SIZE
 from vigil.sources.spool import BACKEND_LOCK
 
 
@@ -116,7 +117,8 @@ def _child_on_the_way(item: Item, item_path: str, limits: Limits) -> Item:
     except OSError as exc:
         raise EvidenceError(f"cannot read {item.path!r}: {exc}") from exc
     with stream:
-        expander = expander_for(sniff(stream.read(HEAD_SIZE)).mime)
+        head = stream.read(HEAD_SIZE)
+        expander = expander_for(kind_of(head, stream).mime, head=head)
         stream.seek(0)
         if expander is None:
             raise EvidenceError(f"{item.path!r} is not a container, cannot reach {item_path!r}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from vigil.model import Media
@@ -37,6 +38,22 @@ def _is_jpeg(h: bytes) -> bool:
     # SOI followed by a marker segment (APPn, DQT, SOF, DHT, COM ...): FF D8 FF xx.
     # Random bytes starting FF D8 without the third FF are not JPEG.
     return len(h) >= 4 and h[0:3] == b"\xff\xd8\xff" and h[3] >= 0xC0
+
+
+def jpeg_segments(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """``(marker, offset, length)`` of a JPEG's marker segments, up to and including the
+    first scan header (SOS), as far as they can be walked (``length`` counts itself)."""
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        yield marker, pos, length
+        if marker == 0xDA or length < 2:
+            return
+        pos += 2 + length
 
 
 def _is_isobmff(h: bytes, brands: tuple[bytes, ...]) -> bool:
@@ -280,6 +297,9 @@ def sniff(head: bytes) -> Kind:
         return Kind("application/x-ole-storage", "other")
     if h[:8] == b"\x30\x5c\x72\xa7\x1b\x6d\xfb\xfc":
         return Kind("application/x-chrome-simple-cache", "other")
+    if h[:4] == b"!BDN" and h[8:10] in (b"SM", b"SO"):
+        # Outlook Personal Folders (PST) and Offline Storage (OST): wMagicClient "SM"/"SO".
+        return Kind("application/vnd.ms-outlook-pst", "other")
     if h[:16] == b"SQLite format 3\x00":
         return Kind("application/vnd.sqlite3", "other")
     if h[:4] == b"CMMM":

@@ -93,19 +93,35 @@ def _not_kept() -> BinaryIO:
     raise OSError("member bytes were not kept (neither a picture, a video nor a container)")
 
 _REGISTRY: dict[str, Expander] = {}
+# Whether an expander is used, from the scan's limits and the content's first bytes
+# (None when the caller has not read them): carving inside files is a setting, and a
+# JPEG is a container only if its head shows EXIF or MPF segments.
+Enabled = Callable[[Limits, bytes | None], bool]
+_ENABLED: dict[str, Enabled] = {}
 
 
-def register(mimes: tuple[str, ...], expander: Expander) -> None:
-    """Register ``expander`` for each MIME type; a type registered twice is an error."""
+def register(mimes: tuple[str, ...], expander: Expander, enabled: Enabled | None = None) -> None:
+    """Register ``expander`` for each MIME type; a type registered twice is an error.
+
+    ``enabled``, if given, says from a scan's limits and a content's head whether the
+    expander is used for it.
+    """
     for mime in mimes:
         if mime in _REGISTRY:
             raise KeyError(f"an expander for {mime!r} is already registered")
         _REGISTRY[mime] = expander
+        if enabled is not None:
+            _ENABLED[mime] = enabled
 
 
-def expander_for(mime: str) -> Expander | None:
-    """The expander registered for ``mime``, or None."""
+def expander_for(
+    mime: str, limits: Limits | None = None, head: bytes | None = None
+) -> Expander | None:
+    """The expander registered for ``mime`` and on (under ``limits``, for ``head``), or None."""
     _load_builtin()
+    enabled = _ENABLED.get(mime)
+    if enabled is not None and not enabled(limits or Limits(), head):
+        return None
     return _REGISTRY.get(mime)
 
 

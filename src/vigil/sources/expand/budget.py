@@ -38,6 +38,8 @@ class Limits:
     max_seconds: float = 3600.0
     # CPU seconds one member may take (decode, parse); enforced by the worker process.
     max_item_seconds: float = 60.0
+    # Carve pictures out of files of no known kind (``expand/inside.py``).
+    carve_files: bool = True
 
 
 class BudgetExceeded(Exception):

@@ -16,7 +16,8 @@ from dataclasses import replace
 from vigil.model import Item, ScanError
 from vigil.sources.expand import Limits, child_item, expander_for
 from vigil.sources.expand.budget import Budget, BudgetExceeded
-from vigil.sources.sniff import HEAD_SIZE, sniff
+from vigil.sources.expand.firefox_cache import kind_of
+from vigil.sources.sniff import HEAD_SIZE
 
 STAGE = "expand"
 
@@ -48,7 +49,8 @@ def _expand(item: Item, budget: Budget, ancestors: frozenset[str]) -> Iterator[I
         if item.depth > 0:
             yield ScanError(item.path, STAGE, f"cannot read: {type(exc).__name__}: {exc}")
         return
-    expander = expander_for(sniff(data[:HEAD_SIZE]).mime)
+    head = data[:HEAD_SIZE]
+    expander = expander_for(kind_of(head, io.BytesIO(data)).mime, budget.limits, head)
     if expander is None:
         return
     digest = hashlib.sha1(data).hexdigest()
@@ -74,7 +76,8 @@ def _expand(item: Item, budget: Budget, ancestors: frozenset[str]) -> Iterator[I
             continue
         child = replace(child, open=lambda body=body: io.BytesIO(body))
         yield child
-        if expander_for(sniff(body[:HEAD_SIZE]).mime) is None:
+        head = body[:HEAD_SIZE]
+        if expander_for(kind_of(head, io.BytesIO(body)).mime, budget.limits, head) is None:
             continue
         if (deep := budget.depth_error(child.path, child.depth)) is not None:
             yield deep

@@ -1,0 +1,240 @@
+"""Pictures found in documents and containers: vigil against independent tools (issue 14).
+
+    .venv/bin/python benchmarks/pictures_found.py [--copies 20] [--workers 2]
+    .venv/bin/python benchmarks/pictures_found.py --pagefile 4
+
+The corpus (cached under /tmp/vigil-bench-pictures) is the document corpus
+(``tests/documents_corpus/build_documents.py``: PDF, mail, mbox, .msg, SQLite, audio
+covers, web archives, WARC, caches, OneNote, raw camera, a camera JPEG with EXIF
+thumbnails, an unknown binary with pictures inside, a Firefox cache2 entry) plus, from
+real producers: a zip of pictures (Python's zipfile), a 7z (``7z a``), a cab (gcab) and a
+PDF made by pikepdf; ``--copies`` copies of it, one folder each.
+
+For each file, the pictures vigil finds below it (media ``image`` in the case store)
+are compared with an independent count: ``pdfimages -list`` for PDFs, ``unzip -l`` +
+``unzip -p`` for zips, ``7z l`` + ``7z e -so`` for 7z and cab, each extracted member
+counted if Pillow opens and loads it; for the formats no such tool reads (mail, caches,
+app data, EXIF), the builders' own lists, each picture checked with Pillow. The scan is
+one ``vigil scan`` process tree (wall time, peak RSS); the peers' time is the sum of
+the tools' runs over the same files.
+
+``--pagefile GIB`` instead scans a pagefile of zeros and noise with a picture inside, with
+carving inside files on and off, beside ``md5sum`` of it (one read).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from PIL import Image  # noqa: E402
+
+from documents_corpus.build_documents import corpus, encoded  # noqa: E402
+from scale import timed_scan  # noqa: E402
+
+CACHE = Path("/tmp/vigil-bench-pictures")
+
+
+def _is_picture(data: bytes) -> bool:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+        return True
+    except Exception:  # noqa: BLE001 - anything Pillow refuses is not a picture here
+        return False
+
+
+def _extra_files(folder: Path) -> dict[str, int]:
+    """Containers written by real producers; returns name -> pictures put in."""
+    pictures = {f"p{i}.{'png' if i % 3 == 0 else 'jpg'}":
+                encoded(200 + i, "PNG" if i % 3 == 0 else "JPEG", size=(96 + i, 64))
+                for i in range(12)}
+    src = folder / "_src"
+    src.mkdir(parents=True, exist_ok=True)
+    for name, data in pictures.items():
+        (src / name).write_bytes(data)
+    (src / "notes.txt").write_text("benign\n")
+    names = [*pictures, "notes.txt"]
+    with zipfile.ZipFile(folder / "album.zip", "w") as z:
+        for name in names:
+            z.write(src / name, f"album/{name}")
+    subprocess.run(["7z", "a", "-bd", "-y", str(folder / "album.7z"), *names], cwd=src,
+                   check=True, capture_output=True)
+    subprocess.run(["gcab", "--create", "--zip", str(folder / "album.cab"), *names], cwd=src,
+                   check=True, capture_output=True)
+    shutil.rmtree(src)
+    return {"album.zip": 12, "album.7z": 12, "album.cab": 12}
+
+
+def build(copies: int) -> tuple[Path, dict[str, int]]:
+    """The corpus folder and, per file of one copy, the pictures the builders put in it."""
+    evidence = CACHE / f"copies-{copies}"
+    one = CACHE / "one"
+    if not one.exists():
+        one.mkdir(parents=True)
+        for name, (data, _expected) in corpus().items():
+            (one / name).parent.mkdir(parents=True, exist_ok=True)
+            (one / name).write_bytes(data)
+        _extra_files(one)
+    if not evidence.exists():
+        for n in range(copies):
+            shutil.copytree(one, evidence / f"copy{n:03d}")
+    put = {"album.zip": 12, "album.7z": 12, "album.cab": 12}
+    for name, (_data, expected) in corpus().items():
+        # None: a bitmap vigil renders to PNG, or a re-serialised attached message.
+        put[name] = sum(1 for key, body in expected.items()
+                        if (body is None and key.endswith(".png"))
+                        or (body is not None and _is_picture(body)))
+    return evidence, put
+
+
+def independent(folder: Path) -> tuple[dict[str, int], float]:
+    """Pictures per file of one copy by the independent tools, and their total time."""
+    counts: dict[str, int] = {}
+    start = time.perf_counter()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        name = str(path.relative_to(folder))
+        if path.suffix == ".pdf":
+            rows = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True,
+                                  text=True, check=True).stdout.splitlines()[2:]
+            # One per distinct image object (an image drawn on two pages is one picture),
+            # soft masks left out, each inline image counted.
+            objects = set()
+            for number, row in enumerate(line.split() for line in rows):
+                if row[2] != "smask":
+                    objects.add(f"inline {number}" if row[10] == "[inline]" else row[10])
+            counts[name] = len(objects)
+        elif path.suffix == ".zip":
+            listed = subprocess.run(["unzip", "-Z1", str(path)], capture_output=True,
+                                    text=True, check=True).stdout.split()
+            counts[name] = sum(_is_picture(subprocess.run(
+                ["unzip", "-p", str(path), member], capture_output=True, check=True).stdout)
+                for member in listed)
+        elif path.suffix in (".7z", ".cab"):
+            listing = subprocess.run(["7z", "l", "-slt", str(path)], capture_output=True,
+                                     text=True, check=True).stdout
+            members = [line[7:] for line in listing.splitlines()
+                       if line.startswith("Path = ") and line[7:] != str(path)]
+            counts[name] = sum(_is_picture(subprocess.run(
+                ["7z", "e", "-so", str(path), member], capture_output=True, check=True).stdout)
+                for member in members)
+    return counts, time.perf_counter() - start
+
+
+def found_by_vigil(store: Path, copy: str = "copy000/") -> dict[str, int]:
+    """Pictures below each top-level file of ``copy`` in the case store."""
+    with sqlite3.connect(store) as conn:
+        rows = conn.execute("select i.path from items i join contents c on c.id = i.content_id "
+                            "where c.media = 'image'").fetchall()
+    counts: dict[str, int] = {}
+    for (path,) in rows:
+        if not path.startswith(copy):
+            continue
+        top = path.removeprefix(copy)
+        cut = min((i for i in (top.find("!"), top.find("@")) if i > 0), default=-1)
+        if cut > 0:
+            counts[top[:cut]] = counts.get(top[:cut], 0) + 1
+    return counts
+
+
+def pagefile(gib: int, workers: int) -> None:
+    """A ``pagefile.sys`` of ``gib`` GiB (zeros, then 64 MiB of noise, a JPEG in the middle)
+    scanned with and without ``--no-carve-files``: the cost of carving inside files."""
+    folder = CACHE / f"pagefile-{gib}"
+    picture = encoded(300, size=(640, 480))
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        rng = random.Random(3)
+        with open(folder / "pagefile.sys", "wb") as out:
+            zero = bytes(1 << 20)
+            for _ in range(gib * 1024 // 2):
+                out.write(zero)
+            out.write(picture)
+            for _ in range(gib * 1024 // 2):
+                out.write(zero)
+            out.write(rng.randbytes(64 << 20))
+    for flag in ([], ["--no-carve-files"]):
+        home = Path(tempfile.mkdtemp(prefix="pictures-bench-", dir="/tmp"))
+        try:
+            load = os.getloadavg()[0]
+            seconds, peak = timed_scan(home, folder, "PF", ["--workers", str(workers), *flag], [])
+            found = found_by_vigil(home / "cases" / "PF.sqlite", "")
+        finally:
+            shutil.rmtree(home, ignore_errors=True)
+        print(f"pagefile {gib} GiB {' '.join(flag) or '(carving on)'}: {seconds:.2f} s, "
+              f"peak RSS {peak / 2**20:.0f} MiB, pictures {found}; load {load:.2f}")
+    start = time.perf_counter()
+    subprocess.run(["md5sum", str(folder / "pagefile.sys")], check=True, capture_output=True)
+    print(f"md5sum of it (one read, the floor): {time.perf_counter() - start:.2f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--copies", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pagefile", type=int, default=0, metavar="GIB",
+                        help="instead: scan a pagefile of GIB GiB with and without carving")
+    args = parser.parse_args()
+    if args.pagefile:
+        pagefile(args.pagefile, args.workers)
+        return
+    evidence, put = build(args.copies)
+    size = sum(p.stat().st_size for p in evidence.rglob("*") if p.is_file())
+    files = sum(1 for p in evidence.rglob("*") if p.is_file())
+    print(f"corpus: {args.copies} copies, {files} files, {size / 1e6:.1f} MB; "
+          f"load {os.getloadavg()[0]:.2f}")
+    home = Path(tempfile.mkdtemp(prefix="pictures-bench-", dir="/tmp"))
+    try:
+        seconds, peak = timed_scan(home, evidence, "PICS", ["--workers", str(args.workers)], [])
+        found = found_by_vigil(home / "cases" / "PICS.sqlite")
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    # The same work on both sides: only the files the tools read, scanned alone.
+    same = CACHE / f"tool-kinds-{args.copies}"
+    if not same.exists():
+        for path in evidence.rglob("*"):
+            if path.suffix in (".pdf", ".zip", ".7z", ".cab"):
+                target = same / path.relative_to(evidence)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+    home = Path(tempfile.mkdtemp(prefix="pictures-bench-", dir="/tmp"))
+    try:
+        load_same = os.getloadavg()[0]
+        same_seconds, _ = timed_scan(home, same, "SAME", ["--workers", str(args.workers)], [])
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    tools, one_copy = independent(evidence / "copy000")
+    print(f"vigil scan: {seconds:.2f} s ({size / 1e6 / seconds:.1f} MB/s, "
+          f"{files / seconds:.0f} files/s), peak RSS {peak / 2**20:.0f} MiB; "
+          f"load {os.getloadavg()[0]:.2f}")
+    print(f"independent tools on one copy (PDF, zip, 7z, cab only): {one_copy:.2f} s; "
+          f"x{args.copies} = {one_copy * args.copies:.2f} s; vigil scan of the same "
+          f"{args.copies} x 4 files: {same_seconds:.2f} s (load {load_same:.2f})")
+    print(f"{'file':58} {'put':>4} {'tool':>5} {'vigil':>6}")
+    missing = 0
+    for name in sorted(put):
+        tool = tools.get(name, "-")
+        got = found.get(name, 0)
+        want = tools.get(name, put[name])
+        missing += max(0, want - got)
+        print(f"{name:58} {put[name]:>4} {tool!s:>5} {got:>6}")
+    print(f"pictures put {sum(put.values())}, found by vigil {sum(found.values())}, "
+          f"missed {missing}")
+
+
+if __name__ == "__main__":
+    main()
