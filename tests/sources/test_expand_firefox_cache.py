@@ -79,3 +79,26 @@ def test_scan_types_entries_as_cache_and_finds_the_pictures_byte_exact(tmp_path:
 
 def test_a_picture_with_no_metadata_after_it_is_a_picture() -> None:
     assert list(expand_tree(Item("a.jpg", lambda: io.BytesIO(JPEG), size=len(JPEG)))) == []
+
+
+def test_entries_deep_in_a_big_zip_are_walked_not_shipped_as_pictures(tmp_path: Path) -> None:
+    """With two workers, members after the 16th of a container are shipped to the other
+    worker if they are pictures; a cache2 entry starts with its picture, so it must be
+    typed by its whole content first and walked where it is, body and all."""
+    entries = [firefox_cache2_entry(encoded(100 + i), f":https://example.org/{i}.jpg")
+               for i in range(40)]
+    evidence = tmp_path / "ev"
+    evidence.mkdir()
+    with zipfile.ZipFile(evidence / "profile.zip", "w") as z:
+        for i, entry in enumerate(entries):
+            z.writestr(f"cache2/entries/E{i:02d}", entry)
+    vigil = InProcessVigil(tmp_path / "home")
+    vigil("scan", str(evidence), "--case", "C", "--exhibit", "E", "-q", "--workers", "2")
+    vigil("report", "C", "--format", "json", "--out", str(tmp_path / "rep"))
+    items = json.loads((tmp_path / "rep" / "report.json").read_text())["items"]
+    bodies = sorted((i["path"], i["md5"]) for i in items if i["media"] == "image")
+    assert bodies == sorted(
+        (f"profile.zip!cache2/entries/E{i:02d}!https://example.org/{i}.jpg",
+         _md5(encoded(100 + i)))
+        for i in range(40)
+    )

@@ -136,6 +136,19 @@ def _blob(hex_digest: str | None) -> bytes | None:
     return bytes.fromhex(hex_digest) if hex_digest else None
 
 
+def library_state(home: Path) -> list[list[int]]:
+    """Size and change time of the library's files under ``home`` (its WAL too): what
+    changes when a set is imported, removed or fed by a review grade."""
+    state = []
+    for name in (LIBRARY_FILE, LIBRARY_FILE + "-wal"):
+        try:
+            info = (Path(home) / name).stat()
+        except OSError:
+            continue
+        state.append([info.st_size, info.st_mtime_ns])
+    return state
+
+
 class HashSetLibrary:
     """All imported hash sets, in one SQLite file (WAL mode) under ``home``."""
 

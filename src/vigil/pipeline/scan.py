@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from vigil.errors import BatchRejected
+from vigil.hashsets.library import library_state
 from vigil.model import Item, ScanError
 from vigil.names import escape_name, visible
 from vigil.pipeline.batches import Batch
@@ -301,7 +302,7 @@ def _scan_with(
     # Workers import their libraries and open the hash-set library while the
     # evidence is being listed, not after.
     for _ in range(workers):
-        pool.submit(warm_up, settings.as_dict(), str(home))
+        pool.submit(warm_up, _for_workers(settings, home), str(home))
     media = _check_media(store, ctx, evidence, kind, settings)
     planner = UnitPlanner(evidence, kind)
     source_errors = list_top_level(evidence, kind, settings, planner, media)
@@ -348,6 +349,12 @@ def _scan_with(
     summary.status = status
     summary.elapsed = time.monotonic() - started
     return summary
+
+
+def _for_workers(settings: ScanSettings, home: Path) -> dict[str, Any]:
+    """The settings as workers get them: with the library's state, so that a worker
+    that kept matchers from an earlier scan builds them again if the library changed."""
+    return {**settings.as_dict(), "library_state": library_state(home)}
 
 
 def _counts(summary: ScanSummary) -> dict[str, int]:
@@ -419,7 +426,7 @@ def _run_units(
     inflight: dict[Any, WorkUnit | Shipment] = {}
     retries = _Retries()
     tracker = _Tracker(store, ctx, content_ids)
-    settings_dict = settings.as_dict()
+    settings_dict = _for_workers(settings, home)
 
     def submit(task: WorkUnit | Shipment) -> Any:
         if isinstance(task, Shipment):

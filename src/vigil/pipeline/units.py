@@ -160,9 +160,15 @@ def _worker(home: str, settings: dict) -> _Worker:
     from vigil.pipeline.scan import ScanSettings
     from vigil.pipeline.setup import build_matchers
 
+    # ``settings`` holds the hash-set library's state as the scan found it when it
+    # started (``library_state``): a long-lived worker (Dask, or a process forked from
+    # one that scanned before) sees the sets imported or graded since, and every unit of
+    # one scan matches against the same library.
     key = (home, repr(sorted(settings.items())))
     with _WORKERS_LOCK:
         if key not in _WORKERS:
+            for old in [k for k in _WORKERS if k[0] == home]:
+                del _WORKERS[old]  # one configuration per home: banks are large
             _heap_for_large_arrays()
             s = ScanSettings.from_dict(settings)
             _WORKERS[key] = _Worker(

@@ -33,7 +33,7 @@ from vigil.pipeline.shipping import Shipper
 from vigil.sources.expand import Expander, Member, child_item, expander_for
 from vigil.sources.expand.budget import Budget, BudgetExceeded, Limits, Metered
 from vigil.sources.expand.firefox_cache import kind_of
-from vigil.sources.sniff import sniff
+from vigil.sources.sniff import Kind, sniff
 from vigil.sources.spool import Spool
 from vigil.store.api import ItemRecord
 
@@ -182,6 +182,7 @@ def _member(
             and spool is not None
             and expander is None
             and walk.ship.wants(index, digests.size)
+            and _typed_by_head(child, head, kind)
         ):
             with child.open() as stream:
                 walk.ship.add(child, digests, stream)
@@ -249,6 +250,16 @@ class _Prefixed:
             data, self._head = self._head, b""
             return data
         return self._rest.read(size)
+
+
+def _typed_by_head(item: Item, head: bytes, kind: Kind) -> bool:
+    """Whether the whole content types as its head does: a Firefox cache2 entry starts
+    with its picture, and is walked here, not shipped out as a picture."""
+    try:
+        with item.open() as stream:
+            return kind_of(head, stream) == kind
+    except OSError:
+        return True
 
 
 def _expander_of(item: Item, limits: Limits) -> Expander | None:
