@@ -1,10 +1,14 @@
 """A UFDR and an Android file-system tar against the same pictures as a folder.
 
     .venv/bin/python benchmarks/phones.py [--pictures 10000] [--large 50] [--workers 2]
+        [--app-data-gb 0] [--root /tmp/phones-bench] [--drop]
 
 The corpus is benchmarks/archives.py's (cached under /tmp/vigil-bench-archives):
-``--pictures`` small generated benign pictures and ``--large`` 1920x1080 JPEGs. From it
-(cached under /tmp/phones-bench) a UFDR (zip, members stored as Cellebrite stores
+``--pictures`` small generated benign pictures and ``--large`` 1920x1080 JPEGs, plus
+``--app-data-gb`` GB of application data as a phone holds it (64 MB files of seeded
+pseudo-random bytes under ``apps/``: read and hashed whole like every file, no media).
+With app data the folder is built under ``--root`` (the pictures hard-linked). From it
+(cached under ``--root``) a UFDR (zip, members stored as Cellebrite stores
 pictures, with a ``report.xml`` naming every file by a device path) and an Android
 full-file-system tar (every file under ``data/media/0/``). Each scan is a real
 ``vigil scan`` process tree.
@@ -12,13 +16,15 @@ full-file-system tar (every file under ``data/media/0/``). Each scan is a real
 Target (issue 15): each extraction scans at >= 0.8x the speed of the folder (its time
 <= 1.25x the folder's). The folder is scanned first and last and its mean is the peer;
 speeds are given by wall time and by CPU time of the scan's process tree (the fairer
-one when other jobs share the machine).
+one when other jobs share the machine). ``--drop`` deletes each extraction after its
+scan (the disk holds the folder and one extraction at a time).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import resource
 import sys
 import tarfile
@@ -34,6 +40,7 @@ from archives import make_folder  # noqa: E402
 from scale import timed_scan  # noqa: E402
 
 ROOT = Path("/tmp/phones-bench")
+_BLOB = 64 * 2**20
 NS = "http://pa.cellebrite.com/report/2.0"
 
 
@@ -44,15 +51,37 @@ def _files(folder: Path) -> list[Path]:
 def _cached(out: Path, write: Callable[[Path], None]) -> Path:
     """``out``, written by ``write`` (to a temporary name first) unless it exists."""
     if not out.exists():
-        ROOT.mkdir(parents=True, exist_ok=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_suffix(".part")
         write(partial)
         os.replace(partial, out)
     return out
 
 
-def make_ufdr(folder: Path) -> Path:
-    return _cached(ROOT / f"{folder.name}.ufdr", lambda partial: _write_ufdr(folder, partial))
+def with_app_data(pictures: Path, gb: float, root: Path) -> Path:
+    """A folder of ``pictures`` (hard links) and ``gb`` GB of app data files, cached."""
+    folder = root / f"{pictures.name}-apps-{gb:g}gb"
+    marker = folder / ".complete"
+    if marker.exists():
+        return folder
+    for f in _files(pictures):
+        target = folder / f.relative_to(pictures)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            os.link(f, target)
+    for n in range(int(gb * 1e9) // _BLOB):
+        target = folder / "apps" / f"com.example.app{n % 40:02d}" / "files" / f"cache{n:04d}.bin"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        rng = random.Random(n)
+        with open(target, "wb") as out:
+            for _ in range(_BLOB // 2**22):
+                out.write(rng.randbytes(2**22))
+    marker.touch()
+    return folder
+
+
+def make_ufdr(folder: Path, root: Path = ROOT) -> Path:
+    return _cached(root / f"{folder.name}.ufdr", lambda partial: _write_ufdr(folder, partial))
 
 
 def _write_ufdr(folder: Path, partial: Path) -> None:
@@ -77,13 +106,13 @@ def _write_ufdr(folder: Path, partial: Path) -> None:
         )
 
 
-def make_android_tar(folder: Path) -> Path:
+def make_android_tar(folder: Path, root: Path = ROOT) -> Path:
     def write(partial: Path) -> None:
         with tarfile.open(partial, "w", format=tarfile.GNU_FORMAT) as tf:
             for f in _files(folder):
                 tf.add(f, "data/media/0/" + f.relative_to(folder).as_posix())
 
-    return _cached(ROOT / f"{folder.name}-android.tar", write)
+    return _cached(root / f"{folder.name}-android.tar", write)
 
 
 def main() -> None:
@@ -91,13 +120,23 @@ def main() -> None:
     ap.add_argument("--pictures", type=int, default=10_000)
     ap.add_argument("--large", type=int, default=50)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--app-data-gb", type=float, default=0.0)
+    ap.add_argument("--root", type=Path, default=ROOT)
+    ap.add_argument("--drop", action="store_true", help="delete each extraction after its scan")
     args = ap.parse_args()
     folder = make_folder(args.pictures, args.large)
-    extractions = {"UFDR": make_ufdr(folder), "Android tar": make_android_tar(folder)}
-    size = sum(p.stat().st_size for p in _files(folder))
+    if args.app_data_gb:
+        folder = with_app_data(folder, args.app_data_gb, args.root)
+    makers = {
+        "UFDR": lambda: make_ufdr(folder, args.root),
+        "Android tar": lambda: make_android_tar(folder, args.root),
+    }
+    files = _files(folder)
+    size = sum(p.stat().st_size for p in files)
     print(
-        f"corpus: {args.pictures} small + {args.large} large pictures, {size / 1e9:.2f} GB; "
-        f"load {os.getloadavg()[0]:.2f}"
+        f"corpus: {args.pictures} small + {args.large} large pictures, {args.app_data_gb:g} GB "
+        f"app data; {len(files)} files, {size / 1e9:.2f} GB; load {os.getloadavg()[0]:.2f}",
+        flush=True,
     )
     workers = ["--workers", str(args.workers)]
     with tempfile.TemporaryDirectory(prefix="vigil-bench-phones-") as tmp:
@@ -112,9 +151,13 @@ def main() -> None:
 
         # The folder runs first and last: other jobs on a shared machine change the load.
         first = scan(folder, "F1")
-        runs = {label: scan(evidence, f"P{n}") for n, (label, evidence) in enumerate(
-            extractions.items()
-        )}
+        runs = {}
+        for n, (label, make) in enumerate(makers.items()):
+            evidence = make()
+            print(f"{label}: {evidence.stat().st_size / 1e9:.2f} GB", flush=True)
+            runs[label] = scan(evidence, f"P{n}")
+            if args.drop:
+                evidence.unlink()
         last = scan(folder, "F2")
         t_folder = (first[0] + last[0]) / 2
         cpu_folder = (first[1] + last[1]) / 2
@@ -127,6 +170,7 @@ def main() -> None:
                 f"{label:12} wall {t:6.1f} s ({speed:.2f}x)  CPU {cpu:6.1f} s ({cpu_speed:.2f}x) "
                 f" peak {peak / 2**20:4.0f} MiB  load {load:.2f}{verdict}"
             )
+
 
 if __name__ == "__main__":
     main()

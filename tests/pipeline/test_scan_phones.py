@@ -104,3 +104,32 @@ def test_each_extraction_kind_is_scanned_by_its_own_paths(tmp_path: Path) -> Non
         ("E0", "CameraRollDomain/Media/DCIM/100APPLE/IMG_0002.JPG"),
         ("E1", "/sdcard"),
     ]
+
+
+def test_encrypted_backup_scan_with_password_file_hashes_the_plain_files(tmp_path: Path) -> None:
+    import hashlib
+
+    backup = tmp_path / "backup"
+    password = b"benign test password"
+    written = b.build_ios_backup(backup, password=password)
+    secret = tmp_path / "password.txt"
+    secret.write_bytes(password + b"\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    # Two worker processes: each reads the password file and decrypts its own units.
+    run_vigil(
+        ["scan", str(backup), "--case", "X", "--exhibit", "IPHONE", "--workers", "2",
+         "--password-file", str(secret), "-q"],
+        home,
+    )
+    report = _report(lambda *a: run_vigil(list(a), home), "X", tmp_path / "r")
+    sha = {i["path"]: i["sha256"] for i in report["items"]}
+    assert {p: sha[p] for p in written} == {
+        p: hashlib.sha256(data).hexdigest() for p, data in written.items()
+    }
+    camera_path = "CameraRollDomain/Media/DCIM/100APPLE/IMG_0001.JPG"
+    camera = next(i for i in report["items"] if i["path"] == camera_path)
+    assert (camera["media"], camera["modified"]) == ("image", "2021-05-01T10:00:00.000000Z")
+    assert [e["location"] for e in report["errors"]] == [
+        "CameraRollDomain/Media/DCIM/100APPLE/IMG_0002.JPG"
+    ]

@@ -62,6 +62,9 @@ class ScanSettings:
     video_match_threshold: float = 0.8
     # E01/Ex01: read the whole media once first (chunk checksums, acquisition hash).
     verify_media: bool = True
+    # An encrypted iOS backup's password is read from this file (the path is kept, never
+    # the password).
+    password_file: str | None = None
 
     def limits(self) -> Limits:
         """The budgets of each top-level item."""
@@ -132,7 +135,9 @@ def list_top_level(
     """
     items: list[tuple[str, int | None]] = []
     errors: list[ScanError] = []
-    options = SourceOptions(vss=settings.vss, carve=settings.carve, media=media)
+    options = SourceOptions(
+        vss=settings.vss, carve=settings.carve, media=media, password_file=settings.password_file
+    )
     for entry in open_evidence(evidence, options, kind):
         if isinstance(entry, Item):
             items.append((entry.path, entry.size))

@@ -20,11 +20,13 @@ class SourceOptions:
 
     ``media`` is the result of ``verify.check_media`` on an EWF image, when the scan
     ran the integrity pass: items over chunks that failed their checksum get records.
+    ``password_file`` holds the password of an encrypted iOS backup.
     """
 
     vss: bool = False
     carve: bool = False
     media: MediaCheck | None = None
+    password_file: str | None = None
 
 
 def evidence_kind(path: Path) -> str:
@@ -71,7 +73,7 @@ def open_evidence(
     from vigil.sources.extraction import KINDS, iter_extraction
 
     if kind in KINDS:
-        return iter_extraction(kind, path)
+        return iter_extraction(kind, path, options.password_file)
     from vigil.sources.image import iter_image
 
     return iter_image(path, vss=options.vss, carve=options.carve, media=options.media)

@@ -57,7 +57,7 @@ def _kind_of_archive(container: str, names: list[str]) -> str | None:
     return "android_fs" if device_root(names) is not None else None
 
 
-def _lister(kind: str) -> Callable[[Path], Iterator[Item | ScanError]]:
+def _lister(kind: str) -> Callable[..., Iterator[Item | ScanError]]:
     if kind == "ufdr":
         from vigil.sources.ufdr import iter_ufdr
 
@@ -77,16 +77,25 @@ def _lister(kind: str) -> Callable[[Path], Iterator[Item | ScanError]]:
     raise ValueError(f"not an extraction kind: {kind}")
 
 
-def iter_extraction(kind: str, path: Path) -> Iterator[Item | ScanError]:
-    """Yield the items of the extraction at ``path`` (of ``kind``), errors as ScanErrors."""
+def iter_extraction(
+    kind: str, path: Path, password_file: str | None = None
+) -> Iterator[Item | ScanError]:
+    """Yield the items of the extraction at ``path`` (of ``kind``), errors as ScanErrors.
+
+    ``password_file``: the password of an encrypted iOS backup (other kinds ignore it).
+    """
+    if kind == "ios_backup":
+        return _lister(kind)(Path(path), password_file)
     return _lister(kind)(Path(path))
 
 
-_INDEX: dict[tuple[str, str, int, int], dict[str, Item]] = {}
+_INDEX: dict[tuple[str, str, int, int, str | None], dict[str, Item]] = {}
 _INDEX_LOCK = threading.Lock()
 
 
-def items_for_unit(kind: str, evidence: Path, paths: tuple[str, ...]) -> list[Item]:
+def items_for_unit(
+    kind: str, evidence: Path, paths: tuple[str, ...], password_file: str | None = None
+) -> list[Item]:
     """The items named ``paths`` of the extraction at ``evidence``, in that order.
 
     The extraction is listed on the first call in a process and kept (one extraction
@@ -94,12 +103,14 @@ def items_for_unit(kind: str, evidence: Path, paths: tuple[str, ...]) -> list[It
     changed evidence.
     """
     st = os.stat(evidence)
-    key = (kind, str(evidence), st.st_mtime_ns, st.st_size)
+    key = (kind, str(evidence), st.st_mtime_ns, st.st_size, password_file)
     with _INDEX_LOCK:
         index = _INDEX.get(key)
         if index is None:
             index = {
-                i.path: i for i in iter_extraction(kind, Path(evidence)) if isinstance(i, Item)
+                i.path: i
+                for i in iter_extraction(kind, Path(evidence), password_file)
+                if isinstance(i, Item)
             }
             _INDEX.clear()
             _INDEX[key] = index
