@@ -75,11 +75,13 @@ def test_each_extraction_kind_is_scanned_by_its_own_paths(tmp_path: Path) -> Non
     b.build_android_tar(android)
     takeout = tmp_path / "takeout-001.zip"
     taken = b.build_takeout(takeout)
-    for number, evidence in enumerate((backup, android, takeout)):
+    icloud = tmp_path / "iCloud Photos Part 1 of 2.zip"
+    exported = b.build_icloud(icloud)
+    for number, evidence in enumerate((backup, android, takeout, icloud)):
         vigil("scan", str(evidence), "--case", "K", "--exhibit", f"E{number}", "--quiet")
     report = _report(vigil, "K", tmp_path / "r")
     kinds = [e["evidence_kind"] for e in report["exhibits"]]
-    assert kinds == ["ios_backup", "android_fs", "takeout"]
+    assert kinds == ["ios_backup", "android_fs", "takeout", "icloud"]
     by_exhibit: dict[str, list[str]] = {}
     for item in report["items"]:
         by_exhibit.setdefault(item["exhibit"], []).append(item["path"])
@@ -100,9 +102,16 @@ def test_each_extraction_kind_is_scanned_by_its_own_paths(tmp_path: Path) -> Non
     assert sorted(by_exhibit["E2"]) == sorted(taken)
     photo = next(i for i in report["items"] if i["path"].endswith("/IMG_0001(1).jpg"))
     assert photo["created"] == "2019-04-23T06:15:00.000000Z"
+    assert sorted(by_exhibit["E3"]) == sorted(exported)
+    deleted = next(i for i in report["items"] if i["path"].endswith("/IMG_0104.JPG"))
+    assert (deleted["created"], "deleted" in deleted["flags"]) == (
+        "2021-12-31T23:59:00.000000Z",
+        True,
+    )
     assert sorted((e["exhibit"], e["location"]) for e in report["errors"]) == [
         ("E0", "CameraRollDomain/Media/DCIM/100APPLE/IMG_0002.JPG"),
         ("E1", "/sdcard"),
+        ("E3", b.ICLOUD_PART + "Photos/Photo Details.csv"),
     ]
 
 

@@ -355,3 +355,39 @@ def build_takeout(path: Path) -> dict[str, bytes]:
         for name, data in written.items():
             zf.writestr(zipfile.ZipInfo(name, (2024, 1, 2, 3, 4, 6)), data)
     return written
+
+
+# --- iCloud Photos download ------------------------------------------------------------
+
+ICLOUD_PART = "iCloud Photos Part 1 of 2/"
+# (folder, file, originalCreationDate, deleted column)
+ICLOUD_FILES = [
+    ("Photos/", "IMG_0101.JPG", "Saturday June 4,2022 12:11 PM GMT", "no"),
+    ("Photos/", "IMG_0102.PNG", "Monday January 15,2024 9:30 AM GMT", "no"),
+    ("Photos/", "IMG_0103.JPG", "not a date", "no"),
+    ("Recently Deleted/", "IMG_0104.JPG", "Friday December 31,2021 11:59 PM GMT", "yes"),
+]
+
+
+def build_icloud(path: Path) -> dict[str, bytes]:
+    """An iCloud Photos download zip; returns ``{archive name: bytes}`` of every file.
+
+    The last picture's row is in ``Photo Details-1.csv``; one picture has no row.
+    """
+    written: dict[str, bytes] = {}
+    header = (
+        "imgName,fileChecksum,favorite,hidden,deleted,originalCreationDate,viewCount,importDate\n"
+    )
+    rows = []
+    for n, (folder, name, when, deleted) in enumerate(ICLOUD_FILES):
+        fmt = "PNG" if name.endswith(".PNG") else "JPEG"
+        written[ICLOUD_PART + folder + name] = picture(30 + n, fmt)
+        rows.append(f'{name},AbC{n}+x/Yz,no,no,{deleted},"{when}",{n},"{when}"\n')
+    written[ICLOUD_PART + "Photos/IMG_0105.JPG"] = picture(35)
+    written[ICLOUD_PART + "Photos/Photo Details.csv"] = (header + "".join(rows[:3])).encode()
+    written[ICLOUD_PART + "Photos/Photo Details-1.csv"] = (header + rows[3]).encode()
+    written[ICLOUD_PART + "Albums/Trip.csv"] = b"Images\nIMG_0101.JPG\n"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in written.items():
+            zf.writestr(zipfile.ZipInfo(name, (2024, 3, 1, 8, 0, 0)), data)
+    return written

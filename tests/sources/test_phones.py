@@ -460,3 +460,33 @@ def test_zip_cut_inside_a_member_header_says_so(tmp_path: Path) -> None:
         DCIM + "IMG_0004.JPG",
         "report.xml",
     ]
+
+
+# --- iCloud Photos -----------------------------------------------------------------------
+
+
+def test_icloud_photos_carry_capture_time_and_deleted_state_from_photo_details(
+    tmp_path: Path,
+) -> None:
+    evidence = tmp_path / "iCloud Photos Part 1 of 2.zip"
+    written = b.build_icloud(evidence)
+    assert evidence_kind(evidence) == "icloud"
+    part = b.ICLOUD_PART
+    listing = _listing(evidence)
+    assert listing[0] == (
+        "error",
+        part + "Photos/Photo Details.csv",
+        "line 4: date not read: 'not a date'",
+    )
+    assert listing[1:] == [
+        (name, len(data), name.endswith("IMG_0104.JPG"), False) for name, data in written.items()
+    ]
+    items = _items(evidence)
+    assert {n: items[n].created for n in written} == {
+        **{n: None for n in written},
+        part + "Photos/IMG_0101.JPG": datetime(2022, 6, 4, 12, 11, tzinfo=UTC),
+        part + "Photos/IMG_0102.PNG": datetime(2024, 1, 15, 9, 30, tzinfo=UTC),
+        part + "Recently Deleted/IMG_0104.JPG": datetime(2021, 12, 31, 23, 59, tzinfo=UTC),
+    }
+    assert items[part + "Photos/IMG_0101.JPG"].modified == datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
+    assert {n: _bytes(items[n]) for n in written} == written

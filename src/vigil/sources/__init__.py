@@ -32,7 +32,7 @@ class SourceOptions:
 def evidence_kind(path: Path) -> str:
     """``folder``, ``image`` (dfvfs finds a file system in it) or ``file`` (a loose file),
     or a phone extraction / cloud return (``sources/extraction.py``: ``ufdr``,
-    ``ios_backup``, ``android_fs``, ``takeout``), recognised from its content.
+    ``ios_backup``, ``android_fs``, ``takeout``, ``icloud``), recognised from its content.
 
     Raises:
         EvidenceError: when there is nothing readable at ``path``.

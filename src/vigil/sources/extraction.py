@@ -5,7 +5,8 @@
 * ``ufdr``: a zip with ``report.xml`` at its root (Cellebrite Reader file),
 * ``ios_backup``: a folder with ``Manifest.db`` / ``Manifest.plist`` (iTunes/Finder),
 * ``android_fs``: a zip or tar of an Android file system (``data/media/0``, ``sdcard``),
-* ``takeout``: a Google Takeout zip (``Takeout/`` at its root).
+* ``takeout``: a Google Takeout zip (``Takeout/`` at its root),
+* ``icloud``: an iCloud Photos download zip (a ``Photo Details.csv`` in it).
 
 Each kind's module yields top-level Items named by the path on the device (or in the
 account) with the times the extraction records. A worker finds its unit's items again
@@ -23,7 +24,7 @@ from pathlib import Path
 from vigil.model import Item, ScanError
 from vigil.sources.members import Stored, archive_type, forget, members
 
-KINDS = ("ufdr", "ios_backup", "android_fs", "takeout")
+KINDS = ("ufdr", "ios_backup", "android_fs", "takeout", "icloud")
 
 
 def extraction_kind(path: Path) -> str | None:
@@ -52,6 +53,10 @@ def _kind_of_archive(container: str, names: list[str]) -> str | None:
             return "ufdr"
         if is_takeout(names):
             return "takeout"
+        from vigil.sources.icloud import is_icloud
+
+        if is_icloud(names):
+            return "icloud"
     from vigil.sources.android import device_root
 
     return "android_fs" if device_root(names) is not None else None
@@ -74,6 +79,10 @@ def _lister(kind: str) -> Callable[..., Iterator[Item | ScanError]]:
         from vigil.sources.takeout import iter_takeout
 
         return iter_takeout
+    if kind == "icloud":
+        from vigil.sources.icloud import iter_icloud
+
+        return iter_icloud
     raise ValueError(f"not an extraction kind: {kind}")
 
 
