@@ -21,7 +21,7 @@ WA = "/private/var/mobile/Containers/Shared/AppGroup/W/Message/Media/IMG-1.jpg"
 
 
 def _report(vigil, case: str, out: Path) -> dict:
-    vigil("report", case, "--format", "json", "--out", str(out))
+    vigil("report", case, "--format", "json,html", "--out", str(out))
     report = json.loads((out / "report.json").read_text())
     jsonschema.validate(report, json.loads((REPO / "docs" / "report-schema.json").read_text()))
     return report
@@ -46,6 +46,21 @@ def test_ufdr_scan_records_device_paths_and_missing_files(tmp_path: Path) -> Non
 
     report = _report(vigil, "C", tmp_path / "r")
     assert report["exhibits"][0]["evidence_kind"] == "ufdr"
+    assert report["exhibits"][0]["extraction"] == {
+        "type": "Apple iPhone (File System)",
+        "tool": "Cellebrite UFED (report by Physical Analyzer 7.61.0.27)",
+        "version": "7.60.0.109",
+        "device": "Apple iPhone 12 (A2403)",
+    }
+    # The court report names the extraction, its tool and version, and the device.
+    html = (tmp_path / "r" / "report.html").read_text()
+    for row in (
+        "<tr><th>extraction</th><td>Apple iPhone (File System)</td></tr>",
+        "<tr><th>extraction tool</th><td>Cellebrite UFED (report by Physical Analyzer "
+        "7.61.0.27), version 7.60.0.109</td></tr>",
+        "<tr><th>device</th><td>Apple iPhone 12 (A2403)</td></tr>",
+    ):
+        assert row in html
     assert sorted((i["path"], i["media"], i["size"]) for i in report["items"]) == sorted(
         [
             (DCIM + "IMG_0001.JPG", "image", len(b.picture(1))),
@@ -64,6 +79,7 @@ def test_ufdr_scan_records_device_paths_and_missing_files(tmp_path: Path) -> Non
         "2021-05-01T10:01:01.000000Z",
     )
     assert "deleted" in wa["flags"]
+    assert {i["path"]: i["app"] for i in report["items"]}[WA] == "WhatsApp"
 
 
 def test_each_extraction_kind_is_scanned_by_its_own_paths(tmp_path: Path) -> None:

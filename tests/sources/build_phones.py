@@ -250,7 +250,18 @@ def report_xml() -> str:
         f'<project id="p-1" name="PHONE-1" reportVersion="7.60.0.0" xmlns="{NS}">'
         '<sourceExtractions><extractionInfo id="0" name="Apple iPhone (File System)" '
         'type="FileSystem" deviceName="iPhone" index="0" /></sourceExtractions>'
-        '<metadata section="Extraction Data"><item name="UFED Version">7.60</item></metadata>'
+        '<metadata section="Additional Fields">'
+        '<item name="UFED_PA_Version"><![CDATA[7.61.0.27]]></item></metadata>'
+        '<metadata section="Extraction Data">'
+        '<item name="DeviceInfoUnitIdentifier" sourceExtraction="0"><![CDATA[1234567]]></item>'
+        '<item name="DeviceInfoUnitVersion" sourceExtraction="0"><![CDATA[7.60.0.109]]></item>'
+        '<item name="DeviceInfoSelectedManufacturer" sourceExtraction="0">'
+        "<![CDATA[Apple]]></item>"
+        '<item name="DeviceInfoSelectedDeviceName" sourceExtraction="0">'
+        "<![CDATA[iPhone 12]]></item></metadata>"
+        '<metadata section="Device Info">'
+        '<item name="DeviceInfoDetectedManufacturer"><![CDATA[Apple]]></item>'
+        '<item name="DeviceInfoDetectedModel"><![CDATA[iPhone 12 (A2403)]]></item></metadata>'
         f"<taggedFiles>{''.join(files)}</taggedFiles>"
         "<decodedData>"
         '<modelType type="Chat"><model type="Chat" id="c-1" deleted_state="Intact">'

@@ -16,7 +16,7 @@ import build_phones as b
 
 from vigil.model import Item, ScanError
 from vigil.sources import SourceOptions, evidence_kind, open_evidence
-from vigil.sources.extraction import items_for_unit
+from vigil.sources.extraction import extraction_info, items_for_unit
 from vigil.sources.ufdr import read_report
 
 
@@ -84,6 +84,12 @@ def test_ios_backup_items_are_domain_paths_with_manifest_sizes_and_times(tmp_pat
         _t(b.T0),
     )
     assert (items[WA_IOS].modified, items[WA_IOS].inode) == (_t(b.T0 + 120), "1002")
+    assert extraction_info("ios_backup", root) == {
+        "extraction_type": "iOS backup",
+        "extraction_tool": "iTunes/Finder backup",
+        "extraction_version": "backup format 10.0",
+        "device": "Test phone (iOS 17.2)",
+    }
     assert {p: _bytes(items[p]) for p in (CAMERA, THUMB, WA_IOS, b.IOS_ORPHAN)} == {
         p: written[p] for p in (CAMERA, THUMB, WA_IOS, b.IOS_ORPHAN)
     }
@@ -231,6 +237,19 @@ def test_ufdr_items_are_device_paths_with_report_times_deleted_state_and_app(
         (DCIM + "IMG_0003.JPG", None),
         (DCIM + "IMG_0004.JPG", None),
     ]
+    assert {p: i.app for p, i in items.items()} == {
+        DCIM + "IMG_0001.JPG": None,
+        WA: "WhatsApp",
+        DCIM + "IMG_0004.JPG": None,
+        "report.xml": None,
+        b.UFDR_EXTRA: None,
+    }
+    assert extraction_info("ufdr", ufdr) == {
+        "extraction_type": "Apple iPhone (File System)",
+        "extraction_tool": "Cellebrite UFED (report by Physical Analyzer 7.61.0.27)",
+        "extraction_version": "7.60.0.109",
+        "device": "Apple iPhone 12 (A2403)",
+    }
 
 
 def test_truncated_ufdr_lists_members_from_local_headers(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from vigil.pipeline.shipping import remove as remove_shipment
 from vigil.pipeline.units import WorkUnit, plan_units, run_shipment, run_unit, warm_up
 from vigil.sources import SourceOptions, evidence_kind, open_evidence
 from vigil.sources.expand import Limits
+from vigil.sources.extraction import KINDS, extraction_info
 from vigil.sources.verify import MediaCheck, check_media, is_ewf
 from vigil.store.api import CaseStore, ScanContext
 
@@ -294,6 +295,8 @@ def _scan_with(
     for _ in range(workers):
         pool.submit(warm_up, settings.as_dict(), str(home))
     media = _check_media(store, ctx, evidence, kind, settings)
+    if kind in KINDS:
+        store.record_extraction(ctx, extraction_info(kind, evidence))
     top, source_errors = list_top_level(evidence, kind, settings, media)
     if media is not None:
         source_errors = media.records(evidence.name) + source_errors

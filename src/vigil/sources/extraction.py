@@ -11,7 +11,8 @@
 Each kind's module yields top-level Items named by the path on the device (or in the
 account) with the times the extraction records. A worker finds its unit's items again
 with ``items_for_unit``: the extraction is listed once per process and kept, so each
-unit costs a dictionary look-up per item and each item one seek to its data.
+unit costs a dictionary look-up per item and each item one seek to its data. Live
+Photos (``live_photos.py``) are linked still to video in every kind.
 """
 
 from __future__ import annotations
@@ -92,10 +93,41 @@ def iter_extraction(
     """Yield the items of the extraction at ``path`` (of ``kind``), errors as ScanErrors.
 
     ``password_file``: the password of an encrypted iOS backup (other kinds ignore it).
+    Live Photos (a still and its video side by side) are linked to each other.
     """
+    from vigil.sources.live_photos import link
+
     if kind == "ios_backup":
-        return _lister(kind)(Path(path), password_file)
-    return _lister(kind)(Path(path))
+        entries = _lister(kind)(Path(path), password_file)
+    else:
+        entries = _lister(kind)(Path(path))
+    return iter(link(list(entries)))
+
+
+_KIND_NAMES = {
+    "android_fs": "Android full file system",
+    "takeout": "Google Takeout",
+    "icloud": "iCloud Photos download",
+}
+
+
+def extraction_info(kind: str, path: Path) -> dict[str, str | None]:
+    """What the extraction says made it: ``extraction_type``, ``extraction_tool``,
+    ``extraction_version`` and ``device`` (None where it does not say)."""
+    if kind == "ufdr":
+        from vigil.sources.ufdr import ufdr_info
+
+        return ufdr_info(Path(path))
+    if kind == "ios_backup":
+        from vigil.sources.ios_backup import backup_info
+
+        return backup_info(Path(path))
+    return {
+        "extraction_type": _KIND_NAMES.get(kind, kind),
+        "extraction_tool": None,
+        "extraction_version": None,
+        "device": None,
+    }
 
 
 _INDEX: dict[tuple[str, str, int, int, str | None], dict[str, Item]] = {}

@@ -68,6 +68,33 @@ def is_encrypted(path: Path) -> tuple[bool, ScanError | None]:
     return bool(info.get("IsEncrypted")), error
 
 
+def backup_info(path: Path) -> dict[str, str | None]:
+    """What the backup's Manifest.plist and Info.plist say made it, and of which device."""
+    info, _error = read_manifest_plist(path)
+    try:
+        with open(path / "Info.plist", "rb") as f:
+            device = plistlib.load(f)
+    except (OSError, plistlib.InvalidFileException, ValueError):
+        device = {}
+    device = device if isinstance(device, dict) else {}
+    lockdown = info.get("Lockdown") if isinstance(info.get("Lockdown"), dict) else {}
+    name = device.get("Device Name") or lockdown.get("DeviceName")
+    product = device.get("Product Type") or lockdown.get("ProductType")
+    ios = device.get("Product Version") or lockdown.get("ProductVersion")
+    about = ", ".join(str(v) for v in (product, f"iOS {ios}" if ios else None) if v)
+    described = f"{name} ({about})" if name and about else (name or about or None)
+    itunes = device.get("iTunes Version")
+    return {
+        "extraction_type": "iOS backup" + (" (encrypted)" if info.get("IsEncrypted") else ""),
+        "extraction_tool": "iTunes/Finder backup",
+        "extraction_version": (
+            f"iTunes {itunes}" if itunes else
+            f"backup format {info['Version']}" if info.get("Version") else None
+        ),
+        "device": str(described) if described else None,
+    }
+
+
 def read_password(password_file: str) -> bytes:
     """The password in ``password_file``: its bytes without the line end after them."""
     data = Path(password_file).read_bytes()
