@@ -275,6 +275,27 @@ def report_xml() -> str:
     )
 
 
+def build_ufdr_of(path: Path, files: dict[str, bytes]) -> None:
+    """A UFDR of ``{device path: bytes}``: each stored as ``files/Media/<n>_<name>``."""
+    entries, stored = [], {}
+    for n, (device, data) in enumerate(files.items()):
+        local = f"files/Media/{n:03d}_{device.rsplit('/', 1)[-1]}"
+        stored[local] = data
+        entries.append(
+            f'<file fs="Apple iPhone File System" path="{device}" size="{len(data)}" id="g-{n}" '
+            f'deleted="Intact"><metadata section="File"><item name="Local Path"><![CDATA['
+            f"{local.replace('/', chr(92))}]]></item></metadata></file>"
+        )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr(
+            "report.xml",
+            f'<?xml version="1.0" encoding="utf-8"?><project reportVersion="7.60.0.0" '
+            f'xmlns="{NS}"><taggedFiles>{"".join(entries)}</taggedFiles></project>',
+        )
+        for local, data in stored.items():
+            zf.writestr(local, data)
+
+
 def build_ufdr(path: Path) -> dict[str, bytes]:
     """A UFDR zip: report.xml first, then the files it names (but IMG_0003), plus one extra.
 

@@ -509,3 +509,26 @@ def test_icloud_photos_carry_capture_time_and_deleted_state_from_photo_details(
     }
     assert items[part + "Photos/IMG_0101.JPG"].modified == datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
     assert {n: _bytes(items[n]) for n in written} == written
+
+
+def test_live_photo_pairs_only_one_still_with_one_video_of_the_same_name() -> None:
+    from vigil.sources.live_photos import pairs
+
+    assert pairs(
+        [
+            "DCIM/IMG_0010.HEIC",
+            "DCIM/IMG_0010.MOV",
+            "DCIM/IMG_0011.JPG",  # a still with no video
+            "DCIM/IMG_0012.HEIC",  # two stills of one name: which one is the video's?
+            "DCIM/IMG_0012.JPG",
+            "DCIM/IMG_0012.MOV",
+            "Other/IMG_0010.MOV",  # another folder
+            "DCIM/img_0013.jpeg",
+            "DCIM/IMG_0013.mov",
+        ]
+    ) == {
+        "DCIM/IMG_0010.HEIC": "DCIM/IMG_0010.MOV",
+        "DCIM/IMG_0010.MOV": "DCIM/IMG_0010.HEIC",
+        "DCIM/img_0013.jpeg": "DCIM/IMG_0013.mov",
+        "DCIM/IMG_0013.mov": "DCIM/img_0013.jpeg",
+    }
