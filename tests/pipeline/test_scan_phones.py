@@ -158,3 +158,47 @@ def test_encrypted_backup_scan_with_password_file_hashes_the_plain_files(tmp_pat
     assert [e["location"] for e in report["errors"]] == [
         "CameraRollDomain/Media/DCIM/100APPLE/IMG_0002.JPG"
     ]
+
+
+def test_damaged_extractions_give_records_and_every_present_file_is_hashed(
+    tmp_path: Path,
+) -> None:
+    import hashlib
+
+    vigil = InProcessVigil(tmp_path / "home")
+    (tmp_path / "home").mkdir()
+    # A UFDR cut inside its last member: no central directory, one member short.
+    ufdr = tmp_path / "cut.ufdr"
+    stored = b.build_ufdr(ufdr)
+    data = ufdr.read_bytes()
+    ufdr.write_bytes(data[: data.index(b.UFDR_EXTRA.encode()) + len(b.UFDR_EXTRA) + 100])
+    # An iOS backup whose Manifest.db is overwritten in its first pages.
+    backup = tmp_path / "backup"
+    b.build_ios_backup(backup)
+    db = (backup / "Manifest.db").read_bytes()
+    (backup / "Manifest.db").write_bytes(db[:100] + b"\xff" * 400 + db[500:])
+    for number, evidence in enumerate((ufdr, backup)):
+        vigil("scan", str(evidence), "--case", "D", "--exhibit", f"E{number}", "--quiet")
+    report = _report(vigil, "D", tmp_path / "r")
+    sha = {(i["exhibit"], i["path"]): i["sha256"] for i in report["items"]}
+    assert {p: sha[("E0", p)] for p in (DCIM + "IMG_0001.JPG", WA)} == {
+        DCIM + "IMG_0001.JPG": hashlib.sha256(stored["files/Image/IMG_0001.JPG"]).hexdigest(),
+        WA: hashlib.sha256(stored["files/Image/IMG-1.jpg"]).hexdigest(),
+    }
+    on_disk = {
+        str(p.relative_to(backup)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in backup.rglob("*")
+        if p.is_file()
+    }
+    assert {p: sha[("E1", p)] for p in on_disk} == on_disk
+    errors = sorted((e["exhibit"], e["location"], e["stage"]) for e in report["errors"])
+    # The missing report entry, the lost central directory, the cut member (listed, then
+    # short when read); the manifest unreadable (and as a SQLite file walked, damaged).
+    assert errors == [
+        ("E0", DCIM + "IMG_0003.JPG", "source"),
+        ("E0", "cut.ufdr", "source"),
+        ("E0", b.UFDR_EXTRA, "read"),
+        ("E0", b.UFDR_EXTRA, "source"),
+        ("E1", "Manifest.db", "expand.sqlite"),
+        ("E1", "Manifest.db", "source"),
+    ]

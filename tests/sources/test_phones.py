@@ -532,3 +532,23 @@ def test_live_photo_pairs_only_one_still_with_one_video_of_the_same_name() -> No
         "DCIM/img_0013.jpeg": "DCIM/IMG_0013.mov",
         "DCIM/IMG_0013.mov": "DCIM/img_0013.jpeg",
     }
+
+
+def test_encrypted_backup_with_a_damaged_manifest_lists_every_file_as_stored(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "backup"
+    b.build_ios_backup(root, password=PASSWORD)
+    db = (root / "Manifest.db").read_bytes()
+    (root / "Manifest.db").write_bytes(db[:4096] + b"\x00" * 4096 + db[8192:])
+    secret = tmp_path / "password.txt"
+    secret.write_bytes(PASSWORD)
+    listing = list(open_evidence(root, SourceOptions(password_file=str(secret))))
+    errors = [(e.location, e.reason.split(" (")[0]) for e in listing if isinstance(e, ScanError)]
+    assert errors == [("Manifest.db", "manifest unreadable")]
+    on_disk = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    items = [i for i in listing if isinstance(i, Item)]
+    assert sorted(i.path for i in items) == on_disk
+    assert {i.path for i in items if i.encrypted} == {
+        p for p in on_disk if "/" in p or p == "Manifest.db"
+    }
