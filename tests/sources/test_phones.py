@@ -404,6 +404,12 @@ def test_review_reopens_an_extraction_item_by_its_device_path(tmp_path: Path) ->
         assert stream.read() == written[camera]
     with pytest.raises(EvidenceError, match="no item for"):
         open_item(root, "CameraRollDomain/Media/DCIM/100APPLE/IMG_0009.JPG")
+    encrypted = tmp_path / "encrypted"
+    written = b.build_ios_backup(encrypted, password=PASSWORD)
+    secret = tmp_path / "password.txt"
+    secret.write_bytes(PASSWORD)
+    with open_item(encrypted, camera, str(secret)) as stream:
+        assert stream.read() == written[camera]
 
 
 def test_protected_ufdr_member_is_an_item_whose_read_names_the_password(tmp_path: Path) -> None:

@@ -26,26 +26,28 @@ from vigil.sources.folder import item_for_file
 from vigil.sources.sniff import HEAD_SIZE, sniff
 
 
-def open_item(evidence: Path, item_path: str) -> BinaryIO:
+def open_item(evidence: Path, item_path: str, password_file: str | None = None) -> BinaryIO:
     """A read-only stream of the item ``item_path`` of the evidence at ``evidence``.
+
+    ``password_file``: the password of an encrypted iOS backup (the scan's setting).
 
     Raises:
         EvidenceError: when the evidence or the item cannot be found or read.
     """
-    return find_item(evidence, item_path).open()
+    return find_item(evidence, item_path, password_file).open()
 
 
-def find_item(evidence: Path, item_path: str) -> Item:
+def find_item(evidence: Path, item_path: str, password_file: str | None = None) -> Item:
     """The ``Item`` recorded as ``item_path`` in ``evidence`` (see ``open_item``)."""
     evidence = Path(evidence)
-    item = _top_level(evidence, item_path)
+    item = _top_level(evidence, item_path, password_file)
     limits = Limits(max_depth=10**6, max_item_seconds=0)
     while item.path != item_path:
         item = _child_on_the_way(item, item_path, limits)
     return item
 
 
-def _top_level(evidence: Path, item_path: str) -> Item:
+def _top_level(evidence: Path, item_path: str, password_file: str | None) -> Item:
     # A file name may itself contain "!" or "@": try the longest existing name first.
     cuts = [len(item_path)] + sorted(
         (i for i, ch in enumerate(item_path) if ch in (MEMBER_SEP, OFFSET_SEP)), reverse=True
@@ -53,7 +55,7 @@ def _top_level(evidence: Path, item_path: str) -> Item:
     extraction = extraction_kind(evidence)
     if extraction is not None:
         for cut in cuts:
-            found = items_for_unit(extraction, evidence, (item_path[:cut],))
+            found = items_for_unit(extraction, evidence, (item_path[:cut],), password_file)
             if found:
                 return found[0]
         raise EvidenceError(f"no item for {item_path!r} in {evidence}")
