@@ -135,6 +135,10 @@ def scan(
             "acquisition hash (bad chunks are recorded against the items over them)."
         ),
     ] = True,
+    password_file: Annotated[
+        Path | None,
+        typer.Option(help="File holding the password of an encrypted iOS backup (one line)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
     lab_db: Annotated[
@@ -176,6 +180,7 @@ def scan(
         pdq_tilts=pdq_tilts,
         video_fps=video_fps,
         verify_media=verify_media,
+        password_file=str(password_file.resolve()) if password_file else None,
     )
     library = HashSetLibrary(home)
     records = hashset_records(library, settings.hashsets)

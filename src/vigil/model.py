@@ -96,6 +96,10 @@ class Item:
     offset: int | None = None
     parent: str | None = None
     depth: int = 0
+    # Phone extractions: the app the extraction's report attributes the file to, and the
+    # path of the item paired with it (a Live Photo's still and its video).
+    app: str | None = None
+    linked: str | None = None
     locator: Locator | None = field(default=None, compare=False, repr=False)
 
 

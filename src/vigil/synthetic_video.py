@@ -134,6 +134,7 @@ def write_clip(
     still: Still | None = None,
     rotation: int | None = None,
     frames: Iterator[np.ndarray] | None = None,
+    fragmented: bool = False,
 ) -> Path:
     """Encode a generated clip; the container and codec follow the file extension.
 
@@ -149,6 +150,8 @@ def write_clip(
         still: a picture to show instead of the pattern for a while.
         rotation: display rotation (counterclockwise degrees) stored in the container.
         frames: frames to encode instead of the generated pattern.
+        fragmented: MP4/MOV as fragments (``moof``/``mdat`` after an empty ``moov``), as
+            DASH players and social-media apps cache video.
 
     Returns:
         ``path``.
@@ -156,6 +159,8 @@ def write_clip(
     container_format, codec, pix_fmt = FORMATS[path.suffix.lower()]
     source = frames if frames is not None else moving_frames(width, height, seconds, fps, seed)
     options = {"movflags": "faststart"} if container_format in {"mp4", "mov", "ipod"} else {}
+    if fragmented and options:
+        options = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
     with av.open(str(path), mode="w", format=container_format, options=options) as out:
         stream = out.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt

@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import build_phones as b
 
 from vigil.model import Item, ScanError
-from vigil.sources import evidence_kind, open_evidence
-from vigil.sources.extraction import items_for_unit
+from vigil.sources import SourceOptions, evidence_kind, open_evidence
+from vigil.sources.extraction import extraction_info, items_for_unit
 from vigil.sources.ufdr import read_report
 
 
@@ -45,52 +45,99 @@ def _items(path: Path) -> dict[str, Item]:
 
 # --- iOS backup --------------------------------------------------------------------------
 
+WA_IOS = "AppDomainGroup-group.net.whatsapp.WhatsApp.shared/Message/Media/a/b/IMG-1.jpg"
+CAMERA = "CameraRollDomain/Media/DCIM/100APPLE/IMG_0001.JPG"
+THUMB = "CameraRollDomain/Media/PhotoData/Thumbnails/V2/DCIM/100APPLE/IMG_0001.JPG/5005.JPG"
+PREFS = "HomeDomain/Library/Preferences/com.example.settings.plist"
 
-def test_ios_backup_items_are_domain_paths_with_manifest_sizes_and_times(tmp_path: Path) -> None:
-    root = tmp_path / "backup"
-    written = b.build_ios_backup(root)
-    assert evidence_kind(root) == "ios_backup"
-    wa = "AppDomainGroup-group.net.whatsapp.WhatsApp.shared/Message/Media/a/b/IMG-1.jpg"
-    camera = "CameraRollDomain/Media/DCIM/100APPLE/IMG_0001.JPG"
-    thumb = "CameraRollDomain/Media/PhotoData/Thumbnails/V2/DCIM/100APPLE/IMG_0001.JPG/5005.JPG"
-    prefs = "HomeDomain/Library/Preferences/com.example.settings.plist"
+
+def _backup_listing(root: Path, written: dict[str, bytes], encrypted: bool) -> list[tuple]:
+    """The listing of build_ios_backup's folder (decrypted when ``encrypted``)."""
     missing = b.file_id(*b.IOS_MISSING)
-    assert _listing(root) == [
-        (wa, len(written[wa]), False, False),
-        (camera, len(written[camera]), False, False),
+    return [
+        (WA_IOS, len(written[WA_IOS]), False, False),
+        (CAMERA, len(written[CAMERA]), False, False),
         (
             "error",
             "CameraRollDomain/Media/DCIM/100APPLE/IMG_0002.JPG",
             f"in Manifest.db as {missing[:2]}/{missing}, not in the backup",
         ),
-        (thumb, len(written[thumb]), False, False),
-        (prefs, len(written[prefs]), False, False),
+        (THUMB, len(written[THUMB]), False, False),
+        (PREFS, len(written[PREFS]), False, False),
         ("Info.plist", os.path.getsize(root / "Info.plist"), False, False),
-        ("Manifest.db", os.path.getsize(root / "Manifest.db"), False, False),
+        ("Manifest.db", os.path.getsize(root / "Manifest.db"), False, encrypted),
         ("Manifest.plist", os.path.getsize(root / "Manifest.plist"), False, False),
-        (b.IOS_ORPHAN, len(written[b.IOS_ORPHAN]), False, False),
+        (b.IOS_ORPHAN, len(written[b.IOS_ORPHAN]), False, encrypted),
     ]
+
+
+def test_ios_backup_items_are_domain_paths_with_manifest_sizes_and_times(tmp_path: Path) -> None:
+    root = tmp_path / "backup"
+    written = b.build_ios_backup(root)
+    assert evidence_kind(root) == "ios_backup"
+    assert _listing(root) == _backup_listing(root, written, encrypted=False)
     items = _items(root)
     # Times and inode from the MBFile records (IOS_FILES order: camera 0, thumb 1, wa 2).
-    assert (items[camera].modified, items[camera].created, items[camera].changed) == (
+    assert (items[CAMERA].modified, items[CAMERA].created, items[CAMERA].changed) == (
         _t(b.T0),
         _t(b.T0 - 3600),
         _t(b.T0),
     )
-    assert (items[wa].modified, items[wa].inode) == (_t(b.T0 + 120), "1002")
-    assert {p: _bytes(items[p]) for p in (camera, thumb, wa, b.IOS_ORPHAN)} == {
-        p: written[p] for p in (camera, thumb, wa, b.IOS_ORPHAN)
+    assert (items[WA_IOS].modified, items[WA_IOS].inode) == (_t(b.T0 + 120), "1002")
+    assert extraction_info("ios_backup", root) == {
+        "extraction_type": "iOS backup",
+        "extraction_tool": "iTunes/Finder backup",
+        "extraction_version": "backup format 10.0",
+        "device": "Test phone (iOS 17.2)",
     }
+    assert {p: _bytes(items[p]) for p in (CAMERA, THUMB, WA_IOS, b.IOS_ORPHAN)} == {
+        p: written[p] for p in (CAMERA, THUMB, WA_IOS, b.IOS_ORPHAN)
+    }
+
+
+PASSWORD = b"benign test password"
+
+
+def test_encrypted_ios_backup_with_password_gives_plain_files_by_domain_path(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "backup"
+    written = b.build_ios_backup(root, password=PASSWORD)
+    assert (root / "Manifest.db").read_bytes()[:16] != b"SQLite format 3\0"
+    secret = tmp_path / "password.txt"
+    secret.write_bytes(PASSWORD + b"\n")
+    listing = [
+        (e.path, e.size, e.deleted, e.encrypted) if isinstance(e, Item)
+        else ("error", e.location, e.reason)
+        for e in open_evidence(root, SourceOptions(password_file=str(secret)))
+    ]
+    # Plain sizes (from the records), not encrypted; the backup's own files by their names,
+    # Manifest.db and a file the manifest does not name still encrypted as stored.
+    assert listing == _backup_listing(root, written, encrypted=True)
+    items = {
+        i.path: i
+        for i in open_evidence(root, SourceOptions(password_file=str(secret)))
+        if isinstance(i, Item)
+    }
+    assert {p: _bytes(items[p]) for p in written} == written
+    assert (items[CAMERA].modified, items[CAMERA].inode) == (_t(b.T0), "1000")
+    # Decrypted as read: a seek into the middle costs one block, the bytes are the same.
+    with items[CAMERA].open() as stream:
+        stream.seek(1000)
+        assert stream.read(333) == written[CAMERA][1000:1333]
+        assert stream.read() == written[CAMERA][1333:]
 
 
 def test_encrypted_ios_backup_without_password_lists_what_is_readable(tmp_path: Path) -> None:
     root = tmp_path / "backup"
-    written = b.build_ios_backup(root, encrypted=True)
-    # An encrypted backup's Manifest.db is itself encrypted: not SQLite.
-    (root / "Manifest.db").write_bytes(bytes(range(256)) * 80)
+    written = b.build_ios_backup(root, password=PASSWORD)
     listing = _listing(root)
-    assert listing[0][:2] == ("error", "backup")
-    assert "encrypted backup" in listing[0][2] and "password" in listing[0][2]
+    assert listing[0] == (
+        "error",
+        "backup",
+        "encrypted backup: its files are scanned as stored (encrypted) by their names in the "
+        "backup; give the backup password with --password-file to decrypt it",
+    )
     assert listing[1][:2] == ("error", "Manifest.db")
     assert listing[1][2].startswith("manifest unreadable (file is not a database)")
     # The folder's own order: its files, then each fileID folder.
@@ -100,9 +147,35 @@ def test_encrypted_ios_backup_without_password_lists_what_is_readable(tmp_path: 
     )
     assert len(on_disk) == 8
     assert listing[2:] == [
-        (name, os.path.getsize(root / name), False, "/" in name) for name in on_disk
+        (name, os.path.getsize(root / name), False, "/" in name or name == "Manifest.db")
+        for name in on_disk
     ]
     assert _bytes(_items(root)[b.IOS_ORPHAN]) == written[b.IOS_ORPHAN]
+
+
+def test_encrypted_ios_backup_with_a_wrong_password_says_so_and_lists_the_files(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "backup"
+    b.build_ios_backup(root, password=PASSWORD)
+    secret = tmp_path / "password.txt"
+    secret.write_bytes(b"not the password")
+    listing = list(open_evidence(root, SourceOptions(password_file=str(secret))))
+    assert [(e.location, e.reason) for e in listing[:2] if isinstance(e, ScanError)] == [
+        (
+            "backup",
+            "encrypted backup not decrypted: wrong backup password (class key does not "
+            "unwrap); its files are scanned as stored (encrypted) by their names in the backup",
+        ),
+        ("Manifest.db", listing[1].reason),
+    ]
+    names = sorted(i.path for i in listing if isinstance(i, Item))
+    assert names == sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    missing = tmp_path / "nowhere.txt"
+    first = next(iter(open_evidence(root, SourceOptions(password_file=str(missing)))))
+    assert first.reason.startswith(
+        "encrypted backup not decrypted: password file unreadable: No such file or directory"
+    )
 
 
 def test_corrupt_manifest_db_gives_a_record_and_every_file_by_its_backup_name(
@@ -164,6 +237,19 @@ def test_ufdr_items_are_device_paths_with_report_times_deleted_state_and_app(
         (DCIM + "IMG_0003.JPG", None),
         (DCIM + "IMG_0004.JPG", None),
     ]
+    assert {p: i.app for p, i in items.items()} == {
+        DCIM + "IMG_0001.JPG": None,
+        WA: "WhatsApp",
+        DCIM + "IMG_0004.JPG": None,
+        "report.xml": None,
+        b.UFDR_EXTRA: None,
+    }
+    assert extraction_info("ufdr", ufdr) == {
+        "extraction_type": "Apple iPhone (File System)",
+        "extraction_tool": "Cellebrite UFED (report by Physical Analyzer 7.61.0.27)",
+        "extraction_version": "7.60.0.109",
+        "device": "Apple iPhone 12 (A2403)",
+    }
 
 
 def test_truncated_ufdr_lists_members_from_local_headers(tmp_path: Path) -> None:
@@ -318,6 +404,12 @@ def test_review_reopens_an_extraction_item_by_its_device_path(tmp_path: Path) ->
         assert stream.read() == written[camera]
     with pytest.raises(EvidenceError, match="no item for"):
         open_item(root, "CameraRollDomain/Media/DCIM/100APPLE/IMG_0009.JPG")
+    encrypted = tmp_path / "encrypted"
+    written = b.build_ios_backup(encrypted, password=PASSWORD)
+    secret = tmp_path / "password.txt"
+    secret.write_bytes(PASSWORD)
+    with open_item(encrypted, camera, password_file=str(secret)) as stream:
+        assert stream.read() == written[camera]
 
 
 def test_protected_ufdr_member_is_an_item_whose_read_names_the_password(tmp_path: Path) -> None:
@@ -393,3 +485,76 @@ def test_zip_cut_inside_a_member_header_says_so(tmp_path: Path) -> None:
         DCIM + "IMG_0004.JPG",
         "report.xml",
     ]
+
+
+# --- iCloud Photos -----------------------------------------------------------------------
+
+
+def test_icloud_photos_carry_capture_time_and_deleted_state_from_photo_details(
+    tmp_path: Path,
+) -> None:
+    evidence = tmp_path / "iCloud Photos Part 1 of 2.zip"
+    written = b.build_icloud(evidence)
+    assert evidence_kind(evidence) == "icloud"
+    part = b.ICLOUD_PART
+    listing = _listing(evidence)
+    assert listing[0] == (
+        "error",
+        part + "Photos/Photo Details.csv",
+        "line 4: date not read: 'not a date'",
+    )
+    assert listing[1:] == [
+        (name, len(data), name.endswith("IMG_0104.JPG"), False) for name, data in written.items()
+    ]
+    items = _items(evidence)
+    assert {n: items[n].created for n in written} == {
+        **{n: None for n in written},
+        part + "Photos/IMG_0101.JPG": datetime(2022, 6, 4, 12, 11, tzinfo=UTC),
+        part + "Photos/IMG_0102.PNG": datetime(2024, 1, 15, 9, 30, tzinfo=UTC),
+        part + "Recently Deleted/IMG_0104.JPG": datetime(2021, 12, 31, 23, 59, tzinfo=UTC),
+    }
+    assert items[part + "Photos/IMG_0101.JPG"].modified == datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
+    assert {n: _bytes(items[n]) for n in written} == written
+
+
+def test_live_photo_pairs_only_one_still_with_one_video_of_the_same_name() -> None:
+    from vigil.sources.live_photos import pairs
+
+    assert pairs(
+        [
+            "DCIM/IMG_0010.HEIC",
+            "DCIM/IMG_0010.MOV",
+            "DCIM/IMG_0011.JPG",  # a still with no video
+            "DCIM/IMG_0012.HEIC",  # two stills of one name: which one is the video's?
+            "DCIM/IMG_0012.JPG",
+            "DCIM/IMG_0012.MOV",
+            "Other/IMG_0010.MOV",  # another folder
+            "DCIM/img_0013.jpeg",
+            "DCIM/IMG_0013.mov",
+        ]
+    ) == {
+        "DCIM/IMG_0010.HEIC": "DCIM/IMG_0010.MOV",
+        "DCIM/IMG_0010.MOV": "DCIM/IMG_0010.HEIC",
+        "DCIM/img_0013.jpeg": "DCIM/IMG_0013.mov",
+        "DCIM/IMG_0013.mov": "DCIM/img_0013.jpeg",
+    }
+
+
+def test_encrypted_backup_with_a_damaged_manifest_lists_every_file_as_stored(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "backup"
+    b.build_ios_backup(root, password=PASSWORD)
+    db = (root / "Manifest.db").read_bytes()
+    (root / "Manifest.db").write_bytes(db[:4096] + b"\x00" * 4096 + db[8192:])
+    secret = tmp_path / "password.txt"
+    secret.write_bytes(PASSWORD)
+    listing = list(open_evidence(root, SourceOptions(password_file=str(secret))))
+    errors = [(e.location, e.reason.split(" (")[0]) for e in listing if isinstance(e, ScanError)]
+    assert errors == [("Manifest.db", "manifest unreadable")]
+    on_disk = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    items = [i for i in listing if isinstance(i, Item)]
+    assert sorted(i.path for i in items) == on_disk
+    assert {i.path for i in items if i.encrypted} == {
+        p for p in on_disk if "/" in p or p == "Manifest.db"
+    }

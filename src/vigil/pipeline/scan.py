@@ -33,6 +33,7 @@ from vigil.pipeline.shipping import remove as remove_shipment
 from vigil.pipeline.units import UnitPlanner, WorkUnit, run_shipment, run_unit, warm_up
 from vigil.sources import SourceOptions, evidence_kind, open_evidence
 from vigil.sources.expand import Limits
+from vigil.sources.extraction import KINDS, extraction_info
 from vigil.sources.verify import MediaCheck, check_media, is_ewf
 from vigil.store.api import CaseStore, ScanContext
 
@@ -65,6 +66,9 @@ class ScanSettings:
     video_match_threshold: float = 0.8
     # E01/Ex01: read the whole media once first (chunk checksums, acquisition hash).
     verify_media: bool = True
+    # An encrypted iOS backup's password is read from this file (the path is kept, never
+    # the password).
+    password_file: str | None = None
 
     def limits(self) -> Limits:
         """The budgets of each top-level item."""
@@ -143,7 +147,9 @@ def list_top_level(
     E01), items over bad chunks get records.
     """
     errors: list[ScanError] = []
-    options = SourceOptions(vss=settings.vss, carve=settings.carve, media=media)
+    options = SourceOptions(
+        vss=settings.vss, carve=settings.carve, media=media, password_file=settings.password_file
+    )
     for entry in open_evidence(evidence, options, kind):
         if isinstance(entry, Item):
             planner.add(entry.path, entry.size, entry if kind == "image" else None)
@@ -304,6 +310,8 @@ def _scan_with(
     for _ in range(workers):
         pool.submit(warm_up, _for_workers(settings, home), str(home))
     media = _check_media(store, ctx, evidence, kind, settings)
+    if kind in KINDS:
+        store.record_extraction(ctx, extraction_info(kind, evidence))
     planner = UnitPlanner(evidence, kind)
     source_errors = list_top_level(evidence, kind, settings, planner, media)
     top = planner.top

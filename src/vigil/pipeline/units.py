@@ -174,7 +174,7 @@ def _worker(home: str, settings: dict) -> _Worker:
             _WORKERS[key] = _Worker(
                 build_matchers(Path(home), s),
                 s.limits(),
-                SourceOptions(vss=s.vss, carve=s.carve),
+                SourceOptions(vss=s.vss, carve=s.carve, password_file=s.password_file),
             )
         return _WORKERS[key]
 
@@ -203,7 +203,9 @@ def _unit_items(worker: _Worker, unit: WorkUnit) -> list[Item]:
         evidence = Path(unit.evidence)
         return [item_for_file(evidence.parent, evidence.name)]
     if unit.kind in KINDS:
-        return items_for_unit(unit.kind, Path(unit.evidence), unit.paths)
+        return items_for_unit(
+            unit.kind, Path(unit.evidence), unit.paths, worker.options.password_file
+        )
     with worker.lock:
         reader = worker.readers.get(unit.evidence)
         if reader is None:

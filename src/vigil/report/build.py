@@ -163,6 +163,8 @@ def _item_json(
         },
         "inode": it.inode,
         "offset": it.offset,
+        "app": it.app,
+        "linked": it.linked_path,
         "parent": it.parent_path,
         "depth": it.depth,
         "md5": c.md5 if c else None,
@@ -200,6 +202,12 @@ def _exhibit_json(
             "md5": e.acquisition_md5,
             "sha1": e.acquisition_sha1,
             "verify_result": e.verify_result,
+        },
+        "extraction": {
+            "type": e.extraction_type,
+            "tool": e.extraction_tool,
+            "version": e.extraction_version,
+            "device": e.device,
         },
         "scans": [
             {

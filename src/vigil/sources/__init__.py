@@ -20,17 +20,19 @@ class SourceOptions:
 
     ``media`` is the result of ``verify.check_media`` on an EWF image, when the scan
     ran the integrity pass: items over chunks that failed their checksum get records.
+    ``password_file`` holds the password of an encrypted iOS backup.
     """
 
     vss: bool = False
     carve: bool = False
     media: MediaCheck | None = None
+    password_file: str | None = None
 
 
 def evidence_kind(path: Path) -> str:
     """``folder``, ``image`` (dfvfs finds a file system in it) or ``file`` (a loose file),
     or a phone extraction / cloud return (``sources/extraction.py``: ``ufdr``,
-    ``ios_backup``, ``android_fs``, ``takeout``), recognised from its content.
+    ``ios_backup``, ``android_fs``, ``takeout``, ``icloud``), recognised from its content.
 
     Raises:
         EvidenceError: when there is nothing readable at ``path``.
@@ -71,7 +73,7 @@ def open_evidence(
     from vigil.sources.extraction import KINDS, iter_extraction
 
     if kind in KINDS:
-        return iter_extraction(kind, path)
+        return iter_extraction(kind, path, options.password_file)
     from vigil.sources.image import iter_image
 
     return iter_image(path, vss=options.vss, carve=options.carve, media=options.media)

@@ -5,12 +5,14 @@
 * ``ufdr``: a zip with ``report.xml`` at its root (Cellebrite Reader file),
 * ``ios_backup``: a folder with ``Manifest.db`` / ``Manifest.plist`` (iTunes/Finder),
 * ``android_fs``: a zip or tar of an Android file system (``data/media/0``, ``sdcard``),
-* ``takeout``: a Google Takeout zip (``Takeout/`` at its root).
+* ``takeout``: a Google Takeout zip (``Takeout/`` at its root),
+* ``icloud``: an iCloud Photos download zip (a ``Photo Details.csv`` in it).
 
 Each kind's module yields top-level Items named by the path on the device (or in the
 account) with the times the extraction records. A worker finds its unit's items again
 with ``items_for_unit``: the extraction is listed once per process and kept, so each
-unit costs a dictionary look-up per item and each item one seek to its data.
+unit costs a dictionary look-up per item and each item one seek to its data. Live
+Photos (``live_photos.py``) are linked still to video in every kind.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 from vigil.model import Item, ScanError
 from vigil.sources.members import Stored, archive_type, forget, members
 
-KINDS = ("ufdr", "ios_backup", "android_fs", "takeout")
+KINDS = ("ufdr", "ios_backup", "android_fs", "takeout", "icloud")
 
 
 def extraction_kind(path: Path) -> str | None:
@@ -52,12 +54,16 @@ def _kind_of_archive(container: str, names: list[str]) -> str | None:
             return "ufdr"
         if is_takeout(names):
             return "takeout"
+        from vigil.sources.icloud import is_icloud
+
+        if is_icloud(names):
+            return "icloud"
     from vigil.sources.android import device_root
 
     return "android_fs" if device_root(names) is not None else None
 
 
-def _lister(kind: str) -> Callable[[Path], Iterator[Item | ScanError]]:
+def _lister(kind: str) -> Callable[..., Iterator[Item | ScanError]]:
     if kind == "ufdr":
         from vigil.sources.ufdr import iter_ufdr
 
@@ -74,19 +80,63 @@ def _lister(kind: str) -> Callable[[Path], Iterator[Item | ScanError]]:
         from vigil.sources.takeout import iter_takeout
 
         return iter_takeout
+    if kind == "icloud":
+        from vigil.sources.icloud import iter_icloud
+
+        return iter_icloud
     raise ValueError(f"not an extraction kind: {kind}")
 
 
-def iter_extraction(kind: str, path: Path) -> Iterator[Item | ScanError]:
-    """Yield the items of the extraction at ``path`` (of ``kind``), errors as ScanErrors."""
-    return _lister(kind)(Path(path))
+def iter_extraction(
+    kind: str, path: Path, password_file: str | None = None
+) -> Iterator[Item | ScanError]:
+    """Yield the items of the extraction at ``path`` (of ``kind``), errors as ScanErrors.
+
+    ``password_file``: the password of an encrypted iOS backup (other kinds ignore it).
+    Live Photos (a still and its video side by side) are linked to each other.
+    """
+    from vigil.sources.live_photos import link
+
+    if kind == "ios_backup":
+        entries = _lister(kind)(Path(path), password_file)
+    else:
+        entries = _lister(kind)(Path(path))
+    return iter(link(list(entries)))
 
 
-_INDEX: dict[tuple[str, str, int, int], dict[str, Item]] = {}
+_KIND_NAMES = {
+    "android_fs": "Android full file system",
+    "takeout": "Google Takeout",
+    "icloud": "iCloud Photos download",
+}
+
+
+def extraction_info(kind: str, path: Path) -> dict[str, str | None]:
+    """What the extraction says made it: ``extraction_type``, ``extraction_tool``,
+    ``extraction_version`` and ``device`` (None where it does not say)."""
+    if kind == "ufdr":
+        from vigil.sources.ufdr import ufdr_info
+
+        return ufdr_info(Path(path))
+    if kind == "ios_backup":
+        from vigil.sources.ios_backup import backup_info
+
+        return backup_info(Path(path))
+    return {
+        "extraction_type": _KIND_NAMES.get(kind, kind),
+        "extraction_tool": None,
+        "extraction_version": None,
+        "device": None,
+    }
+
+
+_INDEX: dict[tuple[str, str, int, int, str | None], dict[str, Item]] = {}
 _INDEX_LOCK = threading.Lock()
 
 
-def items_for_unit(kind: str, evidence: Path, paths: tuple[str, ...]) -> list[Item]:
+def items_for_unit(
+    kind: str, evidence: Path, paths: tuple[str, ...], password_file: str | None = None
+) -> list[Item]:
     """The items named ``paths`` of the extraction at ``evidence``, in that order.
 
     The extraction is listed on the first call in a process and kept (one extraction
@@ -94,12 +144,14 @@ def items_for_unit(kind: str, evidence: Path, paths: tuple[str, ...]) -> list[It
     changed evidence.
     """
     st = os.stat(evidence)
-    key = (kind, str(evidence), st.st_mtime_ns, st.st_size)
+    key = (kind, str(evidence), st.st_mtime_ns, st.st_size, password_file)
     with _INDEX_LOCK:
         index = _INDEX.get(key)
         if index is None:
             index = {
-                i.path: i for i in iter_extraction(kind, Path(evidence)) if isinstance(i, Item)
+                i.path: i
+                for i in iter_extraction(kind, Path(evidence), password_file)
+                if isinstance(i, Item)
             }
             _INDEX.clear()
             _INDEX[key] = index

@@ -256,7 +256,7 @@ def _open_zip_member(path: str, info: zipfile.ZipInfo) -> BinaryIO:
             raise OSError("zip member is encrypted: needs the archive password")
         if info.compress_type == zipfile.ZIP_STORED:
             # Pictures are stored, not deflated: their bytes are a plain slice of the file.
-            return _Slice(f, data_start, info.compress_size)  # type: ignore[return-value]
+            return Slice(f, data_start, info.compress_size)  # type: ignore[return-value]
         f.seek(data_start)
         reader = zipfile.ZipExtFile(io.BufferedReader(f), "r", info, None, True)
     except (OSError, NotImplementedError, zipfile.BadZipFile) as exc:
@@ -358,10 +358,10 @@ def _stored_tar(path: Path, info: tarfile.TarInfo) -> Stored:
 
 
 def _open_slice(path: str, start: int, size: int) -> BinaryIO:
-    return _Slice(_open_readonly(path), start, size)  # type: ignore[return-value]
+    return Slice(_open_readonly(path), start, size)  # type: ignore[return-value]
 
 
-class _Slice(io.RawIOBase):
+class Slice(io.RawIOBase):
     """``size`` bytes of a file from ``start``: a tar member's data, seekable."""
 
     def __init__(self, f: BinaryIO, start: int, size: int) -> None:

@@ -41,23 +41,39 @@ class RecordedTop:
     vss: bool = False
 
 
-def open_item(evidence: Path, item_path: str, top: RecordedTop | None = None) -> BinaryIO:
+def open_item(
+    evidence: Path,
+    item_path: str,
+    top: RecordedTop | None = None,
+    *,
+    password_file: str | None = None,
+) -> BinaryIO:
     """A read-only stream of the item ``item_path`` of the evidence at ``evidence``.
 
     With ``top``, the recorded top-level item of a forensic image that holds it, that
     item is opened directly from its locator; without it the image is walked until the
-    item is found.
+    item is found. ``password_file``: the password of an encrypted iOS backup (the
+    scan's setting).
 
     Raises:
         EvidenceError: when the evidence or the item cannot be found or read.
     """
-    return find_item(evidence, item_path, top).open()
+    return find_item(evidence, item_path, top, password_file=password_file).open()
 
 
-def find_item(evidence: Path, item_path: str, top: RecordedTop | None = None) -> Item:
+def find_item(
+    evidence: Path,
+    item_path: str,
+    top: RecordedTop | None = None,
+    *,
+    password_file: str | None = None,
+) -> Item:
     """The ``Item`` recorded as ``item_path`` in ``evidence`` (see ``open_item``)."""
     evidence = Path(evidence)
-    item = _located(evidence, top) if top else _top_level(evidence, item_path)
+    if top is not None:
+        item = _located(evidence, top)
+    else:
+        item = _top_level(evidence, item_path, password_file)
     limits = Limits(max_depth=10**6, max_item_seconds=0)
     while item.path != item_path:
         item = _child_on_the_way(item, item_path, limits)
@@ -74,7 +90,7 @@ def _located(evidence: Path, top: RecordedTop) -> Item:
                 locator=top.locator)
 
 
-def _top_level(evidence: Path, item_path: str) -> Item:
+def _top_level(evidence: Path, item_path: str, password_file: str | None) -> Item:
     # A file name may itself contain "!" or "@": try the longest existing name first.
     cuts = [len(item_path)] + sorted(
         (i for i, ch in enumerate(item_path) if ch in (MEMBER_SEP, OFFSET_SEP)), reverse=True
@@ -82,7 +98,7 @@ def _top_level(evidence: Path, item_path: str) -> Item:
     extraction = extraction_kind(evidence)
     if extraction is not None:
         for cut in cuts:
-            found = items_for_unit(extraction, evidence, (item_path[:cut],))
+            found = items_for_unit(extraction, evidence, (item_path[:cut],), password_file)
             if found:
                 return found[0]
         raise EvidenceError(f"no item for {item_path!r} in {evidence}")

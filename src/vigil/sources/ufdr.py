@@ -6,7 +6,11 @@ times in ``<accessInfo><timestamp name="CreationTime|ModifyTime|AccessTime">`` a
 in ``<metadata section="File">``, the item ``Local Path``: where the archive holds the
 bytes (``files\\Image\\IMG_0001.JPG``). Decoded records (``<decodedData>``: chats,
 attachments) name the app in their ``Source`` field and point at files through
-``<jumptargets><targetid>``; that gives a file its app.
+``<jumptargets><targetid>``; that gives a file its app. The project's ``<metadata>``
+sections say what made the extraction: ``Extraction Data`` (``DeviceInfoUnitVersion``,
+the UFED version; ``DeviceInfoSelectedManufacturer``/``DeviceInfoSelectedDeviceName``),
+``Additional Fields`` (``UFED_PA_Version``, the Physical Analyzer that wrote the report)
+and ``Device Info`` (``DeviceInfoDetectedManufacturer``/``DeviceInfoDetectedModel``).
 
 Items are named by the device path; a file the report names whose bytes the archive
 lacks is a ScanError; a member of the archive that no report entry names is still an
@@ -16,9 +20,11 @@ never held whole.
 
 from __future__ import annotations
 
+import os
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -28,6 +34,7 @@ from vigil.sources.members import Stored, member_item, members
 
 REPORT = "report.xml"
 _TIMES = {"CreationTime": "created", "ModifyTime": "modified", "AccessTime": "accessed"}
+_SECTIONS = ("Extraction Data", "Additional Fields", "Device Info")
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,9 @@ class Report:
     version: str | None
     extraction: str | None
     files: list[ReportFile]
+    # Items of the project's Extraction Data, Additional Fields and Device Info sections
+    # (the first value of each name), and the extraction's ``deviceName``.
+    details: dict[str, str] = field(default_factory=dict)
 
 
 def is_ufdr(names: list[str]) -> bool:
@@ -80,6 +90,8 @@ def parse_report(stream: object) -> tuple[Report, list[ScanError]]:
     # Decoded models being read: (own app, file ids they point at, incl. unresolved children).
     models: list[list] = []
     apps: dict[str, str] = {}
+    details: dict[str, str] = {}
+    section: str | None = None
     stack: list[str] = []
     try:
         for event, elem in ET.iterparse(stream, events=("start", "end")):
@@ -90,10 +102,20 @@ def parse_report(stream: object) -> tuple[Report, list[ScanError]]:
                     version = elem.get("reportVersion")
                 elif tag == "extractionInfo" and extraction is None:
                     extraction = elem.get("name") or elem.get("type")
+                    if elem.get("deviceName"):
+                        details.setdefault("deviceName", elem.get("deviceName", ""))
+                elif tag == "metadata" and "file" not in stack:
+                    section = elem.get("section")
                 elif tag == "model":
                     models.append([None, []])
                 continue
             stack.pop()
+            if tag == "metadata":
+                section = None
+            elif tag == "item" and section in _SECTIONS and elem.get("name"):
+                text = "".join(elem.itertext()).strip()
+                if text:
+                    details.setdefault(elem.get("name", ""), text)
             if tag == "file" and elem.get("path") is not None:
                 files.append(_report_file(elem))
                 elem.clear()
@@ -116,7 +138,7 @@ def parse_report(stream: object) -> tuple[Report, list[ScanError]]:
             ScanError(REPORT, "source", f"report.xml damaged, read up to there: {exc}")
         )
     files = [replace(f, app=apps.get(f.file_id or "")) for f in files]
-    return Report(version, extraction, files), errors
+    return Report(version, extraction, files, details), errors
 
 
 def _report_file(elem: ET.Element) -> ReportFile:
@@ -142,8 +164,25 @@ def _report_file(elem: ET.Element) -> ReportFile:
     )
 
 
+_LAST: dict[tuple[str, int, int], tuple[Report | None, list[ScanError]]] = {}
+_LAST_LOCK = threading.Lock()
+
+
 def read_report(path: Path) -> tuple[Report | None, list[ScanError]]:
-    """The report of the UFDR at ``path`` (None if it cannot be opened) and its errors."""
+    """The report of the UFDR at ``path`` (None if it cannot be opened) and its errors.
+
+    The last one read is kept: the scan lists the UFDR and then asks for its tool.
+    """
+    st = os.stat(path)
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    with _LAST_LOCK:
+        if key not in _LAST:
+            _LAST.clear()
+            _LAST[key] = _read_report(path)
+        return _LAST[key]
+
+
+def _read_report(path: Path) -> tuple[Report | None, list[ScanError]]:
     entries = {m.name: m for m in members(path) if isinstance(m, Stored)}
     stored = entries.get(REPORT)
     if stored is None:
@@ -153,6 +192,37 @@ def read_report(path: Path) -> tuple[Report | None, list[ScanError]]:
             return parse_report(stream)
     except OSError as exc:
         return None, [ScanError(REPORT, "source", f"report.xml unreadable: {exc}")]
+
+
+def ufdr_info(path: Path) -> dict[str, str | None]:
+    """What the report of the UFDR at ``path`` says made the extraction (see the docstring)."""
+    report, _errors = read_report(path)
+    details = report.details if report else {}
+    unit = details.get("DeviceInfoUnitVersion")
+    analyzer = details.get("UFED_PA_Version")
+    if unit:
+        tool = "Cellebrite UFED"
+        if analyzer:
+            tool += f" (report by Physical Analyzer {analyzer})"
+    elif analyzer:
+        tool = "Cellebrite Physical Analyzer"
+    else:
+        tool = "Cellebrite (UFDR)"
+    device = " ".join(
+        details[k]
+        for k in ("DeviceInfoDetectedManufacturer", "DeviceInfoDetectedModel")
+        if details.get(k)
+    ) or " ".join(
+        details[k]
+        for k in ("DeviceInfoSelectedManufacturer", "DeviceInfoSelectedDeviceName")
+        if details.get(k)
+    )
+    return {
+        "extraction_type": report.extraction if report else None,
+        "extraction_tool": tool,
+        "extraction_version": unit or analyzer or (report.version if report else None),
+        "device": device or details.get("deviceName"),
+    }
 
 
 def iter_ufdr(path: Path) -> Iterator[Item | ScanError]:
@@ -170,7 +240,9 @@ def iter_ufdr(path: Path) -> Iterator[Item | ScanError]:
         if member is None:
             if rf.deleted and rf.local is None:
                 # A deleted name whose content the extraction did not recover.
-                yield Item(where, _absent, size=None, deleted=True, allocated=False, **rf.times)
+                yield Item(
+                    where, _absent, size=None, deleted=True, allocated=False, app=rf.app, **rf.times
+                )
                 continue
             yield ScanError(
                 where,
@@ -180,7 +252,9 @@ def iter_ufdr(path: Path) -> Iterator[Item | ScanError]:
             continue
         used.add(member.name)
         times = {"modified": None, **rf.times}
-        yield member_item(member, where, deleted=rf.deleted, allocated=not rf.deleted, **times)
+        yield member_item(
+            member, where, deleted=rf.deleted, allocated=not rf.deleted, app=rf.app, **times
+        )
     for name, member in stored.items():
         if name not in used:
             yield member_item(member, unique(name, seen))

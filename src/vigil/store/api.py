@@ -50,7 +50,7 @@ from vigil.store.sqlite import configure_sqlite
 from vigil.store.writer_lock import ExhibitLock
 
 _CASE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
-
+_EXTRACTION_FIELDS = ("extraction_type", "extraction_tool", "extraction_version", "device")
 
 def actor() -> str:
     """Who is acting, for the audit log: ``$VIGIL_EXAMINER`` or the login name."""
@@ -333,6 +333,19 @@ class CaseStore:
                 conn, ctx.case_id, actor(), "media-check", {"scan": ctx.scan_id, **details}
             )
 
+    def record_extraction(self, ctx: ScanContext, info: dict[str, str | None]) -> None:
+        """Keep what a phone extraction says made it with its exhibit, and log it.
+
+        ``info`` has ``extraction_type``, ``extraction_tool``, ``extraction_version`` and
+        ``device`` (each None when the extraction does not say).
+        """
+        values = {k: info.get(k) for k in _EXTRACTION_FIELDS}
+        with self.engine.begin() as conn:
+            conn.execute(update(exhibits).where(exhibits.c.id == ctx.exhibit_id).values(**values))
+            audit.append(
+                conn, ctx.case_id, actor(), "extraction-info", {"scan": ctx.scan_id, **values}
+            )
+
     # -- resume state ---------------------------------------------------------
 
     def done_items(self, ctx: ScanContext) -> dict[str, bool | None]:
@@ -570,4 +583,6 @@ def _item_row(ctx: ScanContext, rec: ItemRecord, content_id: int | None) -> dict
         "depth": it.depth,
         "locator": locator_text(it.locator) if it.locator is not None else None,
         "expanded": False if rec.container else None,
+        "app": it.app,
+        "linked_path": escape_name(it.linked) if it.linked is not None else None,
     }

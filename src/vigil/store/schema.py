@@ -50,6 +50,11 @@ exhibits = Table(
     Column("acquisition_md5", String(32)),
     Column("acquisition_sha1", String(40)),
     Column("verify_result", String(20)),
+    # Phone extractions: what the extraction says made it (migration 0004_phones2).
+    Column("extraction_type", String(200)),
+    Column("extraction_tool", String(200)),
+    Column("extraction_version", String(100)),
+    Column("device", String(200)),
     UniqueConstraint("case_id", "name"),
 )
 
@@ -130,6 +135,9 @@ items = Table(
     Column("locator", Text),
     # NULL: not a container; False: children not all recorded yet; True: complete.
     Column("expanded", Boolean),
+    # Phone extractions: the app the report attributes the file to; the paired item.
+    Column("app", String(200)),
+    Column("linked_path", Text),
     # The write batch that wrote the row and the row's digest (store/rowproof.py).
     Column("batch", Integer),
     Column("digest", String(64)),

@@ -256,7 +256,7 @@ def create_app(settings: AppSettings) -> Guard:
         exif, exif_error = None, None
         if src is not None and d.content["media"] == "image":
             try:
-                exif = imaging.exif_facts(read_item(src.evidence_path, src.item_path, src.top))
+                exif = imaging.exif_facts(read_item(src))
             except EvidenceError as exc:
                 exif_error = str(exc)
         return page(
@@ -357,7 +357,7 @@ def create_app(settings: AppSettings) -> Guard:
                 if src.media == "video":
                     body = imaging.keyframe_strip(frames, radius)
                 else:
-                    data = read_item(src.evidence_path, src.item_path, src.top)
+                    data = read_item(src)
                     body = imaging.blurred_tile(data, radius)
             except EvidenceError as exc:
                 raise HTTPException(status_code=422, detail=str(exc)) from exc
@@ -419,7 +419,7 @@ def create_app(settings: AppSettings) -> Guard:
             src = _unknown_source(conn, case_id, content_id)
         details: dict[str, Any] = {"content": content_id, "item": src.item_path}
         try:
-            data = read_item(src.evidence_path, src.item_path, src.top)
+            data = read_item(src)
             if src.media == "video":
                 # A video is revealed as a sheet of frames at reduced resolution.
                 body, count = video.contact_sheet(data)

@@ -61,6 +61,8 @@ class Source:
     media: str = "image"
     # Its top-level item in a forensic image as recorded (opened by its locator).
     top: RecordedTop | None = None
+    # The scan's password file of an encrypted iOS backup.
+    password_file: str | None = None
 
 
 @dataclass
@@ -253,16 +255,23 @@ def source(conn: Connection, case_id: int, content_id: int) -> Source | None:
     ).first()
     if row is None:
         return None
+    settings = json.loads(conn.execute(
+        select(scans.c.settings).where(scans.c.exhibit_id == row.id)
+        .order_by(scans.c.id.desc()).limit(1)
+    ).scalar() or "{}")
     # The store holds names in display form; the evidence is opened by the exact names.
     return Source(
         unescape_name(row.evidence_path), row.evidence_kind, unescape_name(row.path), row.media,
-        _recorded_top(conn, row.id, row.path),
+        _recorded_top(conn, row.id, row.path, bool(settings.get("vss"))),
+        settings.get("password_file") or None,
     )
 
 
-def _recorded_top(conn: Connection, exhibit_id: int, path: str) -> RecordedTop | None:
+def _recorded_top(
+    conn: Connection, exhibit_id: int, path: str, vss: bool
+) -> RecordedTop | None:
     """The top-level item holding ``path`` (display form) if the store has its locator
-    (a forensic image's), with the vss setting of the exhibit's scan."""
+    (a forensic image's); ``vss``: whether the exhibit's scan read VSS stores."""
     cuts = [i for i, ch in enumerate(path) if ch in (MEMBER_SEP, OFFSET_SEP)]
     found = conn.execute(
         select(items.c.path, items.c.size, items.c.locator).where(
@@ -272,11 +281,6 @@ def _recorded_top(conn: Connection, exhibit_id: int, path: str) -> RecordedTop |
     ).first()
     if found is None:
         return None
-    settings = conn.execute(
-        select(scans.c.settings).where(scans.c.exhibit_id == exhibit_id)
-        .order_by(scans.c.id.desc()).limit(1)
-    ).scalar()
-    vss = bool(json.loads(settings or "{}").get("vss"))
     return RecordedTop(unescape_name(found.path), found.size, locator_from_text(found.locator),
                        vss)
 

@@ -5,20 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from vigil.errors import EvidenceError
-from vigil.sources.reopen import RecordedTop, open_item
+from vigil.sources.reopen import open_item
+from vigil.web.casedata import Source
 
 # Pictures larger than this are not rendered in the review app (bomb guard).
 MAX_BYTES = 256 * 1024 * 1024
 
 
-def read_item(evidence_path: str, item_path: str, top: RecordedTop | None = None) -> bytes:
+def read_item(src: Source) -> bytes:
     """Read the bytes of one item of an exhibit.
 
     Args:
-        evidence_path: ``exhibits.evidence_path``.
-        item_path: ``items.path``, the provenance path inside the exhibit.
-        top: Its top-level item in a forensic image as recorded, if any: that item is
-            then opened directly from its locator, without walking the image.
+        src: Where the item is (``casedata.source``): the exhibit's evidence, the item's
+            provenance path, and for a forensic image its top-level item's recorded
+            locator (then opened directly, without walking the image), for an
+            encrypted iOS backup the scan's password file.
 
     Returns:
         The item's bytes.
@@ -26,8 +27,11 @@ def read_item(evidence_path: str, item_path: str, top: RecordedTop | None = None
     Raises:
         EvidenceError: If the item cannot be re-opened or is too large to render.
     """
+    item_path = src.item_path
     try:
-        with open_item(Path(evidence_path), item_path, top) as stream:
+        with open_item(
+            Path(src.evidence_path), item_path, src.top, password_file=src.password_file
+        ) as stream:
             data = stream.read(MAX_BYTES + 1)
     except EvidenceError:
         raise
