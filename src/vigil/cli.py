@@ -261,11 +261,13 @@ def _register_subcommands() -> None:
     from vigil.hashing.commands import register as register_hashing
     from vigil.hashsets.commands import register as register_hashsets
     from vigil.report.commands import register as register_report
+    from vigil.series.commands import register as register_series
     from vigil.web.commands import register as register_web
 
     register_hashing(app)
     register_hashsets(app)
     register_report(app)
+    register_series(app)
     register_web(app)
 
 

@@ -7,43 +7,10 @@ import io
 import numpy as np
 from PIL import Image
 
+from series_support import camera_exif
 from vigil.hashing.decode import decode
 from vigil.hashing.exif import exif_facts, taken_iso
 from vigil.model import ExifFacts
-
-
-def camera_exif(
-    serial: str | None = "BODY-1",
-    lens_serial: str | None = "LENS-9",
-    taken: str | None = "2024:02:29 23:59:58",
-    gps: tuple[float, float] | None = (-33.85, 151.2),
-) -> Image.Exif:
-    """EXIF with make, model, serials, date taken and a GPS position (decimal degrees)."""
-    exif = Image.Exif()
-    exif[0x010F] = "DemoCam"
-    exif[0x0110] = "Model 7"
-    sub = exif.get_ifd(0x8769)
-    if taken:
-        sub[0x9003] = taken
-    if serial:
-        sub[0xA431] = serial
-    if lens_serial:
-        sub[0xA433] = "LensMaker"
-        sub[0xA434] = "Prime 35"
-        sub[0xA435] = lens_serial
-    if gps:
-        lat, lon = gps
-        g = exif.get_ifd(0x8825)
-        g[1], g[2] = ("N" if lat >= 0 else "S"), _dms(abs(lat))
-        g[3], g[4] = ("E" if lon >= 0 else "W"), _dms(abs(lon))
-    return exif
-
-
-def _dms(value: float) -> tuple[float, float, float]:
-    d = int(value)
-    m = int((value - d) * 60)
-    s = round((value - d - m / 60) * 3600, 4)
-    return (float(d), float(m), s)
 
 
 def _picture(fmt: str, exif: Image.Exif | None) -> bytes:
