@@ -258,6 +258,7 @@ def doctor() -> None:
 
 def _register_subcommands() -> None:
     # Each area owns its commands; cli.py only mounts them.
+    from vigil.classify.commands import register as register_classify
     from vigil.hashing.commands import register as register_hashing
     from vigil.hashsets.commands import register as register_hashsets
     from vigil.report.commands import register as register_report
@@ -268,6 +269,7 @@ def _register_subcommands() -> None:
     register_hashsets(app)
     register_report(app)
     register_series(app)
+    register_classify(app)
     register_web(app)
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-import sqlite3
+from pathlib import Path
 
 import pytest
 
 from series_support import KNOWN, NEAR_COPY, write_series_evidence
 from tests_support import InProcessVigil
+from vigil.report.build import build_report
+from vigil.report.render import render_html
 from vigil.series.grouping import (
     SeriesSettings,
     bursts,
@@ -18,25 +21,27 @@ from vigil.series.grouping import (
     places,
 )
 from vigil.series.pictures import Camera, Picture
+from vigil.store.api import CaseStore
 
 
 @pytest.fixture(scope="module")
-def listed(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def scanned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     base = tmp_path_factory.mktemp("series")
     home, evidence = base / "home", base / "evidence"
     home.mkdir()
     write_series_evidence(evidence)
+    # A hash-set entry makes one picture known: it is in no series.
+    known = base / "known.md5"
+    known.write_text(f"{hashlib.md5((evidence / KNOWN).read_bytes()).hexdigest()}  x.jpg\n")
     vigil = InProcessVigil(home)
+    vigil("hashset", "import", str(known), "--name", "known", "--scheme", "uk", "--grade", "A")
     vigil("scan", str(evidence), "--case", "S-1", "--exhibit", "EX1", "-q")
-    with sqlite3.connect(home / "cases" / "S-1.sqlite") as conn:
-        # A hash-set match makes one picture known: it is in no series.
-        conn.execute(
-            "INSERT INTO matches (content_id, hashset, entry_id, grade, basis, algorithm, "
-            "known_good) SELECT content_id, 'known', 1, 'A', 'exact', 'md5', 0 FROM items "
-            "WHERE path = ?",
-            (KNOWN,),
-        )
-    return json.loads(vigil("series", "S-1", "--json"))
+    return home, json.loads(vigil("series", "S-1", "--json"))
+
+
+@pytest.fixture(scope="module")
+def listed(scanned: tuple[Path, dict]) -> dict:
+    return scanned[1]
 
 
 def _paths(series: dict) -> list[str]:
@@ -108,3 +113,23 @@ def test_folder_of_container_members_and_embedded_pictures() -> None:
     assert folder_of("a/b.zip!c.jpg") == "a/b.zip"
     assert folder_of("scan.pdf@1234") == "scan.pdf"
     assert folder_of("top.jpg") == ""
+
+
+def test_report_lists_the_series_with_camera_facts_and_no_pictures(
+    scanned: tuple[Path, dict],
+) -> None:
+    home, listed = scanned
+    store = CaseStore(f"sqlite:///{home / 'cases' / 'S-1.sqlite'}")
+    try:
+        report = build_report(store, "S-1")
+    finally:
+        store.close()
+    assert report["series"] == listed["series"]
+    html = render_html(report)
+    section = html[html.index('<table id="series">') : html.index("</table>", html.index(
+        '<table id="series">'))]
+    assert section.count("<tr>") == 1 + len(listed["series"])
+    for fact in ("body serial: SN-A", "lens serial: L-1", "latitude: 51.500133",
+                 "first: 2024-05-01T10:00:00", "folder: cam2"):
+        assert fact in section
+    assert "<img" not in html and "data:" not in html

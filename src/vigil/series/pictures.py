@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.engine import Connection
 
 from vigil.hashing.pdq import MIN_QUALITY
@@ -44,6 +44,17 @@ class Picture:
     places: tuple[tuple[str, str], ...]
 
 
+def unknown_clause(case_id: int) -> ColumnElement[bool]:
+    """The ``contents`` rows that are the case's unknown pictures (no match at all)."""
+    matched = select(matches.c.content_id).join(contents, contents.c.id == matches.c.content_id)
+    matched = matched.where(contents.c.case_id == case_id)
+    return (
+        (contents.c.case_id == case_id)
+        & (contents.c.media == "image")
+        & contents.c.id.not_in(matched)
+    )
+
+
 def unknown_pictures(conn: Connection, case_id: int) -> list[Picture]:
     """The case's picture contents with no hash-set match, by content id.
 
@@ -54,16 +65,10 @@ def unknown_pictures(conn: Connection, case_id: int) -> list[Picture]:
     Returns:
         The pictures with their usable PDQ, camera facts and places.
     """
-    matched = select(matches.c.content_id).join(contents, contents.c.id == matches.c.content_id)
-    matched = matched.where(contents.c.case_id == case_id)
     rows = conn.execute(
         select(contents.c.id, contents.c.sha256, contents.c.md5, contents.c.pdq,
                contents.c.pdq_quality)
-        .where(
-            contents.c.case_id == case_id,
-            contents.c.media == "image",
-            contents.c.id.not_in(matched),
-        )
+        .where(unknown_clause(case_id))
         .order_by(contents.c.id)
     ).all()
     cameras: dict[int, Camera] = {}
