@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Annotated
 
 import typer
@@ -52,8 +53,10 @@ def register(app: typer.Typer) -> None:
             store.close()
         listed = series_json(found, pictures)
         if as_json:
-            print(json.dumps({"case": case, "settings": settings.__dict__, "series": listed},
-                             indent=2, sort_keys=True))
+            # Compact and streamed: 100,000 pictures make a listing of about 100 MB.
+            document = {"case": case, "settings": settings.__dict__, "series": listed}
+            json.dump(document, sys.stdout, sort_keys=True, separators=(",", ":"))
+            sys.stdout.write("\n")
             return
         table = Table("series", "kind", "pictures", "shared facts")
         for s in listed:

@@ -3,13 +3,13 @@ review app (members with their hashes and where they were found; never pictures)
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from vigil.series.grouping import Series, SeriesSettings, form_series
-from vigil.series.pictures import Picture, unknown_pictures
+from vigil.series.pictures import Camera, Picture, unknown_pictures
 
 
 def case_series(
@@ -45,20 +45,29 @@ def series_json(
         One dict per series, in the given order.
     """
     out = []
+    # A picture in several series is described once (the same dict in each).
+    described: dict[int, dict[str, Any]] = {}
     for s in found:
         entry: dict[str, Any] = {"id": s.id, "kind": s.kind, "facts": s.facts,
                                  "size": len(s.members)}
         if members:
-            entry["members"] = [_member(pictures[c]) for c in s.members]
+            entry["members"] = [
+                described.get(c) or described.setdefault(c, _member(pictures[c]))
+                for c in s.members
+            ]
         out.append(entry)
     return out
 
 
+_CAMERA_FIELDS = tuple(f.name for f in fields(Camera))
+
+
 def _member(p: Picture) -> dict[str, Any]:
+    camera = {k: v for k in _CAMERA_FIELDS if (v := getattr(p.camera, k)) is not None}
     return {
         "content_id": p.content_id,
         "sha256": p.sha256,
         "md5": p.md5,
-        "camera": {k: v for k, v in asdict(p.camera).items() if v is not None},
+        "camera": camera,
         "places": [{"exhibit": e, "path": path} for e, path in p.places],
     }
