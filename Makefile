@@ -60,6 +60,8 @@ bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/recall.py --case 50
 	$(BIN)/python benchmarks/login_flood.py
 	$(BIN)/python benchmarks/tile_information.py
+	$(BIN)/python benchmarks/series.py
+	$(BIN)/python benchmarks/classify.py
 
 examples: $(STAMP)
 	$(BIN)/python docs/examples/make_examples.py

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import warnings
-from fractions import Fraction
 from typing import Any
 
 from PIL import Image
@@ -36,10 +35,11 @@ def _text(value: Any) -> str | None:
 
 def _degrees(dms: Any, ref: Any) -> float | None:
     try:
-        d, m, s = (Fraction(float(x)).limit_denominator(10**6) for x in dms)
+        d, m, s = (float(x) for x in dms)
     except (TypeError, ValueError, ZeroDivisionError, OverflowError):
         return None
-    value = float(d + m / 60 + s / 3600)
+    value = d + m / 60 + s / 3600
+    # NaN (a 0/0 rational) fails this test too.
     if not 0 <= value <= 180:
         return None
     return round(-value if _text(ref) in ("S", "W") else value, 6)

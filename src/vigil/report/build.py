@@ -59,6 +59,7 @@ RESULT_DEPENDENCIES = (
     "faiss-cpu",
     "numpy",
     "sqlalchemy",
+    "onnxruntime",
 )
 
 
