@@ -179,9 +179,11 @@ def record_grades(
         if series is None:
             details = {"contents": ids, "grade": grade, "scheme": scheme.name}
             audit.append(conn, case_id, user, action, details)
-        for c in ids if series is not None else ():
-            details = {"contents": [c], "grade": grade, "scheme": scheme.name, "series": series}
-            audit.append(conn, case_id, user, action, details)
+        else:
+            for c in ids:
+                details = {"contents": [c], "grade": grade, "scheme": scheme.name,
+                           "series": series}
+                audit.append(conn, case_id, user, action, details)
     return ids
 
 
