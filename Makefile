@@ -62,6 +62,8 @@ bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/tile_information.py
 	$(BIN)/python benchmarks/pictures_found.py
 	$(BIN)/python benchmarks/pictures_found.py --pagefile 2
+	$(BIN)/python benchmarks/series.py
+	$(BIN)/python benchmarks/classify.py
 
 examples: $(STAMP)
 	$(BIN)/python docs/examples/make_examples.py

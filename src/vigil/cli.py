@@ -279,16 +279,20 @@ def doctor() -> None:
 
 def _register_subcommands() -> None:
     # Each area owns its commands; cli.py only mounts them.
+    from vigil.classify.commands import register as register_classify
     from vigil.hashing.commands import register as register_hashing
     from vigil.hashsets.commands import register as register_hashsets
     from vigil.intel.commands import register as register_intel
     from vigil.report.commands import register as register_report
+    from vigil.series.commands import register as register_series
     from vigil.web.commands import register as register_web
 
     register_hashing(app)
     register_hashsets(app)
     register_intel(app)
     register_report(app)
+    register_series(app)
+    register_classify(app)
     register_web(app)
 
 

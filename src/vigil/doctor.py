@@ -38,6 +38,7 @@ MODULES = (
     ("psycopg", "psycopg", "a PostgreSQL case store"),
     ("distributed", "distributed", "scans on a Dask cluster"),
     ("weasyprint", "weasyprint", "PDF reports"),
+    ("onnxruntime", "onnxruntime", "vigil classify (an agency's ONNX model)"),
 )
 # (command, Debian package, needed for, required)
 TOOLS = (

@@ -113,6 +113,28 @@ class FrameHash:
 
 
 @dataclass(frozen=True)
+class ExifFacts:
+    """The EXIF values used for series and victim identification; None where absent.
+
+    ``date_taken`` is the camera's own text (``2023:06:01 12:34:56``, local time of the
+    camera, no zone); positions are decimal degrees (south and west negative).
+    """
+
+    make: str | None = None
+    model: str | None = None
+    serial: str | None = None
+    date_taken: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    lens_make: str | None = None
+    lens_model: str | None = None
+    lens_serial: str | None = None
+
+    def __bool__(self) -> bool:
+        return any(v is not None for v in self.__dict__.values())
+
+
+@dataclass(frozen=True)
 class Hashes:
     """Everything vigil computes from one content's bytes."""
 
@@ -131,6 +153,8 @@ class Hashes:
     # Blurred greyscale JPEG keyframes of a video, for the review app: (seconds, bytes).
     thumbnails: tuple[tuple[float, bytes], ...] = field(default=(), compare=False)
     extra: dict[str, str] = field(default_factory=dict, compare=False)
+    # Camera facts read from the picture's EXIF while it was decoded (None: none found).
+    exif: ExifFacts | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -24,4 +24,4 @@ def test_opening_twice_is_idempotent(tmp_path: Path) -> None:
     with engine.connect() as conn:
         rev = conn.exec_driver_sql("select version_num from alembic_version").scalar_one()
     engine.dispose()
-    assert rev == "0004_phones2"
+    assert rev == "0006"

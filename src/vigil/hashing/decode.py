@@ -40,7 +40,9 @@ import numpy as np
 import pillow_heif
 from PIL import Image, ImageFile
 
+from vigil.hashing.exif import facts_of
 from vigil.hashing.pdq_core import luma
+from vigil.model import ExifFacts
 from vigil.sources.sniff import jpeg_segments
 
 DEFAULT_MAX_PIXELS = 200_000_000
@@ -72,6 +74,8 @@ class Decoded:
             full decode, 2/4/8 for DCT-scaled JPEG, the box factor for other formats.
         partial: the file was truncated or corrupt and only part of it decoded.
         error: why nothing could be decoded, or None.
+        exif: camera facts from the picture's EXIF (read from the already opened
+            picture, so at no decoding cost), or None when it has none.
     """
 
     pixels: np.ndarray | None
@@ -82,6 +86,7 @@ class Decoded:
     scale: int = 1
     partial: bool = False
     error: str | None = None
+    exif: ExifFacts | None = None
 
 
 def decode(
@@ -145,11 +150,15 @@ def _decode_open(image: Image.Image, data: bytes, min_side: int | None, max_pixe
             return Decoded(None, width, height, orientation, fmt, error=reason)
         image = reloaded
         partial = True
+    # After the load: a PNG's eXIf chunk may follow its pixel data.
+    exif = facts_of(image)
     try:
         pixels, scale = _to_pixels(image, min_side, width)
     except Exception as exc:
         reason = f"decode failed: {_describe(exc)}"
-        return Decoded(None, width, height, orientation, fmt, partial=partial, error=reason)
+        return Decoded(
+            None, width, height, orientation, fmt, partial=partial, error=reason, exif=exif
+        )
     finally:
         if partial:
             image.close()
@@ -162,7 +171,7 @@ def _decode_open(image: Image.Image, data: bytes, min_side: int | None, max_pixe
             reason = (f"damaged: a JPEG header with a garbage body ({share:.1%} of the scan "
                       "data is valid): no picture decodes")
             return Decoded(None, width, height, orientation, fmt, partial=True, error=reason)
-    return Decoded(pixels, width, height, orientation, fmt, scale, partial)
+    return Decoded(pixels, width, height, orientation, fmt, scale, partial, exif=exif)
 
 
 # After a scan header, 0xFF may only be followed by a stuffed zero, a fill byte, a restart

@@ -37,7 +37,7 @@ from vigil.hashing import pdq_core
 from vigil.hashing.decode import DEFAULT_MAX_PIXELS, Decoded, Source, apply_orientation, decode
 from vigil.hashing.pdq_borders import find_borders
 from vigil.hashing.pdq_tilts import tilt_variants
-from vigil.model import Media
+from vigil.model import ExifFacts, Media
 
 Mode = Literal["fast", "reference"]
 
@@ -66,6 +66,7 @@ class PdqResult:
         variants: variant name to hash: the 8 dihedral transforms, plus ``oriented``
             and ``trimmed`` when they apply.
         mode: the mode that produced the hash.
+        exif: camera facts the decoder read from the picture's EXIF, or None.
     """
 
     hash: str | None
@@ -76,6 +77,7 @@ class PdqResult:
     error: str | None = None
     variants: dict[str, str] = field(default_factory=dict)
     mode: Mode = "fast"
+    exif: ExifFacts | None = None
 
 
 def normalize_hash(value: str) -> str:
@@ -149,7 +151,7 @@ def pdq_for_decoded(
     Returns:
         A ``PdqResult``.
     """
-    size = {"width": decoded.width, "height": decoded.height}
+    size = {"width": decoded.width, "height": decoded.height, "exif": decoded.exif}
     if decoded.pixels is None:
         return PdqResult(
             None, None, **size, partial=decoded.partial, error=decoded.error, mode=mode

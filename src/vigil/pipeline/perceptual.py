@@ -42,6 +42,7 @@ def analyse_picture(
             pdq_quality=result.quality,
             partial=hashes.partial or result.partial,
             pdq_variants=dict(result.variants),
+            exif=result.exif,
         ),
         errors,
     )

@@ -21,12 +21,15 @@ from sqlalchemy.engine import Connection, Row
 
 from vigil import __version__
 from vigil.intel.bank import is_bank
+from vigil.classify.scores import NOTE as CLASSIFIER_NOTE
+from vigil.classify.scores import runs_json
 from vigil.names import is_text, name_bytes, name_text, unescape_name
 from vigil.report.admin import check_rows
 from vigil.report.floods import FloodSettings, check_entries, flood_policy, mark_suspect_matches
 from vigil.report.grading import GRADE_POLICY, best_match, effective_grade, grade_label
 from vigil.report.grading import newest_review as pick_review
 from vigil.report.totals import DUPLICATE_POLICY, item_status, mark_representatives, totals
+from vigil.series.listing import case_series, series_json
 from vigil.store.api import CaseStore
 from vigil.store.clock import now_text
 from vigil.store.failures import translated
@@ -57,6 +60,7 @@ RESULT_DEPENDENCIES = (
     "faiss-cpu",
     "numpy",
     "sqlalchemy",
+    "onnxruntime",
 )
 
 
@@ -263,6 +267,8 @@ def build_report(
         review_rows = _rows_by_content(conn, grades, list(content_rows))
         item_rows = conn.execute(select(items).where(items.c.exhibit_id.in_(exhibit_ids))).all()
         error_rows = conn.execute(select(errors).where(errors.c.exhibit_id.in_(exhibit_ids))).all()
+        found_series, series_pictures = case_series(conn, case_id)
+        classifier_runs = runs_json(conn, case_id)
 
     exhibit_name = {e.id: e.name for e in exhibit_rows}
     hashsets: dict[str, dict[str, Any]] = {}
@@ -361,6 +367,8 @@ def build_report(
         "totals": totals(report_items, report_errors, per_exhibit=True),
         "items": report_items,
         "errors": report_errors,
+        "series": series_json(found_series, series_pictures),
+        "classifier": {"note": CLASSIFIER_NOTE, "runs": classifier_runs},
         "run": {
             "generated_at": now_text(),
             "host": socket.gethostname(),

@@ -28,7 +28,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from vigil import __version__
 from vigil.errors import StoreError, UsageError
-from vigil.model import Hashes, Item, Match, ScanError, locator_text
+from vigil.hashing.exif import taken_iso
+from vigil.model import ExifFacts, Hashes, Item, Match, ScanError, locator_text
 from vigil.names import escape_name, name_bytes, unescape_name, visible
 from vigil.store import audit, migrate, rowproof
 from vigil.store.clock import now_text, utc_text
@@ -38,6 +39,7 @@ from vigil.store.schema import (
     contents,
     errors,
     exhibits,
+    exif,
     frames,
     items,
     matches,
@@ -381,8 +383,8 @@ class CaseStore:
     ) -> None:
         """Write finished items, errors and completed containers in one transaction.
 
-        One statement per table per batch. A content's matches, frames and thumbnails
-        are written only by the batch that inserted the content, so a content another
+        One statement per table per batch. A content's matches, frames, thumbnails and
+        camera facts are written only by the batch that inserted the content, so a content another
         scan of the case recorded first keeps exactly its own. ``content_ids`` (SHA-256
         to id) is updated once the transaction has committed.
         """
@@ -492,7 +494,7 @@ class CaseStore:
                 )
             ):
                 ids[r.sha256] = int(r.id)
-        match_rows, frame_rows, thumb_rows = [], [], []
+        match_rows, frame_rows, thumb_rows, exif_rows = [], [], [], []
         for rec in recs:
             h = rec.hashes
             if h is None or h.sha256 not in inserted:
@@ -507,10 +509,13 @@ class CaseStore:
                 {"content_id": content_id, "timestamp": t, "jpeg": jpeg}
                 for t, jpeg in dict(h.thumbnails).items()
             )
+            if h.exif:
+                exif_rows.append(_exif_row(content_id, h.exif))
         for table, table_rows in (
             (matches, match_rows),
             (frames, frame_rows),
             (thumbnails, thumb_rows),
+            (exif, exif_rows),
         ):
             if table_rows:
                 conn.execute(insert(table), rowproof.seal(table, table_rows, batch))
@@ -541,6 +546,21 @@ def _content_row(ctx: ScanContext, h: Hashes) -> dict[str, Any]:
         "pdq": h.pdq,
         "pdq_quality": h.pdq_quality,
         "partial": h.partial,
+    }
+
+
+def _exif_row(content_id: int, facts: ExifFacts) -> dict[str, Any]:
+    return {
+        "content_id": content_id,
+        "make": facts.make,
+        "model": facts.model,
+        "body_serial": facts.serial,
+        "lens_make": facts.lens_make,
+        "lens_model": facts.lens_model,
+        "lens_serial": facts.lens_serial,
+        "taken": taken_iso(facts.date_taken),
+        "latitude": facts.latitude,
+        "longitude": facts.longitude,
     }
 
 

@@ -1,7 +1,7 @@
 """Row digests: every row a scan writes can be proven unchanged since it was written.
 
-Each row of ``contents``, ``items``, ``matches``, ``errors``, ``frames`` and
-``thumbnails`` carries the id of the write batch (one ``CaseStore.write_batch`` call)
+Each row of ``contents``, ``items``, ``matches``, ``errors``, ``frames``,
+``thumbnails`` and ``exif`` carries the id of the write batch (one ``CaseStore.write_batch`` call)
 that wrote it and a SHA-256 ``digest`` of its values. The batch's digest, over the
 sorted row digests, goes into the case's audit chain (action ``scan-batch``), so:
 
@@ -35,6 +35,7 @@ from vigil.store.schema import (
     contents,
     errors,
     exhibits,
+    exif,
     frames,
     items,
     matches,
@@ -43,7 +44,15 @@ from vigil.store.schema import (
 
 BATCH_ACTION = "scan-batch"
 _NOT_DIGESTED = frozenset({"id", "batch", "digest", "expanded"})
-PROVEN_TABLES: tuple[Table, ...] = (contents, items, matches, errors, frames, thumbnails)
+PROVEN_TABLES: tuple[Table, ...] = (
+    contents,
+    items,
+    matches,
+    errors,
+    frames,
+    thumbnails,
+    exif,
+)
 _SHOWN = 20
 # One encoder for every digest (json.dumps with options builds a new one per call).
 _ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))

@@ -50,7 +50,7 @@ exhibits = Table(
     Column("acquisition_md5", String(32)),
     Column("acquisition_sha1", String(40)),
     Column("verify_result", String(20)),
-    # Phone extractions: what the extraction says made it (migration 0004_phones2).
+    # Phone extractions: what the extraction says made it (migration 0005).
     Column("extraction_type", String(200)),
     Column("extraction_tool", String(200)),
     Column("extraction_version", String(100)),
@@ -247,4 +247,53 @@ audit_log = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     UniqueConstraint("case_id", "seq"),
+)
+
+# Camera facts a scan read from a picture's EXIF (one row per content that had any).
+# ``taken`` is the camera's local clock as ISO text (no zone: cameras do not record one).
+exif = Table(
+    "exif",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("content_id", Integer, ForeignKey("contents.id"), nullable=False, unique=True),
+    Column("make", String(200)),
+    Column("model", String(200)),
+    Column("body_serial", String(200)),
+    Column("lens_make", String(200)),
+    Column("lens_model", String(200)),
+    Column("lens_serial", String(200)),
+    Column("taken", String(32)),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    # The write batch that wrote the row and the row's digest (store/rowproof.py).
+    Column("batch", Integer),
+    Column("digest", String(64)),
+)
+
+# A classifier run over a case's unknown pictures (vigil.classify): which model file.
+classifier_runs = Table(
+    "classifier_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("model_name", String(200), nullable=False),
+    Column("model_sha256", String(64), nullable=False),
+    Column("label", String(100), nullable=False),
+    Column("config", Text, nullable=False),
+    Column("user", String(200), nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("scored", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+)
+
+# A picture's priority score from one classifier run: an ordering aid, never a grade.
+scores = Table(
+    "scores",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("classifier_runs.id"), nullable=False),
+    Column("content_id", Integer, ForeignKey("contents.id"), nullable=False),
+    Column("score", Float, nullable=False),
+    UniqueConstraint("run_id", "content_id"),
+    Index("ix_scores_content", "content_id"),
 )

@@ -26,15 +26,17 @@ from vigil.errors import EvidenceError, UsageError
 from vigil.hashsets.schemes import Scheme, load_scheme
 from vigil.intel.bank import BankFeeder
 from vigil.store import audit
-from vigil.web import accounts, casedata, exposure, imaging, video
+from vigil.web import accounts, casedata, exposure, imaging, stacks, video
 from vigil.web.accounts import Session
 from vigil.web.cases import CaseRegistry, OpenCase
 from vigil.web.evidence import read_item
 from vigil.web.grading import (
     MAX_ID,
     GradeRefused,
+    GradeRequest,
     UndoLog,
     check_reviewable,
+    json_body,
     log_refusal,
     parse_grade,
 )
@@ -57,6 +59,7 @@ log = logging.getLogger("vigil.web")
 
 ContentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 CaseName = Annotated[str, Path(min_length=1, max_length=200)]
+SeriesId = Annotated[str, Path(pattern=stacks.SERIES_ID.pattern)]
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,26 @@ def create_app(settings: AppSettings) -> Guard:
             exposure=mine,
         )
 
+    @app.get("/cases/{case}/series", response_class=HTMLResponse)
+    def series_page(request: Request, case: CaseName) -> Response:
+        session = need_session(request)
+        oc = open_case(session, case)
+        with oc.reader.connect() as conn:
+            found = stacks.stacks(conn, oc.case_id)
+        data = {"case": case, "keys": keys, "blur": imaging.DEFAULT_BLUR}
+        return page(
+            request,
+            "series.html",
+            session,
+            case=case,
+            keys=keys,
+            scheme=scheme,
+            stacks=found,
+            shown=stacks.SHOWN,
+            blur=imaging.DEFAULT_BLUR,
+            page_json=json.dumps(data).replace("<", "\\u003c"),
+        )
+
     @app.get("/cases/{case}/contents/{content_id}", response_class=HTMLResponse)
     def content_detail(request: Request, case: CaseName, content_id: ContentId) -> Response:
         session = need_session(request)
@@ -372,23 +395,33 @@ def create_app(settings: AppSettings) -> Guard:
         log.warning("grade refused for %s: %s", session.user.name, exc)
         return HTTPException(status_code=400, detail=str(exc))
 
-    def grade_json(request: Request, case: str, raw: bytes) -> Response:
+    def grade_json(
+        request: Request, case: str, raw: bytes, series_id: str | None = None
+    ) -> Response:
+        # ``series_id``: grade every member of that series (as the server forms it).
         session = need_session(request)
         check_csrf(request, session.csrf)
         oc = open_case(session, case)
         payload: Any = raw[:1000]
         try:
-            try:
-                payload = json.loads(raw)
-            except ValueError as exc:
-                raise GradeRefused("the body is not JSON") from exc
-            wanted = parse_grade(payload, scheme)
+            payload = json_body(raw)
+            if series_id is None:
+                wanted = parse_grade(payload, scheme)
+            else:
+                grade = stacks.parse_stack_grade(payload, scheme)
+                with oc.reader.connect() as conn:
+                    wanted = GradeRequest(stacks.members_of(conn, oc.case_id, series_id), grade)
             check_reviewable(oc, wanted.content_ids)
-            done = undo_log.grade(oc, (session.id, case), wanted, scheme, session.user.name)
+            key = (session.id, case)
+            done = undo_log.grade(oc, key, wanted, scheme, session.user.name, series_id)
         except GradeRefused as exc:
-            raise refused(oc, session, exc, payload) from exc
+            shown = payload if series_id is None else {"series": series_id, "body": payload}
+            raise refused(oc, session, exc, shown) from exc
         bank.feed(oc.reader, case, dict.fromkeys(done, wanted.grade), session.user.name)
-        return JSONResponse({"graded": done, "grade": wanted.grade})
+        answer: dict[str, Any] = {"graded": done, "grade": wanted.grade}
+        if series_id is not None:
+            answer["series"] = series_id
+        return JSONResponse(answer)
 
     @app.post("/cases/{case}/grades")
     async def grade(request: Request, case: CaseName) -> Response:
@@ -396,6 +429,12 @@ def create_app(settings: AppSettings) -> Guard:
         # not JSON is a refused grade in the audit chain (not a bare 422).
         raw = await request.body()
         return await run_in_threadpool(grade_json, request, case, raw)
+
+    @app.post("/cases/{case}/series/{series_id}/grades")
+    async def series_grade(request: Request, case: CaseName, series_id: SeriesId) -> Response:
+        # Every member of the series gets the grade, each with its own audit entry.
+        raw = await request.body()
+        return await run_in_threadpool(grade_json, request, case, raw, series_id)
 
     @app.post("/cases/{case}/undo")
     def undo(request: Request, case: CaseName) -> Response:

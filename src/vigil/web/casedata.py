@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.engine import Connection
 
 from vigil.model import MEMBER_SEP, OFFSET_SEP, locator_from_text
+from vigil.classify.scores import priority_scores
 from vigil.names import unescape_name
 from vigil.sources.reopen import RecordedTop
 from vigil.store.schema import contents, exhibits, grades, items, matches, scans, thumbnails
@@ -163,16 +164,21 @@ def queue(conn: Connection, case_id: int) -> list[QueueEntry]:
         case_id: The case.
 
     Returns:
-        Queue entries by content id.
+        Queue entries by content id; after a classifier run (``vigil classify``), by
+        its priority score, highest first (unscored entries last, by content id).
     """
     pictures = unknown_pictures(conn, case_id)
     graded = current_grades(conn, case_id)
     hashes = {cid: pdq for cid, media, pdq, q in pictures if media == "image" and usable(pdq, q)}
     groups = near_groups(hashes)
-    return [
+    entries = [
         QueueEntry(cid, media, graded.get(cid), tuple(groups.get(cid, ())))
         for cid, media, _pdq, _q in pictures
     ]
+    priority = priority_scores(conn, case_id)
+    if priority:
+        entries.sort(key=lambda e: (e.content_id not in priority, -priority.get(e.content_id, 0)))
+    return entries
 
 
 def overview(conn: Connection, case_id: int) -> Overview:

@@ -8,6 +8,7 @@ client's choosing). Every refusal is written to the case's audit chain.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
@@ -66,14 +67,34 @@ def parse_grade(payload: Any, scheme: Scheme) -> GradeRequest:
     """
     if not isinstance(payload, dict) or set(payload) != {"content_ids", "grade"}:
         raise GradeRefused('the body must be {"content_ids": [...], "grade": "<code>"}')
-    grade = payload["grade"]
+    return GradeRequest(_ids(payload["content_ids"]), grade_code(payload["grade"], scheme))
+
+
+def grade_code(grade: Any, scheme: Scheme) -> str:
+    """Check the ``grade`` of a request body: a code of the scheme.
+
+    Raises:
+        GradeRefused: When it is not a string, or not a code of the scheme.
+    """
     if not isinstance(grade, str):
         raise GradeRefused("grade must be a code of the scheme (undo is its own action)")
     try:
         scheme.grade(grade)
     except UsageError as exc:
         raise GradeRefused(str(exc)) from exc
-    return GradeRequest(_ids(payload["content_ids"]), grade)
+    return grade
+
+
+def json_body(raw: bytes) -> Any:
+    """Decode a request body as JSON.
+
+    Raises:
+        GradeRefused: When it is not JSON.
+    """
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise GradeRefused("the body is not JSON") from exc
 
 
 def check_reviewable(case: OpenCase, ids: Sequence[int]) -> None:
@@ -117,10 +138,13 @@ def record_grades(
     grade: str | None,
     user: str,
     action: str = "grade",
+    series: str | None = None,
 ) -> list[int]:
     """Grade contents of a case (``None`` clears a grade).
 
-    One transaction writes a grade row per content and one audit entry naming them.
+    One transaction writes a grade row per content and one audit entry naming them;
+    a series graded as one stack gets one audit entry per member, each naming the
+    series.
 
     Args:
         engine: The case store's engine.
@@ -129,7 +153,8 @@ def record_grades(
         scheme: The grading scheme the grade belongs to.
         grade: A grade code of ``scheme``, or None.
         user: Who grades.
-        action: Audit action: ``grade``, ``grade-bulk`` or ``grade-undo``.
+        action: Audit action: ``grade``, ``grade-bulk``, ``grade-series`` or ``grade-undo``.
+        series: The id of the series graded as one stack, or None.
 
     Returns:
         The content ids graded, sorted.
@@ -151,13 +176,14 @@ def record_grades(
                 for c in ids
             ],
         )
-        audit.append(
-            conn,
-            case_id,
-            user,
-            action,
-            {"contents": ids, "grade": grade, "scheme": scheme.name},
-        )
+        if series is None:
+            details = {"contents": ids, "grade": grade, "scheme": scheme.name}
+            audit.append(conn, case_id, user, action, details)
+        else:
+            for c in ids:
+                details = {"contents": [c], "grade": grade, "scheme": scheme.name,
+                           "series": series}
+                audit.append(conn, case_id, user, action, details)
     return ids
 
 
@@ -181,13 +207,18 @@ class UndoLog:
         request: GradeRequest,
         scheme: Scheme,
         user: str,
+        series: str | None = None,
     ) -> list[int]:
-        """Record a grading and remember what it replaced, for ``undo``."""
+        """Record a grading and remember what it replaced, for ``undo`` (a series
+        stack is one step: undo restores every member)."""
         with case.reader.connect() as conn:
             now = current_grades(conn, case.case_id, request.content_ids)
         action = "grade-bulk" if len(request.content_ids) > 1 else "grade"
+        if series is not None:
+            action = "grade-series"
         done = record_grades(
-            case.engine, case.case_id, request.content_ids, scheme, request.grade, user, action
+            case.engine, case.case_id, request.content_ids, scheme, request.grade, user, action,
+            series,
         )
         with self._lock:
             steps = self._steps[key]

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import io
 import warnings
-from dataclasses import dataclass
-from fractions import Fraction
-from typing import Any
 
 from PIL import Image, ImageFilter, ImageOps
 
 from vigil.errors import EvidenceError
+
+# Re-exported: the detail page reads EXIF through this module.
+from vigil.hashing.exif import exif_facts as exif_facts
+from vigil.model import ExifFacts as ExifFacts
 
 TILE_SIDE = 480
 # The information floor: a tile is made from the picture at this size (long side).
@@ -27,23 +28,6 @@ MIN_BLUR = 4
 MAX_BLUR = 40
 DEFAULT_BLUR = 12
 MAX_PIXELS = 120_000_000
-
-_EXIF_IFD = 0x8769
-_GPS_IFD = 0x8825
-_MAKE, _MODEL, _DATETIME = 0x010F, 0x0110, 0x0132
-_DATE_TAKEN, _BODY_SERIAL = 0x9003, 0xA431
-
-
-@dataclass(frozen=True)
-class ExifFacts:
-    """The EXIF values used for victim identification; None where absent."""
-
-    make: str | None = None
-    model: str | None = None
-    serial: str | None = None
-    date_taken: str | None = None
-    latitude: float | None = None
-    longitude: float | None = None
 
 
 def clamp_blur(value: int | None) -> int:
@@ -173,48 +157,3 @@ def revealed(data: bytes) -> bytes:
     return _jpeg(_open(data, REVEAL_SIDE, "RGB"), 90)
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    text = str(value).strip("\x00 ").strip()
-    return text or None
-
-
-def _degrees(dms: Any, ref: Any) -> float | None:
-    try:
-        d, m, s = (Fraction(float(x)).limit_denominator(10**6) for x in dms)
-    except (TypeError, ValueError, ZeroDivisionError):
-        return None
-    value = float(d + m / 60 + s / 3600)
-    return -value if _text(ref) in ("S", "W") else value
-
-
-def exif_facts(data: bytes) -> ExifFacts:
-    """Read make, model, body serial, date taken and GPS position from EXIF.
-
-    Args:
-        data: The picture's bytes.
-
-    Returns:
-        The facts found; all None when the picture has no EXIF or cannot be read.
-    """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            exif = Image.open(io.BytesIO(data)).getexif()
-            sub = exif.get_ifd(_EXIF_IFD)
-            gps = exif.get_ifd(_GPS_IFD)
-    except Exception:  # noqa: BLE001 - no EXIF is a normal answer
-        return ExifFacts()
-    lat = _degrees(gps.get(2), gps.get(1)) if gps.get(2) else None
-    lon = _degrees(gps.get(4), gps.get(3)) if gps.get(4) else None
-    return ExifFacts(
-        make=_text(exif.get(_MAKE)),
-        model=_text(exif.get(_MODEL)),
-        serial=_text(sub.get(_BODY_SERIAL)),
-        date_taken=_text(sub.get(_DATE_TAKEN)) or _text(exif.get(_DATETIME)),
-        latitude=round(lat, 6) if lat is not None else None,
-        longitude=round(lon, 6) if lon is not None else None,
-    )

@@ -5,16 +5,16 @@ and device); an item keeps the app the extraction's report attributes it to and 
 of the item paired with it (a Live Photo's still and video). All nullable: rows from
 before keep their row digests (NULL columns are not digested).
 
-Revision ID: 0004_phones2
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-01 10:40:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_phones2"
-down_revision = "0004_lead"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
