@@ -20,9 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Row
 
 from vigil import __version__
-from vigil.intel.bank import is_bank
 from vigil.classify.scores import NOTE as CLASSIFIER_NOTE
 from vigil.classify.scores import runs_json
+from vigil.intel.bank import is_bank
 from vigil.names import is_text, name_bytes, name_text, unescape_name
 from vigil.report.admin import check_rows
 from vigil.report.floods import FloodSettings, check_entries, flood_policy, mark_suspect_matches

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.engine import Connection
 
-from vigil.model import MEMBER_SEP, OFFSET_SEP, locator_from_text
 from vigil.classify.scores import priority_scores
+from vigil.model import MEMBER_SEP, OFFSET_SEP, locator_from_text
 from vigil.names import unescape_name
 from vigil.sources.reopen import RecordedTop
 from vigil.store.schema import contents, exhibits, grades, items, matches, scans, thumbnails
