@@ -84,8 +84,8 @@ class Tally:
         }
 
 
-def _hashes(data: bytes, mode: str, tilts: bool = True) -> Hashes:
-    result = pdq_for_file(data, mode, tilts=tilts)  # type: ignore[arg-type]
+def _hashes(data: bytes, mode: str, tilts: bool = True, uncrops: bool = True) -> Hashes:
+    result = pdq_for_file(data, mode, tilts=tilts, uncrops=uncrops)  # type: ignore[arg-type]
     return Hashes(
         size=len(data),
         md5="",
@@ -98,8 +98,9 @@ def _hashes(data: bytes, mode: str, tilts: bool = True) -> Hashes:
     )
 
 
-def _without_tilts(hashes: Hashes) -> Hashes:
-    kept = {k: v for k, v in hashes.pdq_variants.items() if not k.startswith("tilt")}
+def _without(hashes: Hashes, *prefixes: str) -> Hashes:
+    """``hashes`` without the variants whose names start with one of ``prefixes``."""
+    kept = {k: v for k, v in hashes.pdq_variants.items() if not k.startswith(prefixes)}
     return replace(hashes, pdq_variants=kept)
 
 
@@ -155,28 +156,43 @@ def cost_1080p() -> dict[str, float]:
     best = best_ms
     return {
         "full_decode_ms": best(lambda: decode(data)),
-        "fast_pdq_without_tilts_ms": best(lambda: pdq_for_file(data, "fast", tilts=False)),
-        "fast_pdq_with_tilts_ms": best(lambda: pdq_for_file(data, "fast")),
+        "fast_pdq_neither_ms": best(
+            lambda: pdq_for_file(data, "fast", tilts=False, uncrops=False)
+        ),
+        "fast_pdq_tilts_only_ms": best(lambda: pdq_for_file(data, "fast", uncrops=False)),
+        "fast_pdq_all_variants_ms": best(lambda: pdq_for_file(data, "fast")),
     }
 
 
-def _cost(mode: str, sample: list[bytes], tilts: bool) -> float:
+def _cost(mode: str, sample: list[bytes], tilts: bool, uncrops: bool) -> float:
     start = time.perf_counter()
     for data in sample:
-        _hashes(data, mode, tilts)
+        _hashes(data, mode, tilts, uncrops)
     return (time.perf_counter() - start) / len(sample)
 
 
 def run(known: int, others: int, unbanked: int, mode: str) -> dict[str, object]:
     """Build the bank, query every edit and every unbanked picture; the figures.
 
-    Every query is hashed once with all variants and matched twice: with them all, and
-    without the ``tilt`` variants (what the matcher did before them).
+    Every query is hashed once with all variants and matched four times: with them all,
+    without the ``uncrop`` variants, without the ``tilt`` variants, and without either
+    (what the matcher did before them).
     """
     from vigil.hashsets.library import HashSetLibrary
     from vigil.matching.perceptual import PerceptualMatcher
 
-    tallies = {"with_tilts": Tally(), "without_tilts": Tally()}
+    tallies = {
+        "all_variants": Tally(),
+        "without_uncrops": Tally(),
+        "without_tilts": Tally(),
+        "neither": Tally(),
+    }
+    strip = {
+        "all_variants": (),
+        "without_uncrops": ("uncrop",),
+        "without_tilts": ("tilt",),
+        "neither": ("tilt", "uncrop"),
+    }
     match_seconds, queries = 0.0, 0
     with tempfile.TemporaryDirectory(prefix="court-recall-") as tmp:
         home = Path(tmp)
@@ -200,9 +216,11 @@ def run(known: int, others: int, unbanked: int, mode: str) -> dict[str, object]:
             found = matcher.match_picture(hashes)
             match_seconds += time.perf_counter() - t0
             queries += 1
-            _score(tallies["with_tilts"], found, entries, name, index)
-            plain = matcher.match_picture(_without_tilts(hashes))
-            _score(tallies["without_tilts"], plain, entries, name, index)
+            _score(tallies["all_variants"], found, entries, name, index)
+            for tally, prefixes in strip.items():
+                if prefixes:
+                    fewer = matcher.match_picture(_without(hashes, *prefixes))
+                    _score(tallies[tally], fewer, entries, name, index)
     sample = [data for i in range(4) for data in edits.edited(picture(i)).values()]
     bank = known + others
     pairs = known * len(edits.EDITS) * (bank - 1) + unbanked * bank
@@ -213,8 +231,9 @@ def run(known: int, others: int, unbanked: int, mode: str) -> dict[str, object]:
         "unbanked": unbanked,
         **{name: tally.json(pairs) for name, tally in tallies.items()},
         "hash_seconds_per_picture": {
-            "with_tilts": round(_cost(mode, sample, True), 4),
-            "without_tilts": round(_cost(mode, sample, False), 4),
+            "all_variants": round(_cost(mode, sample, True, True), 4),
+            "tilts_only": round(_cost(mode, sample, True, False), 4),
+            "neither": round(_cost(mode, sample, False, False), 4),
         },
         "match_seconds_per_picture": round(match_seconds / max(1, queries), 5),
         "cost_1080p": cost_1080p(),
