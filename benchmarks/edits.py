@@ -106,6 +106,27 @@ EDITS: dict[str, Callable[[Image.Image], bytes]] = {
 }
 
 
+def inset(image: Image.Image) -> bytes:
+    """Picture-in-picture: the picture at 45% of its width inside a 1280x720 page (a
+    gradient, boxes and a caption), as a screen recording or a collage shows it."""
+    page = Image.linear_gradient("L").resize((1280, 720)).convert("RGB")
+    page = Image.merge("RGB", [page.getchannel(0).point(lambda v, k=k: 40 + v * k // 3)
+                               for k in (1, 2, 3)])  # fmt: skip
+    draw = ImageDraw.Draw(page)
+    for n in range(6):
+        box = (40 + 90 * n, 60 + 40 * n, 110 + 90 * n, 300 + 25 * n)
+        draw.rectangle(box, fill=(200, 90 + 20 * n, 60))
+    draw.text((40, 660), "gallery page 3 of 12", fill=(250, 250, 250))
+    size = (image.width * 45 // 100, image.height * 45 // 100)
+    small = image.resize(size, Image.Resampling.BILINEAR)
+    page.paste(small, (600, 250))
+    return _jpeg(page, 88)
+
+
+# Copies a lab bank must find besides the 17 (``benchmarks/recall.py --lab``).
+LAB_EDITS: dict[str, Callable[[Image.Image], bytes]] = {"inset": inset}
+
+
 def edited(image: Image.Image) -> dict[str, bytes]:
     """All 17 edits of one picture: edit name to the edited file's bytes."""
     rgb = image.convert("RGB")

@@ -16,11 +16,14 @@ runs: ``pdq_for_file`` in the scan's mode (with every query variant) and the
 
 - A case (``--case 50``): 20 edits each of 50 known pictures scanned and reported by
   ``vigil`` as processes; every match must be counted.
-- Region signatures (``--regions 20``): how finely PDQs of sub-windows of the known
+- A lab bank (``--lab``): the same figures when the bank also holds each picture's
+  region signature (``vigil.matching.lab_regions``), plus picture-in-picture copies.
+- Sub-window PDQ (``--regions 20``): how finely PDQs of sub-windows of the known
   pictures would have to be sampled to find the crops.
 
     python benchmarks/recall.py [--known 100] [--others 600] [--unbanked 300]
     python benchmarks/recall.py --case 50
+    python benchmarks/recall.py --lab [--known 100] [--others 600] [--unbanked 300]
 """
 
 from __future__ import annotations
@@ -81,8 +84,8 @@ class Tally:
         }
 
 
-def _hashes(data: bytes, mode: str, tilts: bool = True) -> Hashes:
-    result = pdq_for_file(data, mode, tilts=tilts)  # type: ignore[arg-type]
+def _hashes(data: bytes, mode: str, tilts: bool = True, uncrops: bool = True) -> Hashes:
+    result = pdq_for_file(data, mode, tilts=tilts, uncrops=uncrops)  # type: ignore[arg-type]
     return Hashes(
         size=len(data),
         md5="",
@@ -95,8 +98,9 @@ def _hashes(data: bytes, mode: str, tilts: bool = True) -> Hashes:
     )
 
 
-def _without_tilts(hashes: Hashes) -> Hashes:
-    kept = {k: v for k, v in hashes.pdq_variants.items() if not k.startswith("tilt")}
+def _without(hashes: Hashes, *prefixes: str) -> Hashes:
+    """``hashes`` without the variants whose names start with one of ``prefixes``."""
+    kept = {k: v for k, v in hashes.pdq_variants.items() if not k.startswith(prefixes)}
     return replace(hashes, pdq_variants=kept)
 
 
@@ -123,50 +127,72 @@ def _score(tally: Tally, matches, entries: dict[int, int], edit: str, index: int
     for m in matches:
         if entries[m.entry_id] == index:
             tally.found[edit] += 1
-            tally.variants[m.variant or "?"] += 1
+            tally.variants["regions" if m.algorithm == "regions" else m.variant or "?"] += 1
         else:
             tally.false.append((edit, index, entries[m.entry_id], m.variant, m.distance))
 
 
-def cost_1080p(repeats: int = 5) -> dict[str, float]:
-    """Milliseconds per 1080p JPEG, best of ``repeats``: full decode, hash without and
-    with the tilt variants (the scan's fast mode, every other variant included)."""
+def best_ms(call, repeats: int = 5) -> float:
+    """Milliseconds of the fastest of ``repeats`` calls."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return round(1000 * min(times), 2)
+
+
+def jpeg_1080p() -> bytes:
+    """The 1080p JPEG that costs are measured on."""
+    return corpus.jpeg_bytes(corpus.photo(4242, 1920, 1080), 90)
+
+
+def cost_1080p() -> dict[str, float]:
+    """Milliseconds per 1080p JPEG, best of 5: full decode, hash without and with the
+    tilt variants (the scan's fast mode, every other variant included)."""
     from vigil.hashing.decode import decode
 
-    data = corpus.jpeg_bytes(corpus.photo(4242, 1920, 1080), 90)
-
-    def best(call) -> float:
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            call()
-            times.append(time.perf_counter() - start)
-        return round(1000 * min(times), 2)
-
+    data = jpeg_1080p()
+    best = best_ms
     return {
         "full_decode_ms": best(lambda: decode(data)),
-        "fast_pdq_without_tilts_ms": best(lambda: pdq_for_file(data, "fast", tilts=False)),
-        "fast_pdq_with_tilts_ms": best(lambda: pdq_for_file(data, "fast")),
+        "fast_pdq_neither_ms": best(
+            lambda: pdq_for_file(data, "fast", tilts=False, uncrops=False)
+        ),
+        "fast_pdq_tilts_only_ms": best(lambda: pdq_for_file(data, "fast", uncrops=False)),
+        "fast_pdq_all_variants_ms": best(lambda: pdq_for_file(data, "fast")),
     }
 
 
-def _cost(mode: str, sample: list[bytes], tilts: bool) -> float:
+def _cost(mode: str, sample: list[bytes], tilts: bool, uncrops: bool) -> float:
     start = time.perf_counter()
     for data in sample:
-        _hashes(data, mode, tilts)
+        _hashes(data, mode, tilts, uncrops)
     return (time.perf_counter() - start) / len(sample)
 
 
 def run(known: int, others: int, unbanked: int, mode: str) -> dict[str, object]:
     """Build the bank, query every edit and every unbanked picture; the figures.
 
-    Every query is hashed once with all variants and matched twice: with them all, and
-    without the ``tilt`` variants (what the matcher did before them).
+    Every query is hashed once with all variants and matched four times: with them all,
+    without the ``uncrop`` variants, without the ``tilt`` variants, and without either
+    (what the matcher did before them).
     """
     from vigil.hashsets.library import HashSetLibrary
     from vigil.matching.perceptual import PerceptualMatcher
 
-    tallies = {"with_tilts": Tally(), "without_tilts": Tally()}
+    tallies = {
+        "all_variants": Tally(),
+        "without_uncrops": Tally(),
+        "without_tilts": Tally(),
+        "neither": Tally(),
+    }
+    strip = {
+        "all_variants": (),
+        "without_uncrops": ("uncrop",),
+        "without_tilts": ("tilt",),
+        "neither": ("tilt", "uncrop"),
+    }
     match_seconds, queries = 0.0, 0
     with tempfile.TemporaryDirectory(prefix="court-recall-") as tmp:
         home = Path(tmp)
@@ -190,9 +216,11 @@ def run(known: int, others: int, unbanked: int, mode: str) -> dict[str, object]:
             found = matcher.match_picture(hashes)
             match_seconds += time.perf_counter() - t0
             queries += 1
-            _score(tallies["with_tilts"], found, entries, name, index)
-            plain = matcher.match_picture(_without_tilts(hashes))
-            _score(tallies["without_tilts"], plain, entries, name, index)
+            _score(tallies["all_variants"], found, entries, name, index)
+            for tally, prefixes in strip.items():
+                if prefixes:
+                    fewer = matcher.match_picture(_without(hashes, *prefixes))
+                    _score(tallies[tally], fewer, entries, name, index)
     sample = [data for i in range(4) for data in edits.edited(picture(i)).values()]
     bank = known + others
     pairs = known * len(edits.EDITS) * (bank - 1) + unbanked * bank
@@ -203,12 +231,101 @@ def run(known: int, others: int, unbanked: int, mode: str) -> dict[str, object]:
         "unbanked": unbanked,
         **{name: tally.json(pairs) for name, tally in tallies.items()},
         "hash_seconds_per_picture": {
-            "with_tilts": round(_cost(mode, sample, True), 4),
-            "without_tilts": round(_cost(mode, sample, False), 4),
+            "all_variants": round(_cost(mode, sample, True, True), 4),
+            "tilts_only": round(_cost(mode, sample, True, False), 4),
+            "neither": round(_cost(mode, sample, False, False), 4),
         },
         "match_seconds_per_picture": round(match_seconds / max(1, queries), 5),
         "cost_1080p": cost_1080p(),
         "bank_seconds": round(bank_seconds, 1),
+    }
+
+
+def run_lab(known: int, others: int, unbanked: int) -> dict[str, object]:
+    """Recall and false positives against a lab bank: PDQ and region signatures.
+
+    The same bank as ``run`` (reference-mode PDQ imported into the library), and each
+    picture's region signature in the set's region index (``LabRegions``, from the full
+    decode, as a lab adds a graded picture). A query is what a scan has: its fast-mode
+    PDQ with every variant through ``PerceptualMatcher``, and its reduced decode
+    (``FAST_MIN_SIDE``) through ``RegionMatcher``; it is found if either finds it. The
+    17 edits plus ``edits.LAB_EDITS`` (picture-in-picture).
+    """
+    from vigil.hashing.decode import decode
+    from vigil.hashing.pdq import FAST_MIN_SIDE
+    from vigil.hashsets.library import HashSetLibrary
+    from vigil.matching.lab_regions import LabRegions, RegionMatcher
+    from vigil.matching.perceptual import PerceptualMatcher
+
+    names = [*edits.EDITS, *edits.LAB_EDITS]
+    tallies = {"lab_bank": Tally(), "pdq_only": Tally(), "regions_only": Tally()}
+    region_seconds: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="robust-lab-") as tmp:
+        home = Path(tmp)
+        os.environ["VIGIL_HOME"] = str(home)
+        start = time.perf_counter()
+        entries = build_bank(home, known + others)
+        library = HashSetLibrary(home)
+        regions = LabRegions(library, "bank")
+        entry_of = {index: entry_id for entry_id, index in sorted(entries.items(), reverse=True)}
+        for index in range(known + others):
+            pixels = decode(corpus.jpeg_bytes(picture(index), 92)).pixels
+            regions.add(entry_of[index], pixels)
+        regions.save()
+        bank_seconds = time.perf_counter() - start
+        pdq_matcher = PerceptualMatcher(library, None)
+        region_matcher = RegionMatcher(library, None)
+        files = []
+        for index in range(known):
+            image = picture(index).convert("RGB")
+            copies = {**edits.edited(image), **{k: e(image) for k, e in edits.LAB_EDITS.items()}}
+            files += [(name, index, data) for name, data in copies.items()]
+        files += [
+            ("unbanked", index, corpus.jpeg_bytes(picture(index), 88))
+            for index in range(known + others, known + others + unbanked)
+        ]
+        for name, index, data in files:
+            by_pdq = pdq_matcher.match_picture(_hashes(data, "fast"))
+            reduced = decode(data, min_side=FAST_MIN_SIDE).pixels
+            t0 = time.perf_counter()
+            by_regions = region_matcher.match_pixels(reduced)
+            region_seconds.append(time.perf_counter() - t0)
+            seen = {m.entry_id for m in by_pdq}
+            both = by_pdq + [m for m in by_regions if m.entry_id not in seen]
+            for tally, found in (("lab_bank", both), ("pdq_only", by_pdq),
+                                 ("regions_only", by_regions)):  # fmt: skip
+                _score(tallies[tally], found, entries, name, index)
+        cost = _region_cost_1080p(region_matcher)
+    bank = known + others
+    pairs = known * len(names) * (bank - 1) + unbanked * bank
+    ms = 1000 * np.array(region_seconds)
+    result: dict[str, object] = {"known": known, "bank": bank, "unbanked": unbanked}
+    for tally_name, tally in tallies.items():
+        figures = tally.json(pairs)
+        figures["per_edit"] = {n: f"{tally.found[n]}/{tally.tried[n]}" for n in names}
+        result[tally_name] = figures
+    result["region_query_ms"] = {
+        "mean": round(float(ms.mean()), 2),
+        "p95": round(float(np.percentile(ms, 95)), 2),
+    }
+    result["cost_1080p"] = cost
+    result["bank_seconds"] = round(bank_seconds, 1)
+    return result
+
+
+def _region_cost_1080p(matcher) -> dict[str, float]:
+    """Milliseconds on a 1080p JPEG, best of 5: its full decode, its reduced decode, and
+    the region query on the reduced decode (what a scan adds)."""
+    from vigil.hashing.decode import decode
+    from vigil.hashing.pdq import FAST_MIN_SIDE
+
+    data = jpeg_1080p()
+    reduced = decode(data, min_side=FAST_MIN_SIDE).pixels
+    best = best_ms
+    return {
+        "full_decode_ms": best(lambda: decode(data)),
+        "reduced_decode_ms": best(lambda: decode(data, min_side=FAST_MIN_SIDE)),
+        "region_query_ms": best(lambda: matcher.match_pixels(reduced)),
     }
 
 
@@ -326,6 +443,9 @@ def main() -> None:
         "--case", type=int, metavar="N", help="instead: a case of 20 edits each of N pictures"
     )
     parser.add_argument(
+        "--lab", action="store_true", help="instead: against a lab bank (PDQ and regions)"
+    )
+    parser.add_argument(
         "--regions", type=int, metavar="N", help="instead: sub-window PDQ against N pictures' crops"
     )
     args = parser.parse_args()
@@ -334,6 +454,8 @@ def main() -> None:
         result = case(args.case)
     elif args.regions:
         result = regions(args.regions)
+    elif args.lab:
+        result = run_lab(args.known, args.others, args.unbanked)
     else:
         result = run(args.known, args.others, args.unbanked, args.mode)
     result["load_after"] = [round(x, 2) for x in os.getloadavg()]

@@ -127,6 +127,13 @@ def scan(
             "slightly rotated copies; about 3x the hashing time of a picture)."
         ),
     ] = True,
+    pdq_uncrops: Annotated[
+        bool,
+        typer.Option(
+            help="Also query PDQ of the picture put back into the frame of a 5% or 10% crop "
+            "(finds cropped copies in PDQ banks; about 2.5x the hashing time of a picture)."
+        ),
+    ] = False,
     video_fps: Annotated[float, typer.Option(help="Video frames hashed per second.")] = 1.0,
     verify_media: Annotated[
         bool,
@@ -178,6 +185,7 @@ def scan(
         pdq_min_quality=pdq_min_quality,
         pdq_max_distance=pdq_max_distance,
         pdq_tilts=pdq_tilts,
+        pdq_uncrops=pdq_uncrops,
         video_fps=video_fps,
         verify_media=verify_media,
         password_file=str(password_file.resolve()) if password_file else None,

@@ -162,7 +162,8 @@ def test_result_carries_size_and_all_dihedral_names():
     result = pdq.pdq_for_file(REFERENCE / "data/bridge-mods/aaa-orig.jpg")
     assert (result.width, result.height) == (1600, 1004)
     tilts = {"tilt-6", "tilt-4", "tilt-2", "tilt+2", "tilt+4", "tilt+6"}
-    assert set(result.variants) == set(pdq_core.DIHEDRAL_NAMES) | tilts
+    uncrops = {f"uncrop{c}-y{y}x{x}" for c in (5, 10) for y in (25, 50, 75) for x in (25, 50, 75)}
+    assert set(result.variants) == set(pdq_core.DIHEDRAL_NAMES) | tilts | uncrops
     assert result.variants["orig"] == result.hash
     assert not result.partial and result.error is None
 

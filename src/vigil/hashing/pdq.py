@@ -37,6 +37,7 @@ from vigil.hashing import pdq_core
 from vigil.hashing.decode import DEFAULT_MAX_PIXELS, Decoded, Source, apply_orientation, decode
 from vigil.hashing.pdq_borders import find_borders
 from vigil.hashing.pdq_tilts import tilt_variants
+from vigil.hashing.pdq_uncrops import uncrop_variants
 from vigil.model import ExifFacts, Media
 
 Mode = Literal["fast", "reference"]
@@ -117,6 +118,7 @@ def pdq_for_file(
     *,
     variants: bool = True,
     tilts: bool = True,
+    uncrops: bool = True,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> PdqResult:
     """PDQ hash, quality and variants of one still picture.
@@ -127,6 +129,7 @@ def pdq_for_file(
             Meta's C++ core; identical to python-threatexchange).
         variants: also compute the dihedral, ``oriented`` and ``trimmed`` variants.
         tilts: with ``variants``, also the small-rotation variants (``tilt+2`` ...).
+        uncrops: with ``variants``, also the cropped-copy variants (``uncrop5-y25x25`` ...).
         max_pixels: pictures with more pixels are refused as decompression bombs.
 
     Returns:
@@ -134,11 +137,16 @@ def pdq_for_file(
     """
     min_side = FAST_MIN_SIDE if mode == "fast" else None
     decoded = decode(source, min_side=min_side, max_pixels=max_pixels)
-    return pdq_for_decoded(decoded, mode, variants=variants, tilts=tilts)
+    return pdq_for_decoded(decoded, mode, variants=variants, tilts=tilts, uncrops=uncrops)
 
 
 def pdq_for_decoded(
-    decoded: Decoded, mode: Mode = "fast", *, variants: bool = True, tilts: bool = True
+    decoded: Decoded,
+    mode: Mode = "fast",
+    *,
+    variants: bool = True,
+    tilts: bool = True,
+    uncrops: bool = True,
 ) -> PdqResult:
     """PDQ of a picture already decoded by ``decode.decode``.
 
@@ -147,6 +155,7 @@ def pdq_for_decoded(
         mode: which core hashes the pixels.
         variants: also compute the dihedral, ``oriented`` and ``trimmed`` variants.
         tilts: with ``variants``, also the small-rotation variants (``pdq_tilts``).
+        uncrops: with ``variants``, also the cropped-copy variants (``pdq_uncrops``).
 
     Returns:
         A ``PdqResult``.
@@ -173,6 +182,8 @@ def pdq_for_decoded(
             found["trimmed"] = pdq_core.block_to_hex(_block(content, mode, scale)[0])
         if tilts:
             found.update(tilt_variants(grey, scale))
+        if uncrops:
+            found.update(uncrop_variants(grey, scale))
     return PdqResult(
         pdq_core.block_to_hex(block),
         quality,

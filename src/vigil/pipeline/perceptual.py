@@ -20,12 +20,12 @@ _STILL_PICTURES = ("decompression bomb", "cannot read")
 
 
 def analyse_picture(
-    item: Item, hashes: Hashes, mode: str = "fast", tilts: bool = True
+    item: Item, hashes: Hashes, mode: str = "fast", tilts: bool = True, uncrops: bool = False
 ) -> tuple[Hashes, list[ScanError]]:
     """PDQ hash, quality and query variants of a still picture (``tilts``: also the
-    small-rotation variants)."""
+    small-rotation variants; ``uncrops``: also the cropped-copy variants)."""
     with item.open() as stream:
-        result = pdq_for_file(stream, mode, tilts=tilts)  # type: ignore[arg-type]
+        result = pdq_for_file(stream, mode, tilts=tilts, uncrops=uncrops)  # type: ignore[arg-type]
     errors = []
     if result.error and result.hash is None and not result.error.startswith(_STILL_PICTURES):
         # A signature but nothing that decodes: damaged, counted as "other", not a picture.
@@ -65,10 +65,13 @@ def analyse_video(item: Item, hashes: Hashes, fps: float = 1.0) -> tuple[Hashes,
 
 
 def perceptual_analysers(
-    pdq_mode: str = "fast", video_fps: float = 1.0, pdq_tilts: bool = True
+    pdq_mode: str = "fast",
+    video_fps: float = 1.0,
+    pdq_tilts: bool = True,
+    pdq_uncrops: bool = False,
 ) -> dict[str, Analyser]:
     """The built-in analysers by media kind."""
     return {
-        "image": partial(analyse_picture, mode=pdq_mode, tilts=pdq_tilts),
+        "image": partial(analyse_picture, mode=pdq_mode, tilts=pdq_tilts, uncrops=pdq_uncrops),
         "video": partial(analyse_video, fps=video_fps),
     }

@@ -62,6 +62,10 @@ class ScanSettings:
     pdq_max_distance: int = 31
     # Small-rotation query variants (about 3x the hashing cost of a picture).
     pdq_tilts: bool = True
+    # Cropped-copy query variants (5% and 10% crops put back in frame): 18 more queries
+    # a picture and about 2.5x the hashing; off by default (the lab bank's region
+    # signatures find crops; see docs/perceptual.md).
+    pdq_uncrops: bool = False
     video_fps: float = 1.0
     video_match_threshold: float = 0.8
     # E01/Ex01: read the whole media once first (chunk checksums, acquisition hash).

@@ -48,5 +48,7 @@ def build_matchers(home: Path, settings: ScanSettings) -> tuple[list[Matcher], d
             video_threshold=settings.video_match_threshold,
         ),
     )
-    analysers = perceptual_analysers(settings.pdq_mode, settings.video_fps, settings.pdq_tilts)
+    analysers = perceptual_analysers(
+        settings.pdq_mode, settings.video_fps, settings.pdq_tilts, settings.pdq_uncrops
+    )
     return [exact_match, perceptual], analysers

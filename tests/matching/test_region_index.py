@@ -1,0 +1,124 @@
+"""The lab bank's region index: crops, turns, letterboxed and inset copies of known
+pictures are found, other pictures are not, and the index survives save and load."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests_support import load_benchmark
+from vigil.hashing import pdq
+from vigil.hashing.regions import BANK_FEATURES, SIDE, region_signature
+from vigil.hashsets.library import HashSetLibrary
+from vigil.matching.lab_regions import LabRegions, RegionMatcher, region_folder
+from vigil.matching.region_index import CENTRE_DISTANCE, MIN_INLIERS, RegionIndex
+
+corpus, edits = load_benchmark("corpus"), load_benchmark("edits")
+KNOWN = 8
+
+
+def _pixels(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def _photo(seed: int) -> Image.Image:
+    return corpus.photo(7000 + seed, 800, 600)
+
+
+@pytest.fixture(scope="module")
+def index() -> RegionIndex:
+    built = RegionIndex()
+    for seed in range(KNOWN):
+        built.add(100 + seed, region_signature(_pixels(corpus.jpeg_bytes(_photo(seed), 92))))
+    return built
+
+
+def test_signature_holds_keypoints_and_a_centre_hash_only():
+    signature = region_signature(_pixels(corpus.jpeg_bytes(_photo(0), 92)))
+    assert (signature.width, signature.height) == (SIDE, 384)
+    assert 100 <= len(signature.points) <= BANK_FEATURES
+    assert signature.descriptors.shape == (len(signature.points), 32)
+    assert signature.descriptors.dtype == np.uint8
+    assert signature.centre.shape == (16, 16) and signature.centre_quality >= 50
+    # The same picture at another size gives the same frame and nearly the same centre.
+    half = region_signature(_pixels(corpus.jpeg_bytes(_photo(0).resize((400, 300)), 92)))
+    assert (half.width, half.height) == (SIDE, 384)
+    assert np.count_nonzero(half.centre != signature.centre) <= 16
+
+
+@pytest.mark.parametrize("edit", ["crop5", "crop20", "rotate5", "letterbox", "rot90", "inset"])
+def test_copies_that_pdq_misses_are_found(index, edit):
+    for seed in (1, 5):
+        photo = _photo(seed)
+        data = edits.inset(photo) if edit == "inset" else edits.EDITS[edit](photo)
+        matches = index.query(_pixels(data))
+        assert [m.entry_id for m in matches] == [100 + seed]
+        # An inset copy is small in the query's frame: fewer keypoints, same verification.
+        assert matches[0].inliers >= (MIN_INLIERS if edit == "inset" else 40)
+        assert matches[0].centre_distance <= CENTRE_DISTANCE - 10
+        if edit == "crop20":  # PDQ alone cannot find this copy
+            original = pdq.pdq_for_file(corpus.jpeg_bytes(photo, 92), "reference").hash
+            assert pdq.hamming(pdq.pdq_for_file(data).hash, original) > 31
+
+
+def test_turn_and_scale_are_reported(index):
+    photo = _photo(3)
+    turned = index.query(_pixels(edits.EDITS["rotate5"](photo)))[0]
+    assert turned.scale == pytest.approx(1.0, abs=0.03)
+    assert turned.degrees == pytest.approx(5.0, abs=0.5)
+    inset = index.query(_pixels(edits.inset(photo)))[0]
+    assert inset.scale == pytest.approx(1280 / 360, abs=0.1)  # the known picture is 1280/360 larger
+    assert inset.variant.startswith(f"keypoints {inset.inliers}, scale ")
+
+
+def test_other_pictures_are_not_found(index):
+    for seed in range(20):
+        other = corpus.photo(8000 + seed, 800, 600)
+        assert index.query(_pixels(corpus.jpeg_bytes(other, 88))) == []
+    flat = np.full((300, 400, 3), 128, np.uint8)
+    assert index.query(flat) == []
+    assert RegionIndex().query(_pixels(corpus.jpeg_bytes(_photo(1), 92))) == []
+
+
+def test_saved_index_maps_back_and_grows(index, tmp_path):
+    index.save(tmp_path / "bank")
+    loaded = RegionIndex.load(tmp_path / "bank")
+    assert len(loaded) == KNOWN and loaded.descriptor_count == index.descriptor_count
+    query = _pixels(edits.EDITS["crop10"](_photo(2)))
+    assert loaded.query(query) == index.query(query)
+    new = corpus.photo(7500, 640, 480)
+    loaded.add(900, region_signature(_pixels(corpus.jpeg_bytes(new, 92))))
+    loaded.save(tmp_path / "bank")  # replaces the folder it was mapped from
+    again = RegionIndex.load(tmp_path / "bank")
+    assert len(again) == KNOWN + 1
+    assert [m.entry_id for m in again.query(_pixels(edits.EDITS["crop10"](new)))] == [900]
+    assert [m.entry_id for m in again.query(query)] == [102]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bank"]
+
+
+def test_lab_set_regions_match_through_the_library(tmp_path):
+    library = HashSetLibrary(tmp_path)
+    photos = [_photo(seed) for seed in range(3)]
+    listing = tmp_path / "graded.txt"
+    hashes = [pdq.pdq_for_file(corpus.jpeg_bytes(p, 92), "reference").hash for p in photos]
+    listing.write_text("".join(f"{h}\n" for h in hashes))
+    library.import_file(listing, "lab", fmt="pdq", scheme="uk", grade="B")
+    by_hash = {h: entry_id for entry_id, _set, h, _grade in library.entries_with_pdq(["lab"])}
+    regions = LabRegions(library, "lab")
+    for photo, value in zip(photos, hashes, strict=True):
+        regions.add(by_hash[value], _pixels(corpus.jpeg_bytes(photo, 92)))
+    regions.save()
+    assert region_folder(tmp_path, "lab").is_dir()
+    matcher = RegionMatcher(library, None)
+    found = matcher.match_pixels(_pixels(edits.EDITS["crop20"](photos[1])))
+    assert [(m.hashset, m.entry_id, m.grade, m.basis, m.algorithm) for m in found] == [
+        ("lab", by_hash[hashes[1]], "B", "perceptual", "regions")
+    ]
+    assert found[0].distance is not None and found[0].distance <= 40
+    library.suppress("lab", by_hash[hashes[1]], "test: a bad entry")
+    assert RegionMatcher(library, ["lab"]).match_pixels(
+        _pixels(edits.EDITS["crop20"](photos[1]))
+    ) == []
