@@ -31,6 +31,9 @@ LIBRARY_FILE = "library.sqlite"
 MALFORMED_SAMPLES = 20
 _BATCH = 10_000
 _PDQ_FETCH = 65_536
+# Page cache of an import or removal (KiB): the hash indexes of a 10M-entry set must
+# stay in memory, or every insert into them is a random read.
+_BULK_CACHE_KIB = 262_144
 _NO_CATEGORY = blocks.NO_CATEGORY
 
 _INSERT_ENTRY = (
@@ -242,6 +245,7 @@ class HashSetLibrary:
         index_written = False
         with self._connect() as connection:
             try:
+                connection.execute(f"PRAGMA cache_size = -{_BULK_CACHE_KIB}")
                 connection.execute("BEGIN IMMEDIATE")
                 set_id = connection.execute(
                     "INSERT INTO hashset (name, format, scheme, known_good, mapping, "
@@ -402,6 +406,7 @@ class HashSetLibrary:
         """
         info = self.get(name)
         with self._connect() as connection:
+            connection.execute(f"PRAGMA cache_size = -{_BULK_CACHE_KIB}")
             connection.execute("BEGIN IMMEDIATE")
             try:
                 block = blocks.blocks(connection).get(info.id)
