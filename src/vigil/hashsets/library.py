@@ -349,15 +349,13 @@ class HashSetLibrary:
 
     def _rebuild_block(self, info: HashSetInfo) -> bool:
         """Write a block set's lost index file again from its source, if that is unchanged."""
-        from vigil.hashsets.formats.pdq_columns import read_columns
-
         source = Path(info.source_path)
         if not source.is_file() or _file_sha256(source) != info.source_sha256:
             return False
         with self._connect() as connection:
             first, count = blocks.blocks(connection)[info.id]
             grading = blocks.grading_of(connection, info.id)
-        columns = read_columns(source)
+        columns = formats.get(info.format).read_columns(source)
         if len(columns) != count or not set(columns.categories) <= set(grading):
             return False
         try:
@@ -699,7 +697,7 @@ def _load_entries(
                 )
             )
             if item.frames:
-                # A known video: its frames need the entry id, so it is written alone.
+                # A known video: its entry row is written first, then its frames.
                 connection.executemany(_INSERT_ENTRY, batch)
                 batch.clear()
                 connection.executemany(
