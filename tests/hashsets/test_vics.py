@@ -190,3 +190,30 @@ def test_broken_right_after_the_context_is_truncated_at_record_1(tmp_path: Path)
     [cut] = list(vics.read(path))
     assert isinstance(cut, Truncated) and cut.record == 1
     assert cut.reason.startswith("broken JSON after 0 complete Media records")
+
+
+def test_records_of_every_json_kind_are_named_as_the_parser_calls_them(tmp_path: Path) -> None:
+    md5 = "85bebf486af24792085f769afa46717d"
+    path = _write(
+        tmp_path / "kinds.json",
+        {"@odata.context": CONTEXT_20, "value": [7, 2.5, None, True, [md5], _media(md5)]},
+    )
+    assert list(vics.read(path)) == [
+        Malformed(1, "Media record is a number, not an object"),
+        Malformed(2, "Media record is a number, not an object"),
+        Malformed(3, "Media record is a null, not an object"),
+        Malformed(4, "Media record is a boolean, not an object"),
+        Malformed(5, "Media record is a list, not an object"),
+        HashEntry(md5=md5, sha1=None, sha256=None, category="1", record=6),
+    ]
+
+
+def test_cut_between_records_counts_the_complete_ones(tmp_path: Path) -> None:
+    md5 = "85bebf486af24792085f769afa46717d"
+    whole = json.dumps({"@odata.context": CONTEXT_20, "value": [_media(md5)] * 3})
+    path = tmp_path / "cut.json"
+    path.write_text(whole[: whole.rindex("}, {") + 3])
+    records = list(vics.read(path))
+    assert [type(r).__name__ for r in records] == ["HashEntry", "HashEntry", "Truncated"]
+    assert records[-1].record == 3
+    assert records[-1].reason.startswith("broken JSON after 2 complete Media records: ")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from vigil.model import FrameHash
 
 # Hex digits per algorithm; PDQ is 256 bits like SHA-256, so only the caller knows which.
 HEX_LENGTHS: dict[str, int] = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
-_HEX_DIGITS = frozenset("0123456789abcdef")
+_HEX_DIGITS = re.compile("[0-9a-f]*")
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def normalize_hex(value: object, algorithm: str) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{algorithm.upper()} {value!r} is not a string")
     text = value.strip().lower()
-    if len(text) != expected or not _HEX_DIGITS.issuperset(text):
+    if len(text) != expected or not _HEX_DIGITS.fullmatch(text):
         shown = value if len(value) <= 80 else value[:77] + "..."
         raise ValueError(f"{algorithm.upper()} {shown!r} is not {expected} hex digits")
     return text

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vigil.errors import HashSetFormatError, StoreError, UsageError
-from vigil.hashsets import formats
+from vigil.hashsets import blocks, formats
 from vigil.hashsets.entry import HashEntry, Malformed, Truncated
 from vigil.hashsets.schemes import CategoryPolicy, category_policy, load_scheme
 from vigil.hashsets.store_schema import SCHEMA_VERSION, create_schema
@@ -31,11 +31,14 @@ LIBRARY_FILE = "library.sqlite"
 MALFORMED_SAMPLES = 20
 _BATCH = 10_000
 _PDQ_FETCH = 65_536
-_NO_CATEGORY = "none"
+# Page cache of an import or removal (KiB): the hash indexes of a 10M-entry set must
+# stay in memory, or every insert into them is a random read.
+_BULK_CACHE_KIB = 262_144
+_NO_CATEGORY = blocks.NO_CATEGORY
 
 _INSERT_ENTRY = (
-    "INSERT INTO entry (hashset_id, md5, sha1, sha256, size, name, category, grade, "
-    "photodna, pdq, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO entry (id, hashset_id, md5, sha1, sha256, size, name, category, grade, "
+    "photodna, pdq, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _SET_COLUMNS = (
     "id, name, format, scheme, known_good, entries, malformed, unmapped, categories, "
@@ -250,8 +253,12 @@ class HashSetLibrary:
         if name in {info.name for info in self.list()}:
             raise UsageError(f"a hash set named {name!r} already exists; remove it first")
         source_sha256 = _file_sha256(path)
+        imported_at = datetime.now(UTC).isoformat(timespec="seconds")
+        columnar = getattr(module, "read_columns", None)
+        index_written = False
         with self._connect() as connection:
             try:
+                connection.execute(f"PRAGMA cache_size = -{_BULK_CACHE_KIB}")
                 connection.execute("BEGIN IMMEDIATE")
                 set_id = connection.execute(
                     "INSERT INTO hashset (name, format, scheme, known_good, mapping, "
@@ -267,10 +274,17 @@ class HashSetLibrary:
                         json.dumps(header, default=str),
                         str(path.resolve()),
                         source_sha256,
-                        datetime.now(UTC).isoformat(timespec="seconds"),
+                        imported_at,
                     ),
                 ).lastrowid
-                tally = _load_entries(connection, set_id, module.read(path), policy, progress)
+                if columnar is not None:
+                    identity = _identity_of(set_id, name, source_sha256, imported_at)
+                    tally = self._load_block(connection, identity, columnar, path, policy, progress)
+                    index_written = True
+                else:
+                    tally = _load_entries(
+                        connection, set_id, module.read(path), policy, progress
+                    )
                 if tally.truncated is not None and not tally.entries:
                     raise HashSetFormatError(
                         f"{path}: nothing intact to import: at record "
@@ -299,8 +313,13 @@ class HashSetLibrary:
             except BaseException:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
+                if index_written:
+                    from vigil.matching.pdq_bank import remove_set_index
+
+                    remove_set_index(self.home, set_id)
                 raise
-        self.build_pdq_index(self.get(name))
+        if not index_written:
+            self.build_pdq_index(self.get(name))
         return ImportResult(
             name=name,
             format=fmt_name,
@@ -364,6 +383,9 @@ class HashSetLibrary:
                     )
                 else:
                     set_id = row[0]
+                # Ids are handed out here, not by SQLite: a block set may own ids above
+                # max(id) (``blocks.next_entry_id``).
+                next_id = blocks.next_entry_id(connection)
                 for entry, grade in entries:
                     key = (set_id, _blob(entry.sha256))
                     old = "SELECT id FROM entry WHERE hashset_id = ? AND sha256 = ?"
@@ -373,6 +395,7 @@ class HashSetLibrary:
                         connection.execute(
                             _INSERT_ENTRY,
                             (
+                                next_id,
                                 set_id,
                                 _blob(entry.md5),
                                 _blob(entry.sha1),
@@ -386,6 +409,7 @@ class HashSetLibrary:
                                 entry.record,
                             ),
                         )
+                        next_id += 1
                 self._refresh_tally(connection, set_id, now)
                 connection.execute("COMMIT")
             except BaseException:
@@ -413,6 +437,50 @@ class HashSetLibrary:
                 set_id,
             ),
         )
+    def _load_block(
+        self,
+        connection: sqlite3.Connection,
+        identity: SetIdentity,
+        read_columns: Callable[..., object],
+        path: Path,
+        policy: CategoryPolicy,
+        progress: Callable[[int], None] | None,
+    ) -> _Tally:
+        """Import a PDQ list as a block: its entries only in its index file (``blocks``)."""
+        columns = read_columns(path, MALFORMED_SAMPLES, progress)
+        tally = _Tally(
+            malformed=columns.malformed,
+            malformed_count=columns.malformed_count,
+            truncated=columns.truncated,
+        )
+        if not len(columns):
+            return tally
+        try:
+            counts = blocks.write_block(connection, self.home, identity, columns, policy)
+        except OSError as exc:
+            message = f"{self.home}: cannot write the PDQ index of {identity.name!r}: {exc}"
+            raise StoreError(message) from exc
+        tally.entries = tally.records = counts.entries
+        tally.unmapped, tally.source, tally.grade = counts.unmapped, counts.source, counts.grade
+        return tally
+
+    def _rebuild_block(self, info: HashSetInfo) -> bool:
+        """Write a block set's lost index file again from its source, if that is unchanged."""
+        source = Path(info.source_path)
+        if not source.is_file() or _file_sha256(source) != info.source_sha256:
+            return False
+        with self._connect() as connection:
+            first, count = blocks.blocks(connection)[info.id]
+            grading = blocks.grading_of(connection, info.id)
+        columns = formats.get(info.format).read_columns(source)
+        if len(columns) != count or not set(columns.categories) <= set(grading):
+            return False
+        try:
+            blocks.write_index(self.home, _identity(info), columns, first, grading)
+        except OSError as exc:
+            message = f"{self.home}: cannot write the PDQ index of {info.name!r}: {exc}"
+            raise StoreError(message) from exc
+        return True
 
     def list(self) -> list[HashSetInfo]:
         """Return every set in the library, by name."""
@@ -453,8 +521,17 @@ class HashSetLibrary:
         """
         info = self.get(name)
         with self._connect() as connection:
+            connection.execute(f"PRAGMA cache_size = -{_BULK_CACHE_KIB}")
             connection.execute("BEGIN IMMEDIATE")
             try:
+                block = blocks.blocks(connection).get(info.id)
+                if block is not None:
+                    first, count = block
+                    connection.execute(
+                        "DELETE FROM suppressed WHERE entry_id BETWEEN ? AND ?",
+                        (first, first + count - 1),
+                    )
+                    connection.execute("DELETE FROM entry_block WHERE hashset_id = ?", (info.id,))
                 for table in ("video_frame", "suppressed"):
                     connection.execute(
                         f"DELETE FROM {table} WHERE entry_id IN "
@@ -532,8 +609,18 @@ class HashSetLibrary:
         from vigil.matching.pdq_bank import open_set_index
 
         banks = []
+        with self._connect() as connection:
+            block_sets = blocks.blocks(connection)
         for info in infos:
             bank = open_set_index(self.home, _identity(info), info.known_good)
+            if bank is None and info.id in block_sets and self._rebuild_block(info):
+                bank = open_set_index(self.home, _identity(info), info.known_good)
+            if bank is None and info.id in block_sets:
+                raise StoreError(
+                    f"{self.home}: the PDQ index file of {info.name!r} (which holds its "
+                    "entries) is missing or from another import, and its source file is gone "
+                    "or changed; remove the set and import it again"
+                )
             if bank is None:
                 self.build_pdq_index(info)
                 bank = open_set_index(self.home, _identity(info), info.known_good)
@@ -557,15 +644,32 @@ class HashSetLibrary:
         Raises:
             UsageError: If a named set does not exist.
         """
-        sets = {info.id: info.name for info in self.select(names)}
+        chosen = self.select(names)
+        sets = {info.id: info.name for info in chosen}
         with self._connect() as connection:
-            cursor = connection.execute(
+            block_sets = blocks.blocks(connection)
+            rows = connection.execute(
                 "SELECT id, hashset_id, pdq, grade FROM entry WHERE pdq IS NOT NULL "
                 "AND id NOT IN (SELECT entry_id FROM suppressed) ORDER BY id"
-            )
-            for entry_id, set_id, pdq, grade in cursor:
-                if set_id in sets:
-                    yield entry_id, sets[set_id], pdq.hex(), grade
+            ).fetchall()
+        found = [
+            (entry_id, sets[set_id], pdq.hex(), grade)
+            for entry_id, set_id, pdq, grade in rows
+            if set_id in sets
+        ]
+        found.extend(self._block_entries([i for i in chosen if i.id in block_sets]))
+        yield from sorted(found)
+
+    def _block_entries(
+        self, infos: list[HashSetInfo]
+    ) -> Iterator[tuple[int, str, str, str | None]]:
+        """The unsuppressed entries of block sets, read from their index files."""
+        suppressed = np.array(sorted(self.suppressed()), dtype=np.int64)
+        for bank in self.pdq_banks(infos):
+            ids = bank.index.ids.astype(np.int64)
+            for row in np.flatnonzero(~np.isin(ids, suppressed)).tolist():
+                code = bank.index.codes[row].tobytes().hex()
+                yield int(ids[row]), bank.identity.name, code, bank.grade_of(row)
 
     def video_entries(
         self, names: Iterable[str] | None = None
@@ -603,7 +707,8 @@ class HashSetLibrary:
             found = connection.execute(
                 "SELECT 1 FROM entry WHERE id = ? AND hashset_id = ?", (entry_id, info.id)
             ).fetchone()
-            if not found:
+            first, count = blocks.blocks(connection).get(info.id, (0, 0))
+            if not found and not first <= entry_id < first + count:
                 raise UsageError(f"hash set {name!r} has no entry {entry_id}")
             connection.execute(
                 "INSERT OR REPLACE INTO suppressed (entry_id, reason, at) VALUES (?, ?, ?)",
@@ -648,9 +753,13 @@ class HashSetLibrary:
 
 
 def _identity(info: HashSetInfo) -> SetIdentity:
+    return _identity_of(info.id, info.name, info.source_sha256, info.imported_at)
+
+
+def _identity_of(set_id: int, name: str, source_sha256: str, imported_at: str) -> SetIdentity:
     from vigil.matching.pdq_bank import SetIdentity
 
-    return SetIdentity(info.id, info.name, info.source_sha256, info.imported_at)
+    return SetIdentity(set_id, name, source_sha256, imported_at)
 
 
 def _default_known_good(module: ModuleType, header: dict[str, object]) -> bool:
@@ -668,6 +777,8 @@ def _load_entries(
 ) -> _Tally:
     tally = _Tally()
     batch: list[tuple[object, ...]] = []
+    # Ids are handed out here, not by SQLite: a block set may own ids above max(id).
+    next_id = blocks.next_entry_id(connection)
     for item in records:
         if isinstance(item, Truncated):
             # The reader's last word: the intact records before it are kept.
@@ -684,8 +795,11 @@ def _load_entries(
             tally.entries += 1
             tally.source[item.category if item.category is not None else _NO_CATEGORY] += 1
             tally.grade[grade if grade is not None else _NO_CATEGORY] += 1
+            entry_id = next_id
+            next_id += 1
             batch.append(
                 (
+                    entry_id,
                     set_id,
                     _blob(item.md5),
                     _blob(item.sha1),
@@ -700,10 +814,9 @@ def _load_entries(
                 )
             )
             if item.frames:
-                # A known video: its frames need the entry id, so it is written alone.
+                # A known video: its entry row is written first, then its frames.
                 connection.executemany(_INSERT_ENTRY, batch)
                 batch.clear()
-                entry_id = connection.execute("SELECT max(id) FROM entry").fetchone()[0]
                 connection.executemany(
                     "INSERT INTO video_frame (entry_id, timestamp, pdq, quality) "
                     "VALUES (?, ?, ?, ?)",

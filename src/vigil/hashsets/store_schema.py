@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS hashset (
@@ -55,6 +55,15 @@ CREATE TABLE IF NOT EXISTS video_frame (
     quality   INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS video_frame_entry ON video_frame(entry_id);
+-- A set whose entries live only in its PDQ index file (flat arrays: hash, grade, category,
+-- line number), not as rows: entries first_id .. first_id + count - 1 (version 4).
+-- grading: JSON [[category, grade], ...], to rebuild a lost index file from the source.
+CREATE TABLE IF NOT EXISTS entry_block (
+    hashset_id INTEGER PRIMARY KEY REFERENCES hashset(id),
+    first_id   INTEGER NOT NULL,
+    count      INTEGER NOT NULL,
+    grading    TEXT NOT NULL
+);
 -- Entries an examiner has suppressed (e.g. a flat picture that matches everything).
 CREATE TABLE IF NOT EXISTS suppressed (
     entry_id INTEGER PRIMARY KEY REFERENCES entry(id),

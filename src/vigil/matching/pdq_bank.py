@@ -67,6 +67,9 @@ def write_set_index(
     codes: np.ndarray,
     grade_codes: np.ndarray,
     grades: list[str | None],
+    *,
+    extras: dict[str, np.ndarray] | None = None,
+    meta: dict[str, object] | None = None,
 ) -> Path:
     """Write the PDQ index of one set (replacing any older file atomically).
 
@@ -77,18 +80,21 @@ def write_set_index(
         codes: N x 32 uint8 PDQ hashes.
         grade_codes: per-entry index into ``grades``.
         grades: grade names (None: no grade).
+        extras: more per-entry arrays (a block set's ``record`` and ``category``).
+        meta: more facts for the header.
 
     Returns:
         The index file.
     """
     path = index_path(home, identity.set_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {**identity.meta(), "grades": grades}
-    PdqIndex.write(path, ids, codes, extras={"grade": grade_codes}, meta=meta)
+    header = {**(meta or {}), **identity.meta(), "grades": grades}
+    arrays = {"grade": grade_codes, **(extras or {})}
+    PdqIndex.write(path, ids, codes, extras=arrays, meta=header)
     _drop_legacy_caches(path.parent)
     # One search compiles the kernel for this index's types and caches it on disk, so
     # the first scan's workers start at full speed.
-    PdqIndex.load(path).search_codes(np.zeros((1, 32), dtype=np.uint8))
+    PdqIndex.load(path).warm_up()
     return path
 
 

@@ -231,6 +231,11 @@ class PdqIndex:
         return len(self._codes)
 
     @property
+    def codes(self) -> np.ndarray:
+        """N x 32 uint8 hashes, in row order."""
+        return self._codes
+
+    @property
     def ids(self) -> np.ndarray:
         """Entry id of each row (row order is the index's, not the input's)."""
         return self._ids
@@ -345,6 +350,16 @@ class PdqIndex:
         query_at, rows, distances = (array[:found] for array in out)
         order = np.lexsort((self._ids[rows], distances, query_at))
         return query_at[order], rows[order], distances[order]
+
+    def warm_up(self, max_distance: int = MATCH_DISTANCE) -> None:
+        """Compile the search for this index's array types (numba caches it on disk).
+
+        Runs the kernel on no query, so no page of the index is read: a search of even
+        one query would map a few hundred MB of a 10M-entry file into the caller.
+        """
+        search = self._planned(max_distance, "index")
+        empty = np.empty(0, dtype=np.int64)
+        search(np.empty((0, 4), dtype=np.uint64), max_distance, empty, empty, empty)
 
     def _planned(self, max_distance: int, method: str):  # type: ignore[no-untyped-def]
         """The kernel call for ``max_distance``: the multi-index, or a scan when cheaper."""

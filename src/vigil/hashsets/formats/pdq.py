@@ -8,12 +8,16 @@ so ``--format auto`` never picks this reader: it must be named with ``--format p
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vigil.errors import HashSetFormatError
 from vigil.hashsets.entry import HashEntry, Malformed, Truncated, normalize_hex
 from vigil.hashsets.formats.textlines import cut_at_end, numbered_lines
+
+if TYPE_CHECKING:
+    from vigil.hashsets.formats.pdq_columns import PdqColumns
 
 NAME = "pdq"
 HAS_CATEGORIES = True
@@ -43,6 +47,18 @@ def read(path: Path) -> Iterator[HashEntry | Malformed | Truncated]:
         HashSetFormatError: If the first hash line is not a PDQ hash.
     """
     return cut_at_end(path, _records(path))
+
+
+def read_columns(
+    path: Path, samples: int = 20, progress: Callable[[int], None] | None = None
+) -> PdqColumns:
+    """The records of ``read`` as flat arrays, at disk speed (see ``pdq_columns``).
+
+    The library imports a PDQ list this way; ``read`` stays the reference.
+    """
+    from vigil.hashsets.formats.pdq_columns import read_columns as columns
+
+    return columns(path, samples, progress)
 
 
 def _records(path: Path) -> Iterator[HashEntry | Malformed]:

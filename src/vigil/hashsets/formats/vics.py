@@ -1,7 +1,8 @@
 """Project VIC VICS JSON (OData): 1.x ``odata.metadata`` and 2.0 ``@odata.context``.
 
 The file is streamed with ijson: only one Media record is held in memory at a time, so
-a file of millions of records imports in constant memory. Both the hash-set form
+a file of millions of records imports in constant memory; the records are built by
+ijson's compiled backend. Both the hash-set form
 (``value`` holds Media) and the case form (``value`` holds Cases, each with ``Media``)
 are read.
 """
@@ -144,6 +145,10 @@ def _check_context(path: Path, value: Any) -> str:
 def read(path: Path) -> Iterator[HashEntry | Malformed | Truncated]:
     """Stream the Media records of a VICS file.
 
+    The head of the file (up to the start of ``value``) is parsed event by event to find
+    and check the OData context; the Media records are then built by ijson's compiled
+    backend (``ijson.items``), one at a time.
+
     Args:
         path: The VICS JSON file (UTF-8, with or without BOM).
 
@@ -157,48 +162,71 @@ def read(path: Path) -> Iterator[HashEntry | Malformed | Truncated]:
             Project VIC model before ``value``), or the JSON is broken before it.
     """
     with _open(path) as handle:
-        media_prefix: str | None = None
-        builder: ijson.ObjectBuilder | None = None
-        record = 0
-        events = ijson.parse(handle)
+        media_prefix, broken = _head(path, handle)
+    if broken is not None:
+        yield Truncated(1, f"broken JSON after 0 complete Media records: {broken}")
+        return
+    if media_prefix is None:
+        return
+    record = 0
+    with _open(path) as handle:
         try:
-            for prefix, event, value in events:
-                if builder is not None:
-                    builder.event(event, value)
-                    if prefix == media_prefix and event in ("end_map", "end_array"):
-                        yield _finish(builder.value, record)
-                        builder = None
-                    continue
-                if prefix in _CONTEXT_KEYS and media_prefix is None:
-                    media_prefix = _check_context(path, value)
-                elif prefix == "" and event not in ("start_map", "map_key", "end_map"):
-                    raise HashSetFormatError(f"{path}: JSON document is not an object")
-                elif prefix == "value" and event == "start_array" and media_prefix is None:
+            for media in ijson.items(handle, media_prefix):
+                record += 1
+                if isinstance(media, dict | list):
+                    yield _finish(media, record)
+                else:
+                    yield Malformed(record, f"Media record is a {_event(media)}, not an object")
+        except (ijson.JSONError, UnicodeDecodeError) as exc:
+            # A VICS file cut or broken part way: the complete records before stand.
+            yield Truncated(
+                record + 1,
+                f"broken JSON after {record} complete Media records: {_reason(exc)}",
+            )
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _event(value: Any) -> str:
+    """The ijson event name of a scalar (what a bad Media record is called)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    return "string" if isinstance(value, str) else "number"
+
+
+def _head(path: Path, handle: BinaryIO) -> tuple[str | None, str | None]:
+    """Parse up to the ``value`` array: (prefix of the Media records, or None when the
+    document has no ``value``; the JSON error met after the context, if any).
+
+    Raises:
+        HashSetFormatError: Not VICS, or the JSON is broken before the context.
+    """
+    media_prefix: str | None = None
+    try:
+        for prefix, event, value in ijson.parse(handle):
+            if prefix in _CONTEXT_KEYS and media_prefix is None:
+                media_prefix = _check_context(path, value)
+            elif prefix == "" and event not in ("start_map", "map_key", "end_map"):
+                raise HashSetFormatError(f"{path}: JSON document is not an object")
+            elif prefix == "value" and event == "start_array":
+                if media_prefix is None:
                     raise HashSetFormatError(
                         f"{path}: no odata.metadata/@odata.context key before 'value': not VICS"
                     )
-                elif prefix == media_prefix and media_prefix is not None:
-                    record += 1
-                    if event in ("start_map", "start_array"):
-                        builder = ijson.ObjectBuilder()
-                        builder.event(event, value)
-                    else:
-                        yield Malformed(record, f"Media record is a {event}, not an object")
-        except (ijson.JSONError, UnicodeDecodeError) as exc:
-            complete = record - (builder is not None)
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            if media_prefix is None:
-                raise HashSetFormatError(
-                    f"{path}: broken JSON before the OData context: {reason}"
-                ) from None
-            # A VICS file cut or broken part way: the complete records before stand.
-            yield Truncated(
-                complete + 1,
-                f"broken JSON after {complete} complete Media records: {reason}",
-            )
-            return
+                return media_prefix, None
+    except (ijson.JSONError, UnicodeDecodeError) as exc:
         if media_prefix is None:
-            raise HashSetFormatError(f"{path}: no odata.metadata/@odata.context key: not VICS")
+            raise HashSetFormatError(
+                f"{path}: broken JSON before the OData context: {_reason(exc)}"
+            ) from None
+        return media_prefix, _reason(exc)
+    if media_prefix is None:
+        raise HashSetFormatError(f"{path}: no odata.metadata/@odata.context key: not VICS")
+    return None, None
 
 
 def _finish(media: Any, record: int) -> HashEntry | Malformed:
