@@ -39,14 +39,17 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> dict:
         landscape(blue).save(evidence / name)
     # Twice as large, horizon lower: resized to the model's input, its top half is all sky.
     landscape(250, (128, 96), horizon=0.75).save(evidence / "c_large.png")
-    whole = (evidence / "a.png").read_bytes()
-    # Cut inside its header: no decoder can make a picture of it (even with Pillow's
-    # process-wide LOAD_TRUNCATED_IMAGES, which importing weasyprint turns on).
-    (evidence / "broken.png").write_bytes(whole[:20])
+    landscape(130).save(evidence / "broken.png")
     model = build_sky_model(base / "sky.onnx")
     config = write_config(base)
     vigil = InProcessVigil(home)
     vigil("scan", str(evidence), "--case", "K-1", "--exhibit", "EX1", "-q")
+    # A picture when scanned, damaged since (a failing drive): cut inside its header, no
+    # decoder can make a picture of it (even with Pillow's process-wide
+    # LOAD_TRUNCATED_IMAGES, which importing weasyprint turns on). A file cut like this
+    # before the scan is not a picture at all (media "other"), so never scored.
+    whole = (evidence / "broken.png").read_bytes()
+    (evidence / "broken.png").write_bytes(whole[:20])
     result = json.loads(vigil("classify", "K-1", "--config", str(config), "--json"))
     db = home / "cases" / "K-1.sqlite"
     with sqlite3.connect(db) as conn:
