@@ -3,9 +3,10 @@
 Local workers send their batches through a Unix socket (``executors.SocketChannel``);
 a Dask worker may sit on another machine, so the scan listens on a TCP port of its own
 and each worker process opens one connection to it, shared by its task threads. The
-first frame of a connection is the scan's random token: a connection that does not
-present it is closed unread (frames are pickles, as Dask's own are). Each frame is an
-8-byte length and a pickle.
+first message of a connection is the scan's random token: a connection that does not
+present it is closed unread (messages are pickles, as Dask's own are). Messages are
+framed by ``multiprocessing.connection.Connection``, as on the local workers' Unix
+sockets (``executors.SocketChannel``).
 
 The scan reads frames into a bounded queue: when the scan falls behind writing, the
 readers stop reading, TCP's window fills and the workers' sends wait. So a unit's
@@ -16,17 +17,17 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import os
 import pickle
 import queue
 import secrets
 import socket
-import struct
 import threading
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from typing import Any
 
-_LENGTH = struct.Struct(">Q")
-_MAX_FRAME = 1 << 30
+_MAX_MESSAGE = 1 << 30
 
 
 class TcpChannel:
@@ -50,14 +51,15 @@ class TcpChannel:
             self._connections.append(conn)
             threading.Thread(target=self._read, args=(conn,), daemon=True).start()
 
-    def _read(self, conn: socket.socket) -> None:
-        with conn:
+    def _read(self, sock: socket.socket) -> None:
+        # A duplicate of the socket's descriptor: ``close`` shuts the socket down under it.
+        with sock, Connection(os.dup(sock.fileno())) as conn:
             try:
-                token = _read_frame(conn)
-                if token is None or not hmac.compare_digest(token, self.token):
+                token = conn.recv_bytes(maxlength=len(self.token))
+                if not hmac.compare_digest(token, self.token):
                     return
-                while (frame := _read_frame(conn)) is not None:
-                    self._queue.put(pickle.loads(frame))
+                while True:
+                    self._queue.put(pickle.loads(conn.recv_bytes(maxlength=_MAX_MESSAGE)))
             except (OSError, pickle.UnpicklingError, EOFError):
                 return
 
@@ -83,23 +85,20 @@ class Sender:
     """A worker process's end: one connection to one scan, shared by its threads."""
 
     def __init__(self, address: tuple[str, int], token: bytes) -> None:
-        self._sock = socket.create_connection(address)
+        self._conn = Connection(socket.create_connection(address).detach())
         self._lock = threading.Lock()
-        self._send_frame(token)
-
-    def _send_frame(self, data: bytes) -> None:
-        self._sock.sendall(_LENGTH.pack(len(data)) + data)
+        self._conn.send_bytes(token)
 
     def put(self, message: Any) -> None:
         """Send ``message`` (a batch or a shipment) to the scan; blocks while it is behind."""
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         with self._lock:
-            self._send_frame(data)
+            self._conn.send_bytes(data)
 
     def close(self) -> None:
         """Close the connection."""
         with contextlib.suppress(OSError):
-            self._sock.close()
+            self._conn.close()
 
 
 _SENDERS: dict[tuple[tuple[str, int], bytes], Sender] = {}
@@ -122,26 +121,6 @@ def sender(address: tuple[str, int], token: bytes) -> Sender:
         while len(_SENDERS) > _KEEP:
             _SENDERS.pop(next(iter(_SENDERS))).close()
         return found
-
-
-def _read_frame(conn: socket.socket) -> bytes | None:
-    head = _read_exactly(conn, _LENGTH.size)
-    if head is None:
-        return None
-    (length,) = _LENGTH.unpack(head)
-    if length > _MAX_FRAME:
-        raise OSError(f"frame of {length} bytes refused")
-    return _read_exactly(conn, length)
-
-
-def _read_exactly(conn: socket.socket, n: int) -> bytes | None:
-    parts = bytearray()
-    while len(parts) < n:
-        chunk = conn.recv(min(n - len(parts), 1 << 20))
-        if not chunk:
-            return None
-        parts += chunk
-    return bytes(parts)
 
 
 def run_sending(
