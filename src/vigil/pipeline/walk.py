@@ -104,13 +104,16 @@ def _expand(
     budget: Budget,
     timer: _Timer,
     ancestors: frozenset[str],
-) -> None:
+) -> bool:
+    """Walk the members of ``item``; whether the walk found anything (a member or a record)."""
     names: dict[str, int] = {}
     index = 0
+    said = False
     try:
         for found in expander(item, stream, budget):
             if isinstance(found, ScanError):
                 walk.out.error(found)
+                said = True
                 continue
             child, repeated = child_item(item, found, names)
             if repeated is not None:
@@ -128,16 +131,19 @@ def _expand(
             index += 1
     except ItemTimeout:
         walk.out.error(timeout_error(item.path, walk.limits))
+        said = True
     except BudgetExceeded:
         raise
     except Exception as exc:  # noqa: BLE001 - a broken reader ends this container only
         walk.out.error(_failure(item.path, exc))
+        said = True
     finally:
         # Members given away leave before the mark that the container is finished.
         if walk.ship is not None:
             walk.ship.flush()
         # Finished, or stopped by a budget (with its record): either way not re-entered.
         walk.out.expanded(item.path)
+    return said or index > 0
 
 
 def _member(
@@ -194,7 +200,11 @@ def _member(
         walk.out.errors(outcome.errors)
         walk.out.count_bytes(digests.size)
         sha = digests.sha256
-        if expander is not None and sha in budget.expanded:
+        if expander is not None and sha in budget.barren:
+            # Walked before and held nothing (an unknown binary searched for pictures):
+            # there is nothing to point to, so no record; its content row says the rest.
+            expander = None
+        elif expander is not None and sha in budget.expanded:
             first = budget.expanded[sha]
             why = (
                 "recursion: same content as an enclosing container"
@@ -213,7 +223,8 @@ def _member(
         if expander is not None:
             budget.expanded[sha] = child.path
             with child.open() as stream:
-                _expand(child, stream, expander, walk, budget, timer, ancestors | {sha})
+                if not _expand(child, stream, expander, walk, budget, timer, ancestors | {sha}):
+                    budget.barren.add(sha)
     finally:
         if spool is not None:
             spool.close()

@@ -59,6 +59,8 @@ class Budget:
     exceeded: ScanError | None = None
     # Container contents already expanded under this top-level item: sha256 -> path.
     expanded: dict[str, str] = field(default_factory=dict)
+    # Of those, the ones whose walk found nothing (no member, no record).
+    barren: set[str] = field(default_factory=set)
 
     @property
     def byte_allowance(self) -> int:
