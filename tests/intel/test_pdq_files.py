@@ -145,3 +145,16 @@ def test_in_memory_lab_has_no_folder_and_still_links() -> None:
         ("R", 1)
     ]
     lab.dispose()
+
+
+def test_files_that_cannot_be_written_fall_back_to_the_lab_store(tmp_path: Path) -> None:
+    lab = open_lab(f"sqlite:///{tmp_path / 'lab.sqlite'}")
+    (tmp_path / "lab.sqlite.intel").write_text("a file where the folder should be")
+    rng = np.random.default_rng(RNG_SEED)
+    original = rng.integers(0, 256, 32, dtype=np.uint8)
+    index_rows(lab, "R", "R1", [row(1, original)])  # the scan's step does not fail
+    index_rows(lab, "Q", "Q1", [row(2, near(original, (5, 6)))])
+    assert [(k.case, k.distance) for s in shared_with_others(lab, "Q") for k in s.links] == [
+        ("R", 2)
+    ]
+    lab.dispose()

@@ -144,9 +144,11 @@ class PdqFiles:
         merged, number = self._merged(segments, number)
         saved = Manifest(tuple(merged), covered, manifest.rows + rows, number)
         self._save(saved)
-        for name, _count in segments:
-            if (name, _count) not in merged:
-                (self.folder / name).unlink(missing_ok=True)
+        # Merged segments, and any left by a writer that stopped half-way.
+        live = {name for name, _count in merged}
+        for path in self.folder.glob("segment-*.idx"):
+            if path.name not in live:
+                path.unlink(missing_ok=True)
         return saved
 
     def _merged(

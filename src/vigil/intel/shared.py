@@ -7,6 +7,7 @@ usable quality). Everything here is unfiltered; ``access`` decides what a user s
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ from vigil.web.labschema import intel_contents, intel_holders
 from vigil.web.neardup import MIN_QUALITY
 
 _CHUNK = 500
+log = logging.getLogger("vigil.intel")
 
 
 @dataclass(frozen=True)
@@ -111,8 +113,13 @@ def _lab_pictures(lab: Engine) -> list[PdqIndex]:
     folder = pdq_files.lab_folder(lab)
     if folder is not None:
         files = pdq_files.PdqFiles(folder)
-        files.catch_up(lab)
-        return files.open()
+        try:
+            files.catch_up(lab)
+            return files.open()
+        except OSError as exc:
+            # A folder this user cannot write: the same answer, from the lab store.
+            log.warning("lab PDQ files at %s not usable (%s): reading the lab store", folder,
+                        exc)
     with lab.connect() as conn:
         ids, codes, _rows = pdq_files.usable_rows(conn, 0, 2**62)
     return [PdqIndex.from_arrays(ids, codes)] if len(ids) else []
