@@ -39,9 +39,10 @@ from vigil.store.schema import cases, contents, exhibits, exif, items  # noqa: E
 CHUNK = 5000
 
 
-def synthetic_store(count: int) -> str:
-    """A case store ``SER`` with ``count`` unknown pictures (cached); its URL."""
-    path = Path(f"/tmp/series-bench-{count}.sqlite")
+def synthetic_store(count: int, prefix: str = "/tmp/series-bench") -> str:
+    """A case store ``SER`` with ``count`` unknown pictures (cached as
+    ``PREFIX-COUNT.sqlite``); its URL."""
+    path = Path(f"{prefix}-{count}.sqlite")
     url = f"sqlite:///{path}"
     if path.exists():
         return url
@@ -150,6 +151,8 @@ def main() -> None:
     parser.add_argument("--scan-pictures", type=int, default=1000)
     parser.add_argument("--baseline-src", type=Path, default=None)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--store-prefix", default="/tmp/series-bench",
+                        help="where the synthetic stores are cached (PREFIX-N.sqlite)")
     args = parser.parse_args()
     home = Path("/tmp/series-bench-home")
     home.mkdir(exist_ok=True)
@@ -157,7 +160,7 @@ def main() -> None:
     print("| pictures | vigil series --json | peak RSS |")
     print("|---|---|---|")
     for count in (args.pictures // 10, args.pictures):
-        url = synthetic_store(count)
+        url = synthetic_store(count, args.store_prefix)
         seconds, rss = run(SRC, home, "series", "SER", "--json", "--db", url)
         print(f"| {count:,} | {seconds:.1f} s | {rss:.0f} MB |", flush=True)
     print(f"load after: {os.getloadavg()[0]:.2f}")

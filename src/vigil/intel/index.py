@@ -3,11 +3,13 @@
 Written once per exhibit at the end of each scan (one read of the case store, one
 transaction in the lab store): measured against per-batch writes, it adds nothing to the
 scan loop, and a scan that is resumed re-indexes the whole exhibit, so the index never
-holds a half-scanned exhibit's partial view for long (``docs/benchmarks.md``).
+holds a half-scanned exhibit's partial view for long (``docs/benchmarks.md``). The
+exhibit's new pictures are then appended to the lab's PDQ files (``pdq_files``).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +24,7 @@ from vigil.web.lab import writing
 from vigil.web.labschema import intel_contents, intel_holders
 
 _CHUNK = 500
+log = logging.getLogger("vigil.intel")
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,26 @@ def index_rows(
                     for r in rows
                 ],
             )
+    if fresh:
+        _update_pdq_files(lab)
     return IndexResult(case, exhibit, len(rows), len(fresh))
+
+
+def _update_pdq_files(lab: Engine) -> None:
+    """Append the lab's new pictures to its PDQ files (one delta segment per exhibit).
+
+    The lab store is already committed: if the files cannot be written now, the next
+    ``vigil intel`` adds the same rows (it catches up from the lab store first).
+    """
+    from vigil.intel.pdq_files import PdqFiles, lab_folder
+
+    folder = lab_folder(lab)
+    if folder is None:
+        return
+    try:
+        PdqFiles(folder).catch_up(lab)
+    except OSError as exc:
+        log.warning("lab PDQ files at %s not updated (the next query will): %s", folder, exc)
 
 
 _CONTENT_KEYS = ("sha256", "sha1", "md5", "size", "media", "pdq", "pdq_quality")

@@ -7,6 +7,7 @@ usable quality). Everything here is unfiltered; ``access`` decides what a user s
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -15,12 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from vigil.hashing.pdq import MATCH_DISTANCE
+from vigil.intel import pdq_files
 from vigil.matching.pdq_index import PdqIndex, hex_to_codes
 from vigil.web.labschema import intel_contents, intel_holders
 from vigil.web.neardup import MIN_QUALITY
 
 _CHUNK = 500
-_STREAM = 100_000  # other cases' pictures matched per batch
+log = logging.getLogger("vigil.intel")
 
 
 @dataclass(frozen=True)
@@ -105,56 +107,49 @@ def _contents_by_id(conn: Connection, ids: list[int]) -> dict[int, Content]:
     return found
 
 
-def _other_codes(conn: Connection, case: str, mine: dict[int, Content]) -> tuple[
-    np.ndarray, np.ndarray
-]:
-    """Ids and packed PDQ of every usable picture other cases hold (not the case's own)."""
-    others = (
-        select(intel_contents.c.id, intel_contents.c.pdq)
-        .where(
-            intel_contents.c.pdq.is_not(None),
-            intel_contents.c.pdq_quality >= MIN_QUALITY,
-            intel_contents.c.id.in_(
-                select(intel_holders.c.content_id).where(intel_holders.c.case_name != case)
-            ),
-        )
-        .execution_options(stream_results=True, yield_per=_STREAM)
-    )
-    ids: list[np.ndarray] = []
-    codes: list[np.ndarray] = []
-    for batch in conn.execute(others).partitions(_STREAM):
-        kept = [(i, pdq) for i, pdq in batch if i not in mine]
-        if kept:
-            ids.append(np.fromiter((i for i, _ in kept), dtype=np.int64, count=len(kept)))
-            packed = bytes.fromhex("".join(p for _, p in kept))
-            codes.append(np.frombuffer(packed, np.uint8).reshape(-1, 32))
-    if not ids:
-        return np.empty(0, np.int64), np.empty((0, 32), np.uint8)
-    return np.concatenate(ids), np.concatenate(codes)
+def _lab_pictures(lab: Engine) -> list[PdqIndex]:
+    """Every usable picture of the lab as PDQ indexes: the lab's files brought up to date
+    (``pdq_files``), or for an in-memory lab one index built from its table."""
+    folder = pdq_files.lab_folder(lab)
+    if folder is not None:
+        files = pdq_files.PdqFiles(folder)
+        try:
+            files.catch_up(lab)
+            return files.open()
+        except OSError as exc:
+            # A folder this user cannot write: the same answer, from the lab store.
+            log.warning("lab PDQ files at %s not usable (%s): reading the lab store", folder,
+                        exc)
+    with lab.connect() as conn:
+        ids, codes, _rows = pdq_files.usable_rows(conn, 0, 2**62)
+    return [PdqIndex.from_arrays(ids, codes)] if len(ids) else []
 
 
 def _near_pairs(
-    conn: Connection, case: str, mine: dict[int, Content], max_distance: int
+    lab: Engine, mine: dict[int, Content], max_distance: int
 ) -> list[tuple[int, int, int]]:
     """(my content id, other content id, distance) for different contents within reach.
 
-    Other cases' pictures are indexed and the case's own pictures are the queries: the
-    multi-index search costs about the same per query whatever the index size, so the
-    smaller side (one case) queries the larger (the rest of the lab). Only ids and
-    packed hashes of the other side are held, 40 bytes a picture.
+    The case's pictures are the queries, searched against every usable picture of the
+    lab (prebuilt, memory-mapped files: ``pdq_files``); pairs with another content of
+    the case itself are dropped here, and whether another case still holds the other
+    content is the caller's check of its holders.
     """
-    queries = sorted(c.id for c in mine.values() if c.perceptual)
-    if not queries:
+    queries = np.array(sorted(c.id for c in mine.values() if c.perceptual), dtype=np.int64)
+    if not len(queries):
         return []
-    other_ids, other_codes = _other_codes(conn, case, mine)
-    if not len(other_ids):
-        return []
-    index = PdqIndex.from_arrays(other_ids, other_codes)
-    query_codes = hex_to_codes([mine[i].pdq or "" for i in queries])
-    found_at, rows, distances = index.search_codes(query_codes, max_distance)
-    mine_ids = np.array(queries, dtype=np.int64)[found_at]
+    indexes = _lab_pictures(lab)
+    query_codes = hex_to_codes([mine[i].pdq or "" for i in queries.tolist()])
+    found_at, other_ids, distances = pdq_files.search_all(indexes, query_codes, max_distance)
+    mine_ids = np.fromiter(mine, dtype=np.int64, count=len(mine))
+    keep = ~np.isin(other_ids, mine_ids)
     return list(
-        zip(mine_ids.tolist(), index.ids[rows].tolist(), distances.tolist(), strict=True)
+        zip(
+            queries[found_at[keep]].tolist(),
+            other_ids[keep].tolist(),
+            distances[keep].tolist(),
+            strict=True,
+        )
     )
 
 
@@ -174,7 +169,8 @@ def shared_with_others(
     """
     with lab.connect() as conn:
         mine = _case_contents(conn, case)
-        pairs = _near_pairs(conn, case, mine, max_distance)
+    pairs = _near_pairs(lab, mine, max_distance)
+    with lab.connect() as conn:
         others = _contents_by_id(conn, sorted({p[1] for p in pairs}))
         holders = _holders(conn, case, sorted(others))
     shared: dict[int, Shared] = {}

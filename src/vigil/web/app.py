@@ -111,6 +111,7 @@ def create_app(settings: AppSettings) -> Guard:
     keys = _keys(scheme)
     tiles = TileCache()
     undo_log = UndoLog()
+    series_cache = stacks.SeriesCache()
     bank = BankFeeder(lab, settings.home, scheme.name)
     login_tokens = LoginTokens()
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -118,6 +119,7 @@ def create_app(settings: AppSettings) -> Guard:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.state.lab = lab
     app.state.registry = registry
+    app.state.series_cache = series_cache
 
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, _exc: LoginRequired) -> Response:
@@ -251,7 +253,7 @@ def create_app(settings: AppSettings) -> Guard:
         session = need_session(request)
         oc = open_case(session, case)
         with oc.reader.connect() as conn:
-            found = stacks.stacks(conn, oc.case_id)
+            found = stacks.stacks(conn, oc.case_id, series_cache)
         data = {"case": case, "keys": keys, "blur": imaging.DEFAULT_BLUR}
         return page(
             request,
@@ -410,7 +412,8 @@ def create_app(settings: AppSettings) -> Guard:
             else:
                 grade = stacks.parse_stack_grade(payload, scheme)
                 with oc.reader.connect() as conn:
-                    wanted = GradeRequest(stacks.members_of(conn, oc.case_id, series_id), grade)
+                    wanted = GradeRequest(stacks.members_of(conn, oc.case_id, series_id,
+                                                                  series_cache), grade)
             check_reviewable(oc, wanted.content_ids)
             key = (session.id, case)
             done = undo_log.grade(oc, key, wanted, scheme, session.user.name, series_id)
