@@ -77,6 +77,7 @@ bench: $(STAMP) sysdeps testdata
 	$(BIN)/python benchmarks/tile_information.py
 	$(BIN)/python benchmarks/pictures_found.py
 	$(BIN)/python benchmarks/pictures_found.py --pagefile 2
+	$(BIN)/python benchmarks/pictures_found.py --ost 10
 	$(BIN)/python benchmarks/series.py
 	$(BIN)/python benchmarks/classify.py
 
