@@ -9,9 +9,15 @@ STAMP := $(VENV)/.installed
 # file-system and partition tools plus Sleuth Kit for the hostile-evidence corpus.
 DEBS := libarchive13 libarchive-tools ewf-tools ntfs-3g mtools hashdeep poppler-utils chromium \
 	postgresql libpango-1.0-0 libpangoft2-1.0-0 \
-	e2fsprogs dosfstools fdisk gdisk sleuthkit gcab p7zip-full
+	e2fsprogs dosfstools fdisk gdisk sleuthkit gcab p7zip-full pff-tools
+# Real Outlook OST files for the PST tests (issue 14): the pst-extractor npm package's
+# test data (MIT), fetched with npm by exact version and checked by SHA-256; kept out
+# of the repo (its attachments are other people's pictures), see tests/real_files.py.
+TESTDATA := .cache/testdata
+PST_EXTRACTOR := pst-extractor-1.12.0.tgz
+PST_EXTRACTOR_SHA256 := c4c9eb9e75d09171452a4706df7d0e0e49606c1ca04aa81f30417dd385ad0e30
 
-.PHONY: demo test lint bench examples sysdeps clean
+.PHONY: demo test lint bench examples sysdeps testdata clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,10 +34,19 @@ sysdeps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
+testdata: $(TESTDATA)/$(PST_EXTRACTOR)
+
+$(TESTDATA)/$(PST_EXTRACTOR):
+	@command -v npm >/dev/null || { if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm; }
+	mkdir -p $(TESTDATA)
+	cd $(TESTDATA) && npm pack --silent pst-extractor@1.12.0 >/dev/null
+	echo "$(PST_EXTRACTOR_SHA256)  $@" | sha256sum -c --quiet || { rm -f $@; exit 1; }
+
 demo: $(STAMP)
 	$(BIN)/vigil demo --out demo-output
 
-test: $(STAMP) sysdeps
+test: $(STAMP) sysdeps testdata
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
@@ -40,7 +55,7 @@ lint: $(STAMP)
 # About 5 minutes once the corpora are cached in /tmp (building them first: ~10 minutes).
 # Heavier runs, by hand: benchmarks/pdq_index.py --bank 10000000 (8 min, 1.5 GB) and
 # benchmarks/scale.py --memory-gb 20 (20 GiB in /tmp; delete it afterwards).
-bench: $(STAMP) sysdeps
+bench: $(STAMP) sysdeps testdata
 	$(BIN)/python benchmarks/crypto_throughput.py
 	$(BIN)/python benchmarks/vics_import_memory.py
 	$(BIN)/python benchmarks/pdq.py
@@ -62,6 +77,7 @@ bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/tile_information.py
 	$(BIN)/python benchmarks/pictures_found.py
 	$(BIN)/python benchmarks/pictures_found.py --pagefile 2
+	$(BIN)/python benchmarks/pictures_found.py --ost 10
 	$(BIN)/python benchmarks/series.py
 	$(BIN)/python benchmarks/classify.py
 
