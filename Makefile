@@ -12,12 +12,12 @@ DEBS := libarchive13 libarchive-tools ewf-tools ntfs-3g mtools hashdeep poppler-
 	e2fsprogs dosfstools fdisk gdisk sleuthkit gcab p7zip-full pff-tools
 # Real Outlook OST files for the PST tests (issue 14): the pst-extractor npm package's
 # test data (MIT), fetched with npm by exact version and checked by SHA-256; kept out
-# of the repo (its attachments are other people's pictures), see tests/real_files.py.
+# of the repo (its attachments are other people's pictures), see tests/real/real_files.py; only `make test-real` fetches it.
 TESTDATA := .cache/testdata
 PST_EXTRACTOR := pst-extractor-1.12.0.tgz
 PST_EXTRACTOR_SHA256 := c4c9eb9e75d09171452a4706df7d0e0e49606c1ca04aa81f30417dd385ad0e30
 
-.PHONY: demo test lint bench examples sysdeps testdata clean
+.PHONY: demo test test-real lint bench examples sysdeps testdata clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,8 +46,12 @@ $(TESTDATA)/$(PST_EXTRACTOR):
 demo: $(STAMP)
 	$(BIN)/vigil demo --out demo-output
 
-test: $(STAMP) sysdeps testdata
+test: $(STAMP) sysdeps
 	$(BIN)/pytest -q
+
+# Real Outlook files from npm (not PyPI or Debian, so not part of `make test` or CI).
+test-real: $(STAMP) sysdeps testdata
+	$(BIN)/pytest -q tests/real
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -55,7 +59,7 @@ lint: $(STAMP)
 # About 5 minutes once the corpora are cached in /tmp (building them first: ~10 minutes).
 # Heavier runs, by hand: benchmarks/pdq_index.py --bank 10000000 (8 min, 1.5 GB) and
 # benchmarks/scale.py --memory-gb 20 (20 GiB in /tmp; delete it afterwards).
-bench: $(STAMP) sysdeps testdata
+bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/crypto_throughput.py
 	$(BIN)/python benchmarks/vics_import_memory.py
 	$(BIN)/python benchmarks/pdq.py
@@ -77,7 +81,6 @@ bench: $(STAMP) sysdeps testdata
 	$(BIN)/python benchmarks/tile_information.py
 	$(BIN)/python benchmarks/pictures_found.py
 	$(BIN)/python benchmarks/pictures_found.py --pagefile 2
-	$(BIN)/python benchmarks/pictures_found.py --ost 10
 	$(BIN)/python benchmarks/series.py
 	$(BIN)/python benchmarks/classify.py
 

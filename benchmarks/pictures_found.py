@@ -22,7 +22,7 @@ the tools' runs over the same files.
 carving inside files on and off, beside ``md5sum`` of it (one read).
 
 ``--ost COPIES`` instead scans COPIES copies of the two real Outlook OST files of the
-pst-extractor npm package (``tests/real_files.py``, ``make testdata``) beside the same
+pst-extractor npm package (``tests/real/real_files.py``, ``make testdata``) beside the same
 work by the independent tools: ``pffexport`` of each file, each exported attachment
 counted if Pillow loads it, and ``pdfimages -list`` for the PDF attachments.
 """
@@ -44,7 +44,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "real"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from PIL import Image  # noqa: E402

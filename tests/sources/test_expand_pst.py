@@ -1,6 +1,6 @@
 """PST/OST attachments (``expand/pst.py``): bad input and the walk's naming.
 
-Real Outlook files are in ``test_expand_pst_real.py`` (two OSTs of the pst-extractor
+Real Outlook files are in ``tests/real/test_pst_real.py`` (two OSTs of the pst-extractor
 npm package, fetched by ``make testdata``). Here: a file with a PST header that is not
 one is a record, and the folder/message/attachment walk's names and block reads on
 objects that answer the same calls as pypff's (names, counts, ``read_buffer``), with

@@ -1,6 +1,6 @@
 """PST/OST attachments on real Outlook files (``expand/pst.py``, issue 14).
 
-The two OST files of the pst-extractor npm package (``tests/real_files.py``; fetched by
+The two OST files of the pst-extractor npm package (``tests/real/real_files.py``; fetched by
 ``make testdata``), made by Outlook for an outlook.com account. Every attachment of every
 item, folder by folder, with its exact MD5, and the pictures of the PDF attachment below
 it; checked against ``pffexport`` (Debian pff-tools, an independent libpff build of

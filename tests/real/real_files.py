@@ -16,7 +16,7 @@ import hashlib
 import tarfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PST_EXTRACTOR = ROOT / ".cache" / "testdata" / "pst-extractor-1.12.0.tgz"
 PST_EXTRACTOR_SHA256 = "c4c9eb9e75d09171452a4706df7d0e0e49606c1ca04aa81f30417dd385ad0e30"
 OST_FULL = "pstextractortest@outlook.com.ost"
