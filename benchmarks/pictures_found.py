@@ -48,9 +48,9 @@ sys.path.insert(0, str(ROOT / "tests" / "real"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from PIL import Image  # noqa: E402
+from real_files import OST_FULL, OST_PDF, pst_extractor_file  # noqa: E402
 
 from documents_corpus.build_documents import corpus, encoded  # noqa: E402
-from real_files import OST_FULL, OST_PDF, pst_extractor_file  # noqa: E402
 from scale import timed_scan  # noqa: E402
 
 CACHE = Path("/tmp/vigil-bench-pictures")

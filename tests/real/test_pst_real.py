@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-
 from real_files import OST_FULL, OST_PDF, pst_extractor_file
+
 from vigil.model import Item
 from vigil.sources.expand.recurse import expand_tree
 from vigil.sources.sniff import sniff
