@@ -9,9 +9,15 @@ STAMP := $(VENV)/.installed
 # file-system and partition tools plus Sleuth Kit for the hostile-evidence corpus.
 DEBS := libarchive13 libarchive-tools ewf-tools ntfs-3g mtools hashdeep poppler-utils chromium \
 	postgresql libpango-1.0-0 libpangoft2-1.0-0 \
-	e2fsprogs dosfstools fdisk gdisk sleuthkit gcab p7zip-full
+	e2fsprogs dosfstools fdisk gdisk sleuthkit gcab p7zip-full pff-tools
+# Real Outlook OST files for the PST tests (issue 14): the pst-extractor npm package's
+# test data (MIT), fetched with npm by exact version and checked by SHA-256; kept out
+# of the repo (its attachments are other people's pictures), see tests/real/real_files.py; only `make test-real` fetches it.
+TESTDATA := .cache/testdata
+PST_EXTRACTOR := pst-extractor-1.12.0.tgz
+PST_EXTRACTOR_SHA256 := c4c9eb9e75d09171452a4706df7d0e0e49606c1ca04aa81f30417dd385ad0e30
 
-.PHONY: demo test lint bench examples sysdeps clean
+.PHONY: demo test test-real lint bench examples sysdeps testdata clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,11 +34,24 @@ sysdeps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
+testdata: $(TESTDATA)/$(PST_EXTRACTOR)
+
+$(TESTDATA)/$(PST_EXTRACTOR):
+	@command -v npm >/dev/null || { if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm; }
+	mkdir -p $(TESTDATA)
+	cd $(TESTDATA) && npm pack --silent pst-extractor@1.12.0 >/dev/null
+	echo "$(PST_EXTRACTOR_SHA256)  $@" | sha256sum -c --quiet || { rm -f $@; exit 1; }
+
 demo: $(STAMP)
 	$(BIN)/vigil demo --out demo-output
 
 test: $(STAMP) sysdeps
 	$(BIN)/pytest -q
+
+# Real Outlook files from npm (not PyPI or Debian, so not part of `make test` or CI).
+test-real: $(STAMP) sysdeps testdata
+	$(BIN)/pytest -q tests/real
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -20,6 +20,11 @@ the tools' runs over the same files.
 
 ``--pagefile GIB`` instead scans a pagefile of zeros and noise with a picture inside, with
 carving inside files on and off, beside ``md5sum`` of it (one read).
+
+``--ost COPIES`` instead scans COPIES copies of the two real Outlook OST files of the
+pst-extractor npm package (``tests/real/real_files.py``, ``make testdata``) beside the same
+work by the independent tools: ``pffexport`` of each file, each exported attachment
+counted if Pillow loads it, and ``pdfimages -list`` for the PDF attachments.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import argparse
 import io
 import os
 import random
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -38,15 +44,17 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "real"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from PIL import Image  # noqa: E402
+from real_files import OST_FULL, OST_PDF, pst_extractor_file  # noqa: E402
 
 from documents_corpus.build_documents import corpus, encoded  # noqa: E402
 from scale import timed_scan  # noqa: E402
 
 CACHE = Path("/tmp/vigil-bench-pictures")
+_TOP_END = re.compile(r"!|@(?=\d+(?:$|[!@]))")
 
 
 def _is_picture(data: bytes) -> bool:
@@ -109,15 +117,7 @@ def independent(folder: Path) -> tuple[dict[str, int], float]:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         name = str(path.relative_to(folder))
         if path.suffix == ".pdf":
-            rows = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True,
-                                  text=True, check=True).stdout.splitlines()[2:]
-            # One per distinct image object (an image drawn on two pages is one picture),
-            # soft masks left out, each inline image counted.
-            objects = set()
-            for number, row in enumerate(line.split() for line in rows):
-                if row[2] != "smask":
-                    objects.add(f"inline {number}" if row[10] == "[inline]" else row[10])
-            counts[name] = len(objects)
+            counts[name] = _pdf_pictures(path)
         elif path.suffix == ".zip":
             listed = subprocess.run(["unzip", "-Z1", str(path)], capture_output=True,
                                     text=True, check=True).stdout.split()
@@ -144,10 +144,12 @@ def found_by_vigil(store: Path, copy: str = "copy000/") -> dict[str, int]:
     for (path,) in rows:
         if not path.startswith(copy):
             continue
-        top = path.removeprefix(copy)
-        cut = min((i for i in (top.find("!"), top.find("@")) if i > 0), default=-1)
-        if cut > 0:
-            counts[top[:cut]] = counts.get(top[:cut], 0) + 1
+        # The top-level file ends at the first member ("!") or offset ("@<digits>")
+        # separator; a name may hold an "@" of its own (user@outlook.com.ost).
+        cut = _TOP_END.search(path.removeprefix(copy))
+        if cut:
+            top = path.removeprefix(copy)[: cut.start()]
+            counts[top] = counts.get(top, 0) + 1
     return counts
 
 
@@ -182,13 +184,84 @@ def pagefile(gib: int, workers: int) -> None:
     print(f"md5sum of it (one read, the floor): {time.perf_counter() - start:.2f} s")
 
 
+def _pdf_pictures(path: Path) -> int:
+    """Distinct image objects ``pdfimages -list`` shows: an image drawn on two pages is
+    one picture, soft masks are left out, each inline image counts."""
+    rows = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True,
+                          text=True, check=True).stdout.splitlines()[2:]
+    objects = set()
+    for number, row in enumerate(line.split() for line in rows):
+        if row[2] != "smask":
+            objects.add(f"inline {number}" if row[10] == "[inline]" else row[10])
+    return len(objects)
+
+
+def pffexport_pictures(folder: Path) -> tuple[dict[str, int], float]:
+    """Pictures per OST/PST file of ``folder`` by pffexport + Pillow + pdfimages, and the
+    time it all took."""
+    counts: dict[str, int] = {}
+    start = time.perf_counter()
+    for path in sorted(folder.rglob("*.ost")):
+        out = Path(tempfile.mkdtemp(prefix="pictures-pff-", dir="/tmp"))
+        try:
+            subprocess.run(["pffexport", "-q", "-t", str(out / "x"), str(path)], check=True,
+                           capture_output=True)
+            found = 0
+            for part in (out / "x.export").rglob("*"):
+                if part.is_file() and part.parent.name == "Attachments":
+                    if part.suffix.lower() == ".pdf":
+                        found += _pdf_pictures(part)
+                    else:
+                        found += _is_picture(part.read_bytes())
+            counts[str(path.relative_to(folder))] = found
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+    return counts, time.perf_counter() - start
+
+
+def ost(copies: int, workers: int) -> None:
+    """``copies`` copies of the two real OSTs: ``vigil scan`` against pffexport's work."""
+    folder = CACHE / f"ost-{copies}"
+    if not folder.exists():
+        files = {name: pst_extractor_file(name) for name in (OST_FULL, OST_PDF)}
+        for n in range(copies):
+            (folder / f"copy{n:03d}").mkdir(parents=True)
+            for name, data in files.items():
+                (folder / f"copy{n:03d}" / name).write_bytes(data)
+    size = sum(p.stat().st_size for p in folder.rglob("*.ost"))
+    print(f"OST corpus: {copies} copies of 2 files, {size / 1e6:.0f} MB; "
+          f"load {os.getloadavg()[0]:.2f}")
+    home = Path(tempfile.mkdtemp(prefix="pictures-bench-", dir="/tmp"))
+    try:
+        load = os.getloadavg()[0]
+        seconds, peak = timed_scan(home, folder, "OST", ["--workers", str(workers)], [])
+        found = found_by_vigil(home / "cases" / "OST.sqlite", "")
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    load_tools = os.getloadavg()[0]
+    tools, tool_seconds = pffexport_pictures(folder)
+    print(f"vigil scan: {seconds:.2f} s ({size / 1e6 / seconds:.1f} MB/s), peak RSS "
+          f"{peak / 2**20:.0f} MiB, {sum(found.values())} pictures (load {load:.2f})")
+    print(f"pffexport + Pillow + pdfimages: {tool_seconds:.2f} s "
+          f"({size / 1e6 / tool_seconds:.1f} MB/s), {sum(tools.values())} pictures "
+          f"(load {load_tools:.2f}); vigil / tools = {seconds / tool_seconds:.2f}")
+    for name in (OST_FULL, OST_PDF):
+        print(f"  {name}: vigil {found.get(f'copy000/{name}', 0)}, "
+              f"tools {tools.get(f'copy000/{name}', 0)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--copies", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pagefile", type=int, default=0, metavar="GIB",
                         help="instead: scan a pagefile of GIB GiB with and without carving")
+    parser.add_argument("--ost", type=int, default=0, metavar="COPIES",
+                        help="instead: scan COPIES copies of two real OSTs against pffexport")
     args = parser.parse_args()
+    if args.ost:
+        ost(args.ost, args.workers)
+        return
     if args.pagefile:
         pagefile(args.pagefile, args.workers)
         return

@@ -1,10 +1,10 @@
-"""PST/OST attachments (``expand/pst.py``).
+"""PST/OST attachments (``expand/pst.py``): bad input and the walk's naming.
 
-No tool on this system writes a PST (there is no Debian or PyPI PST writer, and the
-project downloads no test files), so libpff itself is checked on what can be made here:
-a file with a PST header that is not one is a record. The folder/message/attachment
-walk is checked on objects that answer the same calls as pypff's (names, counts,
-``read_buffer``), which is what the walk uses of them.
+Real Outlook files are in ``tests/real/test_pst_real.py`` (two OSTs of the pst-extractor
+npm package, fetched by ``make testdata``). Here: a file with a PST header that is not
+one is a record, and the folder/message/attachment walk's names and block reads on
+objects that answer the same calls as pypff's (names, counts, ``read_buffer``), with
+cases the real files lack (an attached message, an attachment without a name).
 """
 
 from __future__ import annotations
