@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import sqlite3
 import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -55,11 +54,10 @@ def matcher(library: HashSetLibrary) -> Iterator[ExactMatcher]:
 
 def _entry_is(library: HashSetLibrary, entry_id: int, md5: str, sha1: str, sha256: str) -> bool:
     """True if every hash the stored entry carries equals the content's."""
-    with sqlite3.connect(library.path) as connection:
-        row = connection.execute(
-            "SELECT md5, sha1, sha256 FROM entry WHERE id = ?", (entry_id,)
-        ).fetchone()
-    stored = [None if value is None else value.hex() for value in row]
+    # Through the library: a VICS set's entries are hash arrays (a block), not rows.
+    found = library.entry(entry_id)
+    assert found is not None
+    stored = [found[1].md5, found[1].sha1, found[1].sha256]
     given = (md5, sha1, sha256)
     return any(stored) and all(s in (None, c) for s, c in zip(stored, given, strict=True))
 

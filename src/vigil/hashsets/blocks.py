@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from vigil.matching.pdq_bank import SetIdentity
 
 NO_CATEGORY = "none"
+# ``entry_block.kind``: entries in the PDQ index file, or in an exact-hash block folder.
+PDQ = "pdq"
+EXACT = "exact"
 
 
 @dataclass
@@ -49,9 +52,15 @@ def next_entry_id(connection: sqlite3.Connection) -> int:
 
 
 def blocks(connection: sqlite3.Connection) -> dict[int, tuple[int, int]]:
-    """``set id -> (first_id, count)`` of every block set."""
+    """``set id -> (first_id, count)`` of every block set (PDQ and exact-hash)."""
     rows = connection.execute("SELECT hashset_id, first_id, count FROM entry_block")
     return {set_id: (first, count) for set_id, first, count in rows}
+
+
+def exact_blocks(connection: sqlite3.Connection) -> set[int]:
+    """Ids of the block sets whose entries are exact hashes (``exact_block`` files)."""
+    rows = connection.execute(f"SELECT hashset_id FROM entry_block WHERE kind = '{EXACT}'")
+    return {set_id for (set_id,) in rows}
 
 
 def _smallest(values: np.ndarray, limit: int) -> np.ndarray:
@@ -78,10 +87,46 @@ def write_block(
     Raises:
         OSError: The index file cannot be written.
     """
-    counts = BlockCounts(entries=len(columns))
     per_category = np.bincount(columns.category_codes, minlength=len(columns.categories))
+    counts, grading = grade_categories(columns.categories, per_category, policy)
+    first = next_entry_id(connection)
+    write_index(home, identity, columns, first, grading)
+    record_block(connection, identity.set_id, first, len(columns), grading, PDQ)
+    return counts
+
+
+def record_block(
+    connection: sqlite3.Connection,
+    set_id: int,
+    first: int,
+    count: int,
+    grading: dict[str | None, str | None],
+    kind: str,
+) -> None:
+    """Record a block's id range (inside the import's transaction)."""
+    connection.execute(
+        "INSERT INTO entry_block (hashset_id, first_id, count, grading, kind) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (set_id, first, count, json.dumps(list(grading.items())), kind),
+    )
+
+
+def grade_categories(
+    categories: list[str | None], per_category: np.ndarray, policy: CategoryPolicy
+) -> tuple[BlockCounts, dict[str | None, str | None]]:
+    """Grade each source category of a block; the counts for its ``hashset`` row.
+
+    Args:
+        categories: The block's source categories (None: none given).
+        per_category: How many entries carry each of them.
+        policy: The import's category-to-grade policy.
+
+    Returns:
+        ``(counts, grading)``: the set's counts and its category -> grade map.
+    """
+    counts = BlockCounts(entries=int(per_category.sum()))
     grading: dict[str | None, str | None] = {}
-    for code, category in enumerate(columns.categories):
+    for code, category in enumerate(categories):
         grade, unmapped = policy.grade_for(category)
         grading[category] = grade
         many = int(per_category[code])
@@ -89,13 +134,7 @@ def write_block(
             counts.source[category if category is not None else NO_CATEGORY] += many
             counts.grade[grade if grade is not None else NO_CATEGORY] += many
             counts.unmapped += many * unmapped
-    first = next_entry_id(connection)
-    write_index(home, identity, columns, first, grading)
-    connection.execute(
-        "INSERT INTO entry_block (hashset_id, first_id, count, grading) VALUES (?, ?, ?, ?)",
-        (identity.set_id, first, len(columns), json.dumps(list(grading.items()))),
-    )
-    return counts
+    return counts, grading
 
 
 def grading_of(connection: sqlite3.Connection, set_id: int) -> dict[str | None, str | None]:

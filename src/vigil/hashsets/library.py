@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vigil.errors import HashSetFormatError, StoreError, UsageError
-from vigil.hashsets import blocks, formats
+from vigil.hashsets import blocks, exact_block, formats
 from vigil.hashsets.entry import HashEntry, Malformed, Truncated
 from vigil.hashsets.schemes import CategoryPolicy, category_policy, load_scheme
 from vigil.hashsets.store_schema import SCHEMA_VERSION, create_schema
@@ -40,6 +40,8 @@ _INSERT_ENTRY = (
     "INSERT INTO entry (id, hashset_id, md5, sha1, sha256, size, name, category, grade, "
     "photodna, pdq, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_ENTRY_FIELDS = "md5, sha1, sha256, size, name, category, photodna, pdq, record, grade"
+_JOINED_ENTRY_FIELDS = ", ".join(f"e.{column}" for column in _ENTRY_FIELDS.split(", "))
 _SET_COLUMNS = (
     "id, name, format, scheme, known_good, entries, malformed, unmapped, categories, "
     "mapping, mapping_note, header, source_path, source_sha256, imported_at, damage"
@@ -255,6 +257,7 @@ class HashSetLibrary:
         source_sha256 = _file_sha256(path)
         imported_at = datetime.now(UTC).isoformat(timespec="seconds")
         columnar = getattr(module, "read_columns", None)
+        exact = getattr(module, "EXACT_BLOCK", False)
         index_written = False
         with self._connect() as connection:
             try:
@@ -277,10 +280,13 @@ class HashSetLibrary:
                         imported_at,
                     ),
                 ).lastrowid
+                identity = _identity_of(set_id, name, source_sha256, imported_at)
                 if columnar is not None:
-                    identity = _identity_of(set_id, name, source_sha256, imported_at)
                     tally = self._load_block(connection, identity, columnar, path, policy, progress)
                     index_written = True
+                elif exact:
+                    index_written = True
+                    tally = self._load_exact(connection, identity, module, path, policy, progress)
                 else:
                     tally = _load_entries(
                         connection, set_id, module.read(path), policy, progress
@@ -317,6 +323,7 @@ class HashSetLibrary:
                     from vigil.matching.pdq_bank import remove_set_index
 
                     remove_set_index(self.home, set_id)
+                    exact_block.remove(self.home, set_id)
                 raise
         if not index_written:
             self.build_pdq_index(self.get(name))
@@ -464,6 +471,162 @@ class HashSetLibrary:
         tally.unmapped, tally.source, tally.grade = counts.unmapped, counts.source, counts.grade
         return tally
 
+    def _load_exact(
+        self,
+        connection: sqlite3.Connection,
+        identity: SetIdentity,
+        module: ModuleType,
+        path: Path,
+        policy: CategoryPolicy,
+        progress: Callable[[int], None] | None,
+    ) -> _Tally:
+        """Import an exact-hash set as a block: sorted hash arrays (``exact_block``), its
+        PDQ entries in its PDQ index file, one ``entry_block`` row."""
+        reader = getattr(module, "read_exact", None)
+        if reader is not None:
+            columns = reader(path, MALFORMED_SAMPLES, progress)
+        else:
+            columns = exact_block.collect(module.read(path), MALFORMED_SAMPLES, progress)
+        tally = _Tally(
+            malformed=columns.malformed,
+            malformed_count=columns.malformed_count,
+            truncated=columns.truncated,
+        )
+        if not len(columns):
+            return tally
+        per_category = np.bincount(columns.category_codes(), minlength=len(columns.categories))
+        counts, grading = blocks.grade_categories(columns.category_names, per_category, policy)
+        grades = list(dict.fromkeys(grading.values()))
+        grade_of = np.array([grades.index(g) for g in grading.values()], dtype=np.uint8)
+        first = blocks.next_entry_id(connection)
+        try:
+            exact_block.write(self.home, identity.meta(), columns, first, grade_of, grades)
+            block = exact_block.open_block(self.home, identity.meta())
+            if block is None:
+                raise OSError("the written arrays cannot be read back")
+            self._write_exact_pdq(identity, block)
+        except OSError as exc:
+            message = f"{self.home}: cannot write the hash arrays of {identity.name!r}: {exc}"
+            raise StoreError(message) from exc
+        blocks.record_block(
+            connection, identity.set_id, first, counts.entries, grading, blocks.EXACT
+        )
+        tally.entries = tally.records = counts.entries
+        tally.unmapped, tally.source, tally.grade = counts.unmapped, counts.source, counts.grade
+        return tally
+
+    def _write_exact_pdq(self, identity: SetIdentity, block: exact_block.ExactBlock) -> None:
+        """Write the PDQ index file of an exact-hash block from its PDQ entries."""
+        from vigil.matching.pdq_bank import write_set_index
+
+        ids, codes, grade_codes = block.pdq_entries()
+        write_set_index(self.home, identity, ids, codes, grade_codes, list(block.grades))
+
+    def exact_blocks(self, infos: Iterable[HashSetInfo]) -> dict[int, exact_block.ExactBlock]:
+        """The mapped hash arrays of each exact-hash block set among ``infos``, by set id.
+
+        Raises:
+            StoreError: A block set's arrays are missing or from another import.
+        """
+        with self._connect() as connection:
+            exact_sets = blocks.exact_blocks(connection)
+        found = {}
+        for info in infos:
+            if info.id in exact_sets:
+                found[info.id] = self._exact_block(info)
+        return found
+
+    def _exact_block(self, info: HashSetInfo) -> exact_block.ExactBlock:
+        block = exact_block.open_block(self.home, _identity(info).meta())
+        if block is None:
+            raise StoreError(
+                f"{self.home}: the hash arrays of {info.name!r} (which hold its entries) are "
+                "missing or from another import; remove the set and import it again"
+            )
+        return block
+
+    def entry(self, entry_id: int) -> tuple[str, HashEntry, str | None] | None:
+        """One entry of any set (a row or a block's): ``(set name, entry, grade)``.
+
+        Returns:
+            None when no set has that entry; a PDQ block's entry has its PDQ hash,
+            category and record only.
+        """
+        with self._connect() as connection:
+            row = connection.execute(
+                f"SELECT s.name, {_JOINED_ENTRY_FIELDS} "
+                "FROM entry e JOIN hashset s ON s.id = e.hashset_id WHERE e.id = ?",
+                (entry_id,),
+            ).fetchone()
+            ranges = blocks.blocks(connection)
+            exact_sets = blocks.exact_blocks(connection)
+        if row is not None:
+            return row[0], *_row_entry(row[1:])
+        for set_id, (first, count) in ranges.items():
+            if first <= entry_id < first + count:
+                info = next(i for i in self.list() if i.id == set_id)
+                if set_id in exact_sets:
+                    block = self._exact_block(info)
+                    return info.name, block.entry(entry_id - first), block.grade_of(
+                        entry_id - first
+                    )
+                for bank in self.pdq_banks([info]):
+                    [rows] = np.nonzero(bank.index.ids.astype(np.int64) == entry_id)
+                    if len(rows):
+                        return info.name, *self._pdq_row_entry(bank, int(rows[0]))
+        return None
+
+    def block_photodna(self, entry_ids: Iterable[int]) -> dict[int, str]:
+        """PhotoDNA values of exact-hash block entries among ``entry_ids`` (for exports)."""
+        with self._connect() as connection:
+            ranges = blocks.blocks(connection)
+            exact_sets = blocks.exact_blocks(connection)
+        infos = {info.id: info for info in self.list() if info.id in exact_sets}
+        found: dict[int, str] = {}
+        for set_id, info in infos.items():
+            first, count = ranges[set_id]
+            rows = [i - first for i in entry_ids if first <= i < first + count]
+            if rows:
+                details = self._exact_block(info).details
+                for row in rows:
+                    if value := details.get(str(row), {}).get("photodna"):
+                        found[first + row] = value
+        return found
+
+    def entries(self, name: str) -> Iterator[tuple[int, HashEntry, str | None]]:
+        """Every entry of one set in id order, ``(entry id, entry, grade)``, from its rows or
+        its block (a PDQ block's entries have their PDQ hash, category and record only).
+
+        Raises:
+            UsageError: If there is no such set.
+        """
+        info = self.get(name)
+        with self._connect() as connection:
+            first, _count = blocks.blocks(connection).get(info.id, (0, 0))
+            exact_sets = blocks.exact_blocks(connection)
+            rows = connection.execute(
+                f"SELECT id, {_ENTRY_FIELDS} FROM entry WHERE hashset_id = ? ORDER BY id",
+                (info.id,),
+            ).fetchall()
+        for entry_id, *fields in rows:
+            yield entry_id, *_row_entry(fields)
+        if info.id in exact_sets:
+            block = self._exact_block(info)
+            for row, entry in enumerate(block.entries()):
+                yield first + row, entry, block.grade_of(row)
+        elif first:
+            for bank in self.pdq_banks([info]):
+                for row in np.argsort(bank.index.ids, kind="stable").tolist():
+                    yield int(bank.index.ids[row]), *self._pdq_row_entry(bank, row)
+
+    def _pdq_row_entry(self, bank: SetBank, row: int) -> tuple[HashEntry, str | None]:
+        extras = bank.index.extras
+        entry = HashEntry(
+            None, None, None, category=bank.index.meta["categories"][int(extras["category"][row])],
+            pdq=bank.index.codes[row].tobytes().hex(), record=int(extras["record"][row]),
+        )
+        return entry, bank.grade_of(row)
+
     def _rebuild_block(self, info: HashSetInfo) -> bool:
         """Write a block set's lost index file again from its source, if that is unchanged."""
         source = Path(info.source_path)
@@ -547,6 +710,7 @@ class HashSetLibrary:
         from vigil.matching.pdq_bank import remove_set_index
 
         remove_set_index(self.home, info.id)
+        exact_block.remove(self.home, info.id)
 
     def pdq_arrays(
         self, set_id: int
@@ -610,9 +774,13 @@ class HashSetLibrary:
 
         banks = []
         with self._connect() as connection:
-            block_sets = blocks.blocks(connection)
+            exact_sets = blocks.exact_blocks(connection)
+            block_sets = set(blocks.blocks(connection)) - exact_sets
         for info in infos:
             bank = open_set_index(self.home, _identity(info), info.known_good)
+            if bank is None and info.id in exact_sets:
+                self._write_exact_pdq(_identity(info), self._exact_block(info))
+                bank = open_set_index(self.home, _identity(info), info.known_good)
             if bank is None and info.id in block_sets and self._rebuild_block(info):
                 bank = open_set_index(self.home, _identity(info), info.known_good)
             if bank is None and info.id in block_sets:
@@ -832,6 +1000,17 @@ def _load_entries(
     if progress is not None:
         progress(tally.records)
     return tally
+
+
+def _row_entry(fields: list[object] | tuple[object, ...]) -> tuple[HashEntry, str | None]:
+    """An entry row's ``_ENTRY_FIELDS`` as the reader's entry, and its grade."""
+    md5, sha1, sha256, size, name, category, photodna, pdq, record, grade = fields
+    hexes = [value.hex() if isinstance(value, bytes) else None for value in (md5, sha1, sha256)]
+    entry = HashEntry(
+        *hexes, size=size, name=name, category=category, photodna=photodna,  # type: ignore[arg-type]
+        pdq=pdq.hex() if isinstance(pdq, bytes) else None, record=record,  # type: ignore[arg-type]
+    )
+    return entry, grade  # type: ignore[return-value]
 
 
 def _info(row: tuple[object, ...]) -> HashSetInfo:

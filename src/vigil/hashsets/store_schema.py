@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS hashset (
@@ -58,11 +58,15 @@ CREATE INDEX IF NOT EXISTS video_frame_entry ON video_frame(entry_id);
 -- A set whose entries live only in its PDQ index file (flat arrays: hash, grade, category,
 -- line number), not as rows: entries first_id .. first_id + count - 1 (version 4).
 -- grading: JSON [[category, grade], ...], to rebuild a lost index file from the source.
+-- kind (version 5): 'pdq', or 'exact': an exact-hash set (VICS) whose entries are sorted
+-- MD5/SHA-1/SHA-256 arrays in <home>/index/exact-set-<id>/ (``exact_block``). Sets
+-- imported before version 5 keep their entry rows, which are matched as before.
 CREATE TABLE IF NOT EXISTS entry_block (
     hashset_id INTEGER PRIMARY KEY REFERENCES hashset(id),
     first_id   INTEGER NOT NULL,
     count      INTEGER NOT NULL,
-    grading    TEXT NOT NULL
+    grading    TEXT NOT NULL,
+    kind       TEXT NOT NULL DEFAULT 'pdq'
 );
 -- Entries an examiner has suppressed (e.g. a flat picture that matches everything).
 CREATE TABLE IF NOT EXISTS suppressed (
@@ -84,4 +88,8 @@ def create_schema(connection: sqlite3.Connection) -> None:
     if "damage" not in columns:
         # Version 3: where a damaged file broke ('' = imported intact).
         connection.execute("ALTER TABLE hashset ADD COLUMN damage TEXT NOT NULL DEFAULT ''")
+    block_columns = {row[1] for row in connection.execute("PRAGMA table_info(entry_block)")}
+    if "kind" not in block_columns:
+        # Version 5: every block of a version-4 library is a PDQ list.
+        connection.execute("ALTER TABLE entry_block ADD COLUMN kind TEXT NOT NULL DEFAULT 'pdq'")
     connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

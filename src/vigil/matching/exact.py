@@ -20,6 +20,8 @@ UNION ALL SELECT id, hashset_id, grade, 'md5' FROM entry WHERE md5 = ?3
 _MMAP_BYTES = 1 << 30
 _CACHE_KIB = 64 * 1024
 _DIGEST_BYTES = {"md5": 16, "sha1": 20, "sha256": 32}
+_ORDER = ("sha256", "sha1", "md5")
+_RANK = {algorithm: rank for rank, algorithm in enumerate(_ORDER)}
 
 
 def _digest(value: str | None, algorithm: str) -> bytes | None:
@@ -51,6 +53,8 @@ class ExactMatcher:
         """
         self._path = library.path
         self.sets: dict[int, HashSetInfo] = {info.id: info for info in library.select(names)}
+        # Exact-hash block sets (VICS): sorted hash arrays, mapped, searched in-process.
+        self._blocks = library.exact_blocks(self.sets.values())
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -88,10 +92,26 @@ class ExactMatcher:
         if not self.sets:
             return []
         keys = (_digest(sha256, "sha256"), _digest(sha1, "sha1"), _digest(md5, "md5"))
-        rows = self._connection().execute(_LOOKUP, keys).fetchall()
+        # (strength, entry id, set id, grade, algorithm): rows and blocks in one order, the
+        # strongest algorithm first, then by entry id (the rows' index order).
+        found = [
+            (_RANK[algorithm], entry_id, set_id, grade, algorithm)
+            for entry_id, set_id, grade, algorithm in self._connection()
+            .execute(_LOOKUP, keys)
+            .fetchall()
+        ]
+        for set_id, block in self._blocks.items():
+            for algorithm, digest in zip(_ORDER, keys, strict=True):
+                if digest is None:
+                    continue
+                for row in block.lookup(algorithm, digest):
+                    found.append((_RANK[algorithm], block.first_id + row, set_id,
+                                  block.grade_of(row), algorithm))
+        if self._blocks:
+            found.sort(key=lambda hit: hit[:2])
         matches: list[Match] = []
         seen: set[int] = set()
-        for entry_id, set_id, grade, algorithm in rows:
+        for _rank, entry_id, set_id, grade, algorithm in found:
             info = self.sets.get(set_id)
             if info is None or entry_id in seen:
                 continue

@@ -59,6 +59,12 @@ def photodna_for(library_file: Path, entry_ids: Iterable[int]) -> dict[int, str]
                 chunk,
             )
             found.update({int(i): str(p) for i, p in rows})
+    missing = [i for i in ids if i not in found]
+    if missing:
+        # A VICS set imported as a block keeps its PhotoDNA values beside its hash arrays.
+        from vigil.hashsets.library import HashSetLibrary
+
+        found.update(HashSetLibrary(library_file.parent).block_photodna(missing))
     return found
 
 

@@ -10,7 +10,7 @@ are read.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -18,15 +18,24 @@ import ijson
 
 from vigil.errors import HashSetFormatError
 from vigil.hashsets.entry import HashEntry, Malformed, Truncated, normalize_hex
+from vigil.hashsets.exact_block import NO_SIZE, ExactColumns
 
 NAME = "vics"
 HAS_CATEGORIES = True
+# Imported as an exact-hash block (``exact_block``), by ``read_exact``.
+EXACT_BLOCK = True
 
 _CONTEXT_KEYS = ("odata.metadata", "@odata.context")
 _MODEL = re.compile(r"ProjectVic/DataModels/\d+(\.\d+)*\.xml", re.IGNORECASE)
 _MEDIA_PREFIX = "value.item"
 _CASE_MEDIA_PREFIX = "value.item.Media.item"
 _BOM = b"\xef\xbb\xbf"
+# Where ``_media`` puts a record's number in its Media object. No VICS field starts with
+# NUL; a file's own key of that name is overwritten, which changes nothing (it is no field).
+_RECORD = "\0record"
+# Media fields read by ``media_entry`` beyond the hashes, size and category: a record with
+# any of them is not plain.
+_NOT_PLAIN = frozenset({"AlternativeHashes", "PhotoDNA", "Name", "MediaFiles"})
 
 
 def sniff(head: bytes, path: Path) -> bool:
@@ -161,6 +170,17 @@ def read(path: Path) -> Iterator[HashEntry | Malformed | Truncated]:
         HashSetFormatError: If the file is not VICS JSON (no OData context naming the
             Project VIC model before ``value``), or the JSON is broken before it.
     """
+    for item in _media(path):
+        yield _finish(item, item[_RECORD]) if type(item) is dict else item
+
+
+def _media(path: Path) -> Iterator[dict[str, Any] | Malformed | Truncated]:
+    """The Media objects of the file, each with its record number under ``_RECORD``, a
+    ``Malformed`` for a record that is no object, and a last ``Truncated`` if cut off.
+
+    Raises:
+        HashSetFormatError: See ``read``.
+    """
     with _open(path) as handle:
         media_prefix, broken = _head(path, handle)
     if broken is not None:
@@ -173,7 +193,10 @@ def read(path: Path) -> Iterator[HashEntry | Malformed | Truncated]:
         try:
             for media in ijson.items(handle, media_prefix):
                 record += 1
-                if isinstance(media, dict | list):
+                if type(media) is dict:
+                    media[_RECORD] = record
+                    yield media
+                elif isinstance(media, list):
                     yield _finish(media, record)
                 else:
                     yield Malformed(record, f"Media record is a {_event(media)}, not an object")
@@ -183,6 +206,107 @@ def read(path: Path) -> Iterator[HashEntry | Malformed | Truncated]:
                 record + 1,
                 f"broken JSON after {record} complete Media records: {_reason(exc)}",
             )
+
+
+def read_exact(
+    path: Path, samples: int = 20, progress: Callable[[int], None] | None = None
+) -> ExactColumns:
+    """Read a VICS file straight into the columns of an exact-hash block.
+
+    Gives the entries, malformed records and cut-off of ``read`` (tested record by
+    record), but a plain record (hashes of the right length, an integer size, no
+    alternative hashes, PhotoDNA or names) is appended without building a ``HashEntry``;
+    every other one goes through ``media_entry``.
+
+    Args:
+        path: The VICS JSON file.
+        samples: How many malformed records to keep.
+        progress: Called with the number of records read so far, every 100,000.
+
+    Returns:
+        The columns.
+
+    Raises:
+        HashSetFormatError: See ``read``.
+    """
+    columns = ExactColumns()
+    record_append, size_append = columns.record.append, columns.size.append
+    category_append, categories = columns.category.append, columns.categories
+    md5s, sha1s, sha256s = (columns.digests[name] for name in ("md5", "sha1", "sha256"))
+    md5_rows, sha1_rows, sha256_rows = (columns.rows[name].append
+                                        for name in ("md5", "sha1", "sha256"))
+    fromhex = bytes.fromhex
+    row = 0
+    for media in _media(path):
+        if type(media) is Truncated:
+            columns.truncated = media
+            break
+        if type(media) is not dict:
+            columns.add_malformed(media, samples)  # type: ignore[arg-type]
+            continue
+        record = media[_RECORD]
+        if progress is not None and record % 100_000 == 0:
+            progress(record)
+        md5 = media.get("MD5")
+        sha1 = media.get("SHA1")
+        sha256 = media.get("SHA256")
+        size = media.get("MediaSize", None)
+        category = media.get("Category")
+        try:
+            if media.keys() & _NOT_PLAIN or not (md5 or sha1 or sha256):
+                raise ValueError
+            raw_md5 = _raw(fromhex, md5, 32)
+            raw_sha1 = _raw(fromhex, sha1, 40)
+            raw_sha256 = _raw(fromhex, sha256, 64)
+            if size is None:
+                size = NO_SIZE
+            elif type(size) is not int or size < 0:
+                raise ValueError
+        except ValueError:
+            done = _finish(media, record)
+            if type(done) is Malformed:
+                columns.add_malformed(done, samples)
+            else:
+                columns.add(done)
+                row += 1
+            continue
+        if raw_md5:
+            md5s += raw_md5
+            md5_rows(row)
+        if raw_sha1:
+            sha1s += raw_sha1
+            sha1_rows(row)
+        if raw_sha256:
+            sha256s += raw_sha256
+            sha256_rows(row)
+        if category is not None:
+            category = str(category).strip() or None
+        code = categories.get(category)
+        if code is None:
+            code = categories[category] = len(categories)
+        category_append(code)
+        size_append(size)
+        record_append(record)
+        row += 1
+    if progress is not None:
+        progress(columns.malformed_count + len(columns))
+    return columns
+
+
+def _raw(fromhex: Callable[[str], bytes], value: Any, digits: int) -> bytes | None:
+    """The digest of a plain hash field (absent, or exactly ``digits`` hex digits).
+
+    Raises:
+        ValueError: Anything else (left to ``media_entry``, which strips and names it).
+    """
+    if value is None:
+        return None
+    if type(value) is not str or len(value) != digits:
+        raise ValueError
+    raw = fromhex(value)
+    if len(raw) * 2 != digits:  # fromhex skips whitespace between digit pairs
+        raise ValueError
+    return raw
 
 
 def _reason(exc: Exception) -> str:
