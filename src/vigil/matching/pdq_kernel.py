@@ -261,10 +261,15 @@ def search(  # type: ignore[no-untyped-def]
         for probe in range(probes):
             if probe + _AHEAD < probes:
                 ahead = probe_chunk[probe + _AHEAD]
+                # A bucket of ~10 entries often spans two cache lines: fetch both ends
+                # (a prefetch never faults, so an empty bucket's ends are harmless).
+                first, last = probe_first[probe + _AHEAD], probe_last[probe + _AHEAD] - 1
                 if ahead == 0:
-                    _prefetch(words, probe_first[probe + _AHEAD], 0)
+                    _prefetch(words, first, 0)
+                    _prefetch(words, last, 0)
                 else:
-                    _prefetch(tables, ahead - 1, probe_first[probe + _AHEAD])
+                    _prefetch(tables, ahead - 1, first)
+                    _prefetch(tables, ahead - 1, last)
             chunk = probe_chunk[probe]
             rest = probe_rest[probe]
             spare = probe_spare[probe]
