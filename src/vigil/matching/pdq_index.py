@@ -340,14 +340,9 @@ class PdqIndex:
         if not len(self) or not len(queries) or max_distance < 0:
             return empty, empty, empty
         search = self._planned(max_distance, method)
-        capacity = max(1024, 16 * len(queries))
-        while True:
-            out = [np.empty(capacity, dtype=np.int64) for _ in range(3)]
-            found = search(query_words, min(max_distance, 256), *out)
-            if found <= capacity:
-                break
-            capacity = found
-        query_at, rows, distances = (array[:found] for array in out)
+        query_at, rows, distances = search(
+            query_words, min(max_distance, 256), max(1024, 16 * len(queries))
+        )
         order = np.lexsort((self._ids[rows], distances, query_at))
         return query_at[order], rows[order], distances[order]
 
@@ -358,8 +353,7 @@ class PdqIndex:
         one query would map a few hundred MB of a 10M-entry file into the caller.
         """
         search = self._planned(max_distance, "index")
-        empty = np.empty(0, dtype=np.int64)
-        search(np.empty((0, 4), dtype=np.uint64), max_distance, empty, empty, empty)
+        search(np.empty((0, 4), dtype=np.uint64), max_distance, 1)
 
     def _planned(self, max_distance: int, method: str):  # type: ignore[no-untyped-def]
         """The kernel call for ``max_distance``: the multi-index, or a scan when cheaper."""
@@ -372,7 +366,7 @@ class PdqIndex:
         cheaper = probes * (per_bucket + 1) >= len(self)
         if method == "scan" or (method == "auto" and cheaper):
             words = self._words
-            return lambda queries, limit, *out: pdq_kernel.scan_all(words, queries, limit, *out)
+            return lambda queries, limit, room: pdq_kernel.scan_all(words, queries, limit, room)
         masks, ends = _prefix_masks(layout.prefix_bits, int(radii.max()))
         arguments = (
             self._words,
@@ -386,7 +380,7 @@ class PdqIndex:
             masks,
             ends,
         )
-        return lambda queries, limit, *out: pdq_kernel.search(*arguments, queries, limit, *out)
+        return lambda queries, limit, room: pdq_kernel.search(*arguments, queries, limit, room)
 
     def query(self, hash_hex: str, max_distance: int = MATCH_DISTANCE) -> list[Hit]:
         """Every entry within ``max_distance`` of one hash.

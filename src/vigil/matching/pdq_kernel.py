@@ -78,13 +78,33 @@ def _bits(w0, w1, w2, w3, start, length):  # type: ignore[no-untyped-def]
 
 
 @njit(inline="always")
-def _emit(found, query, row, distance, out_query, out_row, out_distance):  # type: ignore[no-untyped-def]
-    """Store result number ``found`` if the buffers have room; the new count."""
-    if found < out_row.shape[0]:
-        out_query[found] = query
-        out_row[found] = row
-        out_distance[found] = distance
-    return found + 1
+def _buffers(capacity):  # type: ignore[no-untyped-def]
+    """Empty (query, row, distance) result buffers with room for ``capacity`` pairs."""
+    size = max(capacity, 1)
+    return (
+        np.empty(size, dtype=np.int64),
+        np.empty(size, dtype=np.int64),
+        np.empty(size, dtype=np.int64),
+    )
+
+
+@njit(inline="always")
+def _grown(array):  # type: ignore[no-untyped-def]
+    """A copy of ``array`` with twice the room."""
+    bigger = np.empty(2 * array.shape[0], dtype=array.dtype)
+    bigger[: array.shape[0]] = array
+    return bigger
+
+
+@njit(inline="always")
+def _append(found, query, row, distance, out_query, out_row, out_distance):  # type: ignore[no-untyped-def]
+    """Store pair number ``found``, doubling the buffers first when they are full."""
+    if found == out_row.shape[0]:
+        out_query, out_row, out_distance = _grown(out_query), _grown(out_row), _grown(out_distance)
+    out_query[found] = query
+    out_row[found] = row
+    out_distance[found] = distance
+    return out_query, out_row, out_distance
 
 
 @njit(nogil=True, cache=True)
@@ -160,9 +180,7 @@ def search(  # type: ignore[no-untyped-def]
     mask_ends,
     queries,
     max_distance,
-    out_query,
-    out_row,
-    out_distance,
+    capacity,
 ):
     """Every (query, bank row) pair within ``max_distance``, each pair exactly once.
 
@@ -179,10 +197,13 @@ def search(  # type: ignore[no-untyped-def]
     no dependency between the reads of one pass, so the CPU overlaps their cache misses
     instead of waiting for each in turn.
 
-    Results go to ``out_*`` while they fit; the return value is the number of pairs
-    (larger than the buffers when they were too small: call again with bigger ones).
+    Returns:
+        (query number, row, distance) arrays of the pairs, by query. The buffers start
+        with room for ``capacity`` pairs and double when full, so a query answered by
+        thousands of near-copies is searched once.
     """
     found = 0
+    out_query, out_row, out_distance = _buffers(capacity)
     chunks = starts.shape[0]
     pos_mask = (_ONE << np.uint64(pos_bits)) - _ONE
     shift = np.uint64(pos_bits)
@@ -240,10 +261,15 @@ def search(  # type: ignore[no-untyped-def]
         for probe in range(probes):
             if probe + _AHEAD < probes:
                 ahead = probe_chunk[probe + _AHEAD]
+                # A bucket of ~10 entries often spans two cache lines: fetch both ends
+                # (a prefetch never faults, so an empty bucket's ends are harmless).
+                first, last = probe_first[probe + _AHEAD], probe_last[probe + _AHEAD] - 1
                 if ahead == 0:
-                    _prefetch(words, probe_first[probe + _AHEAD], 0)
+                    _prefetch(words, first, 0)
+                    _prefetch(words, last, 0)
                 else:
-                    _prefetch(tables, ahead - 1, probe_first[probe + _AHEAD])
+                    _prefetch(tables, ahead - 1, first)
+                    _prefetch(tables, ahead - 1, last)
             chunk = probe_chunk[probe]
             rest = probe_rest[probe]
             spare = probe_spare[probe]
@@ -280,14 +306,18 @@ def search(  # type: ignore[no-untyped-def]
                         seen = True
                         break
             if not seen:
-                found = _emit(found, query, row, distance, out_query, out_row, out_distance)
-    return found
+                out_query, out_row, out_distance = _append(
+                    found, query, row, distance, out_query, out_row, out_distance
+                )
+                found += 1
+    return out_query[:found], out_row[:found], out_distance[:found]
 
 
 @njit(nogil=True, cache=True)
-def scan_all(words, queries, max_distance, out_query, out_row, out_distance):  # type: ignore[no-untyped-def]
+def scan_all(words, queries, max_distance, capacity):  # type: ignore[no-untyped-def]
     """Brute-force counterpart of ``search`` (same outputs), for very large distances."""
     found = 0
+    out_query, out_row, out_distance = _buffers(capacity)
     limit = np.uint64(max_distance)
     for query in range(queries.shape[0]):
         for row in range(words.shape[0]):
@@ -298,5 +328,8 @@ def scan_all(words, queries, max_distance, out_query, out_row, out_distance):  #
                 + _ctpop(words[row, 3] ^ queries[query, 3])
             )
             if distance <= limit:
-                found = _emit(found, query, row, distance, out_query, out_row, out_distance)
-    return found
+                out_query, out_row, out_distance = _append(
+                    found, query, row, distance, out_query, out_row, out_distance
+                )
+                found += 1
+    return out_query[:found], out_row[:found], out_distance[:found]
