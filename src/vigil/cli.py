@@ -130,8 +130,10 @@ def scan(
     pdq_uncrops: Annotated[
         bool,
         typer.Option(
-            help="Also query PDQ of the picture put back into the frame of a 5% or 10% crop "
-            "(finds cropped copies in PDQ banks; about 2.5x the hashing time of a picture)."
+            "--pdq-uncrops",
+            help="Query PDQ of the picture put back into the frame of a 5% or 10% crop at "
+            "all 18 assumed placements, not only the default 6 on the diagonal (finds crops "
+            "cut anywhere in PDQ banks; about 2.5x the hashing time of a picture).",
         ),
     ] = False,
     video_fps: Annotated[float, typer.Option(help="Video frames hashed per second.")] = 1.0,

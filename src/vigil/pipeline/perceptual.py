@@ -20,10 +20,11 @@ _STILL_PICTURES = ("decompression bomb", "cannot read")
 
 
 def analyse_picture(
-    item: Item, hashes: Hashes, mode: str = "fast", tilts: bool = True, uncrops: bool = False
+    item: Item, hashes: Hashes, mode: str = "fast", tilts: bool = True, uncrops: str = "default"
 ) -> tuple[Hashes, list[ScanError]]:
     """PDQ hash, quality and query variants of a still picture (``tilts``: also the
-    small-rotation variants; ``uncrops``: also the cropped-copy variants)."""
+    small-rotation variants; ``uncrops``: which cropped-copy variants, a level of
+    ``pdq_uncrops``: ``none``, ``default`` or ``all``)."""
     with item.open() as stream:
         result = pdq_for_file(stream, mode, tilts=tilts, uncrops=uncrops)  # type: ignore[arg-type]
     errors = []
@@ -70,8 +71,10 @@ def perceptual_analysers(
     pdq_tilts: bool = True,
     pdq_uncrops: bool = False,
 ) -> dict[str, Analyser]:
-    """The built-in analysers by media kind."""
+    """The built-in analysers by media kind (``pdq_uncrops``: all 18 cropped-copy
+    variants instead of the default six)."""
+    uncrops = "all" if pdq_uncrops else "default"
     return {
-        "image": partial(analyse_picture, mode=pdq_mode, tilts=pdq_tilts, uncrops=pdq_uncrops),
+        "image": partial(analyse_picture, mode=pdq_mode, tilts=pdq_tilts, uncrops=uncrops),
         "video": partial(analyse_video, fps=video_fps),
     }
