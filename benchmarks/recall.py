@@ -127,7 +127,7 @@ def _score(tally: Tally, matches, entries: dict[int, int], edit: str, index: int
     for m in matches:
         if entries[m.entry_id] == index:
             tally.found[edit] += 1
-            tally.variants["regions" if m.algorithm == "regions" else m.variant or "?"] += 1
+            tally.variants["regions" if m.algorithm == "orb-regions" else m.variant or "?"] += 1
         else:
             tally.false.append((edit, index, entries[m.entry_id], m.variant, m.distance))
 
