@@ -66,6 +66,12 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> dict:
     # copy too can only be found by its keypoints.
     vigil("scan", str(write_folder(base / "bravo", bravo)), "--case", "BRAVO", "--exhibit",
           "B1", "-q", "--no-pdq-tilts", "--executor", "threads", "--workers", "1")  # fmt: skip
+    # The same crop with region matching turned off: nothing matches it.
+    off = write_folder(base / "charlie", {"crop10.jpg": bravo["copies/crop10.jpg"]})
+    vigil("scan", str(off), "--case", "CHARLIE", "--exhibit", "C1", "-q", "--no-lab-regions",
+          "--executor", "threads", "--workers", "1")  # fmt: skip
+    with sqlite3.connect(home / "cases" / "CHARLIE.sqlite") as conn:
+        off_matches = conn.execute("SELECT count(*) FROM matches").fetchone()[0]
     out = base / "report"
     vigil("report", "BRAVO", "--format", "json", "--out", str(out))
     with sqlite3.connect(home / "cases" / "BRAVO.sqlite") as conn:
@@ -73,7 +79,7 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "SELECT i.path, m.basis, m.algorithm, m.distance, m.variant FROM matches m "
             "JOIN items i ON i.content_id = m.content_id ORDER BY i.path"
         ).fetchall()
-    return {"home": home, "pending": pending, "stored": stored,
+    return {"home": home, "pending": pending, "stored": stored, "off_matches": off_matches,
             "report": json.loads((out / "report.json").read_text())}  # fmt: skip
 
 
@@ -108,5 +114,6 @@ def test_crop_and_turn_are_found_by_region_and_graded(scanned: dict) -> None:
     for _path, _basis, _algorithm, distance, variant in scanned["stored"]:
         assert 0 <= distance <= 40
         assert variant.startswith("keypoints ")
+    assert scanned["off_matches"] == 0  # ``--no-lab-regions``
     turned = next(v for p, *_r, v in scanned["stored"] if p == "copies/rotate5.jpg")
     assert float(turned.rsplit(" ", 1)[1]) == pytest.approx(5.0, abs=0.5)

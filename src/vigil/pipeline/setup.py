@@ -49,14 +49,15 @@ def build_matchers(home: Path, settings: ScanSettings) -> tuple[list[Matcher], d
             video_threshold=settings.video_match_threshold,
         ),
     )
-    regions = RegionMatcher(library, names)
-    if not regions.indexes:
+    regions = RegionMatcher(library, names) if settings.lab_regions else None
+    if regions is None or not regions.indexes:
         analysers = perceptual_analysers(
             settings.pdq_mode, settings.video_fps, settings.pdq_tilts, settings.pdq_uncrops
         )
         return [exact_match, perceptual], analysers
     # A lab set holds region signatures: a picture that no exact hash and no PDQ
     # matched is looked up by its keypoints, on the pixels its PDQ was computed from.
+    lab: RegionMatcher = regions
     decoded = DecodedPictures()
     analysers = perceptual_analysers(
         settings.pdq_mode, settings.video_fps, settings.pdq_tilts, settings.pdq_uncrops, decoded
@@ -67,6 +68,6 @@ def build_matchers(home: Path, settings: ScanSettings) -> tuple[list[Matcher], d
         pixels = decoded.take(h.sha256) if h.media == "image" else None
         if found or pixels is None:
             return found
-        return regions.match_pixels(pixels)
+        return lab.match_pixels(pixels)
 
     return [match], analysers
