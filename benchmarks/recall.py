@@ -84,7 +84,7 @@ class Tally:
         }
 
 
-def _hashes(data: bytes, mode: str, tilts: bool = True, uncrops: bool = True) -> Hashes:
+def _hashes(data: bytes, mode: str, tilts: bool = True, uncrops: bool | str = True) -> Hashes:
     result = pdq_for_file(data, mode, tilts=tilts, uncrops=uncrops)  # type: ignore[arg-type]
     return Hashes(
         size=len(data),
@@ -127,7 +127,7 @@ def _score(tally: Tally, matches, entries: dict[int, int], edit: str, index: int
     for m in matches:
         if entries[m.entry_id] == index:
             tally.found[edit] += 1
-            tally.variants["regions" if m.algorithm == "regions" else m.variant or "?"] += 1
+            tally.variants["regions" if m.algorithm == "orb-regions" else m.variant or "?"] += 1
         else:
             tally.false.append((edit, index, entries[m.entry_id], m.variant, m.distance))
 
@@ -160,33 +160,40 @@ def cost_1080p() -> dict[str, float]:
             lambda: pdq_for_file(data, "fast", tilts=False, uncrops=False)
         ),
         "fast_pdq_tilts_only_ms": best(lambda: pdq_for_file(data, "fast", uncrops=False)),
+        "fast_pdq_default_uncrops_ms": best(lambda: pdq_for_file(data, "fast", uncrops="default")),
         "fast_pdq_all_variants_ms": best(lambda: pdq_for_file(data, "fast")),
     }
 
 
-def _cost(mode: str, sample: list[bytes], tilts: bool, uncrops: bool) -> float:
+def _cost(mode: str, sample: list[bytes], tilts: bool, uncrops: bool | str) -> float:
     start = time.perf_counter()
     for data in sample:
         _hashes(data, mode, tilts, uncrops)
     return (time.perf_counter() - start) / len(sample)
 
 
-def run(known: int, others: int, unbanked: int, mode: str) -> dict[str, object]:
+def run(known: int, others: int, unbanked: int, mode: str, costs: bool = True) -> dict[str, object]:
     """Build the bank, query every edit and every unbanked picture; the figures.
 
-    Every query is hashed once with all variants and matched four times: with them all,
+    Every query is hashed once with all variants and matched five times: with them all,
+    with only the default six ``uncrop`` variants (what a scan queries by default),
     without the ``uncrop`` variants, without the ``tilt`` variants, and without either
-    (what the matcher did before them).
+    (what the matcher did before them). ``costs=False`` leaves out the timings (for a
+    counting run outside the benchmark lock).
     """
+    from vigil.hashing.pdq_uncrops import placements
     from vigil.hashsets.library import HashSetLibrary
     from vigil.matching.perceptual import PerceptualMatcher
 
     tallies = {
         "all_variants": Tally(),
+        "default_uncrops": Tally(),
         "without_uncrops": Tally(),
         "without_tilts": Tally(),
         "neither": Tally(),
     }
+    default = {f"uncrop{c * 100:.0f}-y{y * 100:.0f}x{x * 100:.0f}"
+               for c, y, x in placements("default")}  # fmt: skip
     strip = {
         "all_variants": (),
         "without_uncrops": ("uncrop",),
@@ -217,27 +224,42 @@ def run(known: int, others: int, unbanked: int, mode: str) -> dict[str, object]:
             match_seconds += time.perf_counter() - t0
             queries += 1
             _score(tallies["all_variants"], found, entries, name, index)
+            kept = {k: v for k, v in hashes.pdq_variants.items()
+                    if not k.startswith("uncrop") or k in default}  # fmt: skip
+            fewer = matcher.match_picture(replace(hashes, pdq_variants=kept))
+            _score(tallies["default_uncrops"], fewer, entries, name, index)
             for tally, prefixes in strip.items():
                 if prefixes:
                     fewer = matcher.match_picture(_without(hashes, *prefixes))
                     _score(tallies[tally], fewer, entries, name, index)
-    sample = [data for i in range(4) for data in edits.edited(picture(i)).values()]
     bank = known + others
     pairs = known * len(edits.EDITS) * (bank - 1) + unbanked * bank
-    return {
+    result: dict[str, object] = {
         "mode": mode,
         "known": known,
         "bank": bank,
         "unbanked": unbanked,
         **{name: tally.json(pairs) for name, tally in tallies.items()},
+    }
+    if costs:
+        result.update(hash_costs(mode))
+        result["match_seconds_per_picture"] = round(match_seconds / max(1, queries), 5)
+        result["bank_seconds"] = round(bank_seconds, 1)
+    return result
+
+
+def hash_costs(mode: str) -> dict[str, object]:
+    """Hashing seconds per query picture (68 edits of 4 pictures) and milliseconds per
+    1080p JPEG, for each set of query variants."""
+    sample = [data for i in range(4) for data in edits.edited(picture(i)).values()]
+    return {
         "hash_seconds_per_picture": {
             "all_variants": round(_cost(mode, sample, True, True), 4),
+            "default_uncrops": round(_cost(mode, sample, True, "default"), 4),
             "tilts_only": round(_cost(mode, sample, True, False), 4),
             "neither": round(_cost(mode, sample, False, False), 4),
         },
-        "match_seconds_per_picture": round(match_seconds / max(1, queries), 5),
         "cost_1080p": cost_1080p(),
-        "bank_seconds": round(bank_seconds, 1),
     }
 
 
@@ -432,6 +454,63 @@ def regions(pictures: int) -> dict[str, object]:
     }
 
 
+def placed_crop(image: Image.Image, share: float, split_y: float, split_x: float) -> bytes:
+    """``image`` cropped by ``share`` of each side, ``split_y`` / ``split_x`` of the cut
+    taken from the top / left (``edits`` crops at 0.25, 0.25), as a JPEG."""
+    w, h = image.size
+    cut_w, cut_h = round(w * share), round(h * share)
+    left, top = round(cut_w * split_x), round(cut_h * split_y)
+    return corpus.jpeg_bytes(image.crop((left, top, w - (cut_w - left), h - (cut_h - top))), 90)
+
+
+def uncrop_choice(pictures: int, first: int = 0) -> dict[str, object]:
+    """Which ``uncrop`` variants earn their keep, on crops placed anywhere.
+
+    For each of ``pictures`` photo-set pictures (from ``first``): 5% and 10% crops with
+    the cut split 1:3, 1:1 and 3:1 on each axis (9 placements each; ``edits`` has only
+    the 1:3, 1:3 one), every uncrop variant's PDQ distance to the picture's own
+    reference PDQ. Per variant: the crops it brings within 31 bits. Then a greedy pick
+    (the variant adding most crops not yet found, in turn) and what each prefix finds.
+    """
+    from vigil.hashing.pdq_uncrops import SHARES, SPLITS
+
+    hits: dict[str, set[tuple[int, str]]] = {}
+    crops: list[str] = []
+    for index in range(first, first + pictures):
+        image = picture(index).convert("RGB")
+        original = pdq_for_file(corpus.jpeg_bytes(image, 92), "reference").hash
+        for share in SHARES:
+            for split_y in SPLITS:
+                for split_x in SPLITS:
+                    crop = f"crop{share * 100:.0f}-y{split_y * 100:.0f}x{split_x * 100:.0f}"
+                    crops.append(crop)
+                    result = pdq_for_file(placed_crop(image, share, split_y, split_x), "fast")
+                    for name, value in result.variants.items():
+                        if name.startswith("uncrop") and hamming(value, original) <= 31:
+                            hits.setdefault(name, set()).add((index, crop))
+    per_crop = Counter(crops)
+    total = sum(per_crop.values())
+    found: set[tuple[int, str]] = set()
+    picked = []
+    remaining = dict(hits)
+    while remaining:
+        name = max(sorted(remaining), key=lambda n: len(remaining[n] - found))
+        gain = remaining.pop(name) - found
+        if not gain:
+            break
+        found |= gain
+        picked.append({"variant": name, "adds": len(gain), "found": f"{len(found)}/{total}"})
+    return {
+        "pictures": pictures,
+        "crops": total,
+        "per_variant": {n: len(h) for n, h in sorted(hits.items(), key=lambda kv: -len(kv[1]))},
+        "per_variant_and_crop": {
+            n: dict(Counter(crop for _, crop in h).most_common()) for n, h in sorted(hits.items())
+        },
+        "greedy": picked,
+    }
+
+
 def main() -> None:
     """Print the figures as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -448,16 +527,26 @@ def main() -> None:
     parser.add_argument(
         "--regions", type=int, metavar="N", help="instead: sub-window PDQ against N pictures' crops"
     )
+    parser.add_argument(
+        "--uncrop-choice", type=int, metavar="N", help="instead: per-variant hits on N pictures"
+    )
+    parser.add_argument("--first", type=int, default=0, help="with --uncrop-choice: first picture")
+    parser.add_argument("--no-costs", action="store_true", help="counts only, no timings")
+    parser.add_argument("--costs", action="store_true", help="instead: hashing costs only")
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()}", file=sys.stderr)
     if args.case:
         result = case(args.case)
+    elif args.uncrop_choice:
+        result = uncrop_choice(args.uncrop_choice, args.first)
     elif args.regions:
         result = regions(args.regions)
     elif args.lab:
         result = run_lab(args.known, args.others, args.unbanked)
+    elif args.costs:
+        result = hash_costs(args.mode)
     else:
-        result = run(args.known, args.others, args.unbanked, args.mode)
+        result = run(args.known, args.others, args.unbanked, args.mode, not args.no_costs)
     result["load_after"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(result, indent=2))
 

@@ -130,10 +130,20 @@ def scan(
     pdq_uncrops: Annotated[
         bool,
         typer.Option(
-            help="Also query PDQ of the picture put back into the frame of a 5% or 10% crop "
-            "(finds cropped copies in PDQ banks; about 2.5x the hashing time of a picture)."
+            "--pdq-uncrops",
+            help="Query PDQ of the picture put back into the frame of a 5% or 10% crop at "
+            "all 18 assumed placements, not only the default 6 on the diagonal (finds crops "
+            "cut anywhere in PDQ banks; about 2.5x the hashing time of a picture).",
         ),
     ] = False,
+    lab_regions: Annotated[
+        bool,
+        typer.Option(
+            help="Look pictures that no hash or PDQ matched up by their keypoints in the "
+            "hash sets that hold region signatures (the lab bank: finds crops, turns and "
+            "inset copies of graded pictures; about 30-70 ms more per such picture)."
+        ),
+    ] = True,
     video_fps: Annotated[float, typer.Option(help="Video frames hashed per second.")] = 1.0,
     verify_media: Annotated[
         bool,
@@ -186,6 +196,7 @@ def scan(
         pdq_max_distance=pdq_max_distance,
         pdq_tilts=pdq_tilts,
         pdq_uncrops=pdq_uncrops,
+        lab_regions=lab_regions,
         video_fps=video_fps,
         verify_media=verify_media,
         password_file=str(password_file.resolve()) if password_file else None,

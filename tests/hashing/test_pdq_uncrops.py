@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 
 from tests_support import load_benchmark
 from vigil.hashing import pdq
 from vigil.hashing.pdq_uncrops import SHARES, SPLITS, uncrop_variants
+from vigil.model import Hashes, Item
+from vigil.pipeline.perceptual import perceptual_analysers
 
 corpus, edits = load_benchmark("corpus"), load_benchmark("edits")
 
@@ -19,6 +23,25 @@ def test_variant_names():
     assert names[:3] == ["uncrop10-y25x25", "uncrop10-y25x50", "uncrop10-y25x75"]
     plain = pdq.pdq_for_file(corpus.jpeg_bytes(corpus.photo(1, 320, 240)), uncrops=False)
     assert not any(name.startswith("uncrop") for name in plain.variants)
+
+
+def test_default_level_is_the_diagonal_six_with_the_same_hashes():
+    grey = np.asarray(corpus.photo(1, 320, 240).convert("L"), dtype=np.float32)
+    every = uncrop_variants(grey)
+    default = uncrop_variants(grey, level="default")
+    assert sorted(default) == [f"uncrop{c}-y{s}x{s}" for c in (10, 5) for s in (25, 50, 75)]
+    assert default == {name: every[name] for name in default}
+    assert uncrop_variants(grey, level="none") == {}
+
+
+@pytest.mark.parametrize(("full", "count"), [(False, 6), (True, 18)])
+def test_scan_queries_the_default_six_unless_asked_for_all(full, count):
+    data = corpus.jpeg_bytes(corpus.photo(3, 640, 480))
+    analyse = perceptual_analysers(pdq_uncrops=full)["image"]
+    item = Item(path="photo.jpg", open=lambda: io.BytesIO(data), size=len(data))
+    hashes, errors = analyse(item, Hashes(len(data), "", "", "", "image/jpeg", "image"))
+    assert errors == []
+    assert sum(name.startswith("uncrop") for name in hashes.pdq_variants) == count
 
 
 @pytest.mark.parametrize("seed", [41, 42, 43])

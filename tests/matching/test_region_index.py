@@ -13,7 +13,7 @@ from tests_support import load_benchmark
 from vigil.hashing import pdq
 from vigil.hashing.regions import BANK_FEATURES, SIDE, region_signature
 from vigil.hashsets.library import HashSetLibrary
-from vigil.matching.lab_regions import LabRegions, RegionMatcher, region_folder
+from vigil.matching.lab_regions import LabRegions, RegionMatcher, pending_folder, region_folder
 from vigil.matching.region_index import CENTRE_DISTANCE, MIN_INLIERS, RegionIndex
 
 corpus, edits = load_benchmark("corpus"), load_benchmark("edits")
@@ -115,10 +115,46 @@ def test_lab_set_regions_match_through_the_library(tmp_path):
     matcher = RegionMatcher(library, None)
     found = matcher.match_pixels(_pixels(edits.EDITS["crop20"](photos[1])))
     assert [(m.hashset, m.entry_id, m.grade, m.basis, m.algorithm) for m in found] == [
-        ("lab", by_hash[hashes[1]], "B", "perceptual", "regions")
+        ("lab", by_hash[hashes[1]], "B", "perceptual", "orb-regions")
     ]
     assert found[0].distance is not None and found[0].distance <= 40
     library.suppress("lab", by_hash[hashes[1]], "test: a bad entry")
     assert RegionMatcher(library, ["lab"]).match_pixels(
         _pixels(edits.EDITS["crop20"](photos[1]))
     ) == []
+
+
+def test_pending_signatures_are_folded_in_by_the_next_matcher(tmp_path):
+    library = HashSetLibrary(tmp_path)
+    photo = _photo(4)
+    listing = tmp_path / "graded.txt"
+    listing.write_text(pdq.pdq_for_file(corpus.jpeg_bytes(photo, 92), "reference").hash + "\n")
+    library.import_file(listing, "lab", fmt="pdq", scheme="uk", grade="C")
+    [(entry_id, _set, _hash, _grade)] = list(library.entries_with_pdq(["lab"]))
+    LabRegions(library, "lab").add_pending(entry_id, _pixels(corpus.jpeg_bytes(photo, 92)))
+    assert sorted(p.name for p in pending_folder(tmp_path, "lab").iterdir()) == [f"{entry_id}.npz"]
+    assert not region_folder(tmp_path, "lab").exists()
+    matcher = RegionMatcher(library, ["lab"])
+    assert not pending_folder(tmp_path, "lab").exists()
+    found = matcher.match_pixels(_pixels(edits.EDITS["crop10"](photo)))
+    assert [(m.entry_id, m.grade, m.algorithm) for m in found] == [(entry_id, "C", "orb-regions")]
+    assert len(RegionIndex.load(region_folder(tmp_path, "lab"))) == 1
+
+
+def test_removing_a_set_removes_its_region_signatures(tmp_path):
+    library = HashSetLibrary(tmp_path)
+    for name, seed in (("lab", 5), ("kept", 6)):
+        listing = tmp_path / f"{name}.txt"
+        photo = corpus.jpeg_bytes(_photo(seed), 92)
+        listing.write_text(pdq.pdq_for_file(photo, "reference").hash + "\n")
+        library.import_file(listing, name, fmt="pdq", scheme="uk", grade="B")
+        [(entry_id, *_rest)] = list(library.entries_with_pdq([name]))
+        regions = LabRegions(library, name)
+        regions.add(entry_id, _pixels(photo))
+        regions.save()
+        regions.add_pending(entry_id + 1000, _pixels(photo))
+    RegionMatcher(library, ["kept"])  # folds "kept"'s pending signature (takes its lock)
+    library.remove("lab")
+    left = sorted(p.name for p in (tmp_path / "regions").iterdir())
+    assert left == ["kept", "kept.lock"]
+    assert len(RegionIndex.load(region_folder(tmp_path, "kept"))) == 2

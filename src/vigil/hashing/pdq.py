@@ -37,7 +37,7 @@ from vigil.hashing import pdq_core
 from vigil.hashing.decode import DEFAULT_MAX_PIXELS, Decoded, Source, apply_orientation, decode
 from vigil.hashing.pdq_borders import find_borders
 from vigil.hashing.pdq_tilts import tilt_variants
-from vigil.hashing.pdq_uncrops import uncrop_variants
+from vigil.hashing.pdq_uncrops import UncropLevel, uncrop_variants
 from vigil.model import ExifFacts, Media
 
 Mode = Literal["fast", "reference"]
@@ -118,7 +118,7 @@ def pdq_for_file(
     *,
     variants: bool = True,
     tilts: bool = True,
-    uncrops: bool = True,
+    uncrops: bool | UncropLevel = True,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> PdqResult:
     """PDQ hash, quality and variants of one still picture.
@@ -129,7 +129,9 @@ def pdq_for_file(
             Meta's C++ core; identical to python-threatexchange).
         variants: also compute the dihedral, ``oriented`` and ``trimmed`` variants.
         tilts: with ``variants``, also the small-rotation variants (``tilt+2`` ...).
-        uncrops: with ``variants``, also the cropped-copy variants (``uncrop5-y25x25`` ...).
+        uncrops: with ``variants``, also the cropped-copy variants (``uncrop5-y25x25`` ...):
+            a level of ``pdq_uncrops`` (``none``, ``default``, ``all``); True is ``all``,
+            False ``none``.
         max_pixels: pictures with more pixels are refused as decompression bombs.
 
     Returns:
@@ -146,7 +148,7 @@ def pdq_for_decoded(
     *,
     variants: bool = True,
     tilts: bool = True,
-    uncrops: bool = True,
+    uncrops: bool | UncropLevel = True,
 ) -> PdqResult:
     """PDQ of a picture already decoded by ``decode.decode``.
 
@@ -155,7 +157,8 @@ def pdq_for_decoded(
         mode: which core hashes the pixels.
         variants: also compute the dihedral, ``oriented`` and ``trimmed`` variants.
         tilts: with ``variants``, also the small-rotation variants (``pdq_tilts``).
-        uncrops: with ``variants``, also the cropped-copy variants (``pdq_uncrops``).
+        uncrops: with ``variants``, also the cropped-copy variants (``pdq_uncrops``): a
+            level (``none``, ``default``, ``all``); True is ``all``, False ``none``.
 
     Returns:
         A ``PdqResult``.
@@ -182,8 +185,8 @@ def pdq_for_decoded(
             found["trimmed"] = pdq_core.block_to_hex(_block(content, mode, scale)[0])
         if tilts:
             found.update(tilt_variants(grey, scale))
-        if uncrops:
-            found.update(uncrop_variants(grey, scale))
+        level = uncrops if isinstance(uncrops, str) else ("all" if uncrops else "none")
+        found.update(uncrop_variants(grey, scale, level))
     return PdqResult(
         pdq_core.block_to_hex(block),
         quality,

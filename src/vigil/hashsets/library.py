@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -707,10 +708,16 @@ class HashSetLibrary:
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
+        from vigil.matching.lab_regions import region_paths
         from vigil.matching.pdq_bank import remove_set_index
 
         remove_set_index(self.home, info.id)
         exact_block.remove(self.home, info.id)
+        for path in region_paths(self.home, name):
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
 
     def pdq_arrays(
         self, set_id: int
@@ -797,6 +804,24 @@ class HashSetLibrary:
             if len(bank.index):
                 banks.append(bank)
         return banks
+
+    def entry_ids(self, name: str, sha256s: Iterable[str]) -> dict[str, int]:
+        """The entry id of each SHA-256 (hex) that set ``name`` holds.
+
+        Raises:
+            UsageError: If there is no such set.
+        """
+        info = self.get(name)
+        found = {}
+        with self._connect() as connection:
+            for sha256 in sorted(set(sha256s)):
+                row = connection.execute(
+                    "SELECT id FROM entry WHERE hashset_id = ? AND sha256 = ?",
+                    (info.id, _blob(sha256)),
+                ).fetchone()
+                if row is not None:
+                    found[sha256] = int(row[0])
+        return found
 
     def entries_with_pdq(
         self, names: Iterable[str] | None = None

@@ -8,7 +8,9 @@ every later scan of any case matches against it (exactly and by PDQ), the report
 its matches under basis ``lab-review``, and ``vigil hashset export lab`` writes it out.
 The newest grade of a content wins; a grade taken back (undo to ungraded) removes it.
 A content's PDQ enters the bank only when its quality is at least 50 (a flat picture's
-hash would match everything); its exact hashes always do.
+hash would match everything); its exact hashes always do. A graded picture's region
+signature is kept too (``intel.bank_regions``): later scans find crops and small turns
+of it, reported with basis ``lab-review`` and algorithm ``orb-regions``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from vigil.errors import VigilError
 from vigil.hashsets.entry import HashEntry
 from vigil.hashsets.library import HashSetInfo, HashSetLibrary
+from vigil.intel.bank_regions import add_region_signatures
 from vigil.store.clock import now_text
 from vigil.store.schema import contents
 from vigil.web.lab import writing
@@ -137,7 +140,12 @@ def record_review(
         )
         for g, record_id in zip(records, ids, strict=True)
     ]
-    return library.put_entries(bank_name(scheme), BANK_FORMAT, scheme, entries, BANK_NOTE)
+    info = library.put_entries(bank_name(scheme), BANK_FORMAT, scheme, entries, BANK_NOTE)
+    pictures = [(int(r["case_id"]), int(r["id"]), g.sha256)
+                for r, g in zip(rows, records, strict=True)
+                if g.grade is not None and r["media"] == "image"]  # fmt: skip
+    add_region_signatures(library, info.name, case_reader, pictures)
+    return info
 
 
 def _row(g: BankGrade) -> dict:

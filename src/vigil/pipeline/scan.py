@@ -62,10 +62,13 @@ class ScanSettings:
     pdq_max_distance: int = 31
     # Small-rotation query variants (about 3x the hashing cost of a picture).
     pdq_tilts: bool = True
-    # Cropped-copy query variants (5% and 10% crops put back in frame): 18 more queries
-    # a picture and about 2.5x the hashing; off by default (the lab bank's region
-    # signatures find crops; see docs/perceptual.md).
+    # Cropped-copy query variants (5% and 10% crops put back in frame): six by default
+    # (``pdq_uncrops.DEFAULT``); True: all 18, about 2.5x the hashing of a picture (the
+    # lab bank's region signatures find crops anyway; see docs/perceptual.md).
     pdq_uncrops: bool = False
+    # Pictures no exact hash or PDQ matched are looked up by their keypoints in the sets
+    # that hold region signatures (the lab bank; see matching/lab_regions.py).
+    lab_regions: bool = True
     video_fps: float = 1.0
     video_match_threshold: float = 0.8
     # E01/Ex01: read the whole media once first (chunk checksums, acquisition hash).

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from vigil.hashsets.library import HashSetLibrary
 from vigil.matching.exact import ExactMatcher
+from vigil.matching.lab_regions import RegionMatcher
 from vigil.matching.perceptual import PerceptualMatcher, PerceptualSettings
 from vigil.model import Hashes, Match
 from vigil.pipeline.analyse import Analyser, Matcher
-from vigil.pipeline.perceptual import perceptual_analysers
+from vigil.pipeline.perceptual import DecodedPictures, perceptual_analysers
 from vigil.pipeline.scan import ScanSettings
 
 
@@ -48,7 +49,25 @@ def build_matchers(home: Path, settings: ScanSettings) -> tuple[list[Matcher], d
             video_threshold=settings.video_match_threshold,
         ),
     )
+    regions = RegionMatcher(library, names) if settings.lab_regions else None
+    if regions is None or not regions.indexes:
+        analysers = perceptual_analysers(
+            settings.pdq_mode, settings.video_fps, settings.pdq_tilts, settings.pdq_uncrops
+        )
+        return [exact_match, perceptual], analysers
+    # A lab set holds region signatures: a picture that no exact hash and no PDQ
+    # matched is looked up by its keypoints, on the pixels its PDQ was computed from.
+    lab: RegionMatcher = regions
+    decoded = DecodedPictures()
     analysers = perceptual_analysers(
-        settings.pdq_mode, settings.video_fps, settings.pdq_tilts, settings.pdq_uncrops
+        settings.pdq_mode, settings.video_fps, settings.pdq_tilts, settings.pdq_uncrops, decoded
     )
-    return [exact_match, perceptual], analysers
+
+    def match(h: Hashes) -> list[Match]:
+        found = exact_match(h) + perceptual(h)
+        pixels = decoded.take(h.sha256) if h.media == "image" else None
+        if found or pixels is None:
+            return found
+        return lab.match_pixels(pixels)
+
+    return [match], analysers
