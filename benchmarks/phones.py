@@ -1,12 +1,13 @@
 """A UFDR and an Android file-system tar against the same pictures as a folder.
 
     .venv/bin/python benchmarks/phones.py [--pictures 10000] [--large 50] [--workers 2]
-        [--app-data-gb 0] [--root /tmp/phones-bench] [--drop]
+        [--app-data-gb 0] [--root /tmp/phones-bench] [--drop] [--only ufdr|tar] [--prepare]
 
 The corpus is benchmarks/archives.py's (cached under /tmp/vigil-bench-archives):
 ``--pictures`` small generated benign pictures and ``--large`` 1920x1080 JPEGs, plus
 ``--app-data-gb`` GB of application data as a phone holds it (64 MB files of seeded
-pseudo-random bytes under ``apps/``: read and hashed whole like every file, no media).
+pseudo-random bytes under ``apps/``, each 4 MiB block labelled with its file and place so
+that no two files are alike: read and hashed whole like every file, no media).
 With app data the folder is built under ``--root`` (the pictures hard-linked). From it
 (cached under ``--root``) a UFDR (zip, members stored as Cellebrite stores
 pictures, with a ``report.xml`` naming every file by a device path) and an Android
@@ -18,7 +19,12 @@ Target (issue 15): each extraction scans at >= 0.8x the speed of the folder (its
 peer: folder then UFDR, Android tar then folder; speeds are given by wall time and by
 CPU time of the scan's process tree (the fairer one when other jobs share the machine).
 ``--drop`` deletes each extraction after its pair (the disk holds the folder and one
-extraction at a time).
+extraction at a time). ``--only ufdr`` or ``--only tar`` runs that one pair; with
+``--prepare`` the script only builds the folder and the extraction(s) and scans nothing,
+so that a timed run (under the benchmark lock) does no generating:
+
+    nice -n 19 .venv/bin/python benchmarks/phones.py --app-data-gb 20 --only ufdr --prepare
+    flock /tmp/vigil-bench.lock .venv/bin/python benchmarks/phones.py --app-data-gb 20 --only ufdr
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import argparse
 import os
 import random
 import resource
+import sqlite3
 import sys
 import tarfile
 import tempfile
@@ -70,13 +77,19 @@ def with_app_data(pictures: Path, gb: float, root: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():
             os.link(f, target)
+    # One seeded pseudo-random 4 MiB block, each copy of it opened by a label naming the
+    # file and the copy: every file differs (no content is a repeat), and writing 20 GB
+    # costs the disk's time, not the CPU's (randbytes for every byte took ~20 minutes at
+    # nice 19 on the shared machine).
+    block = memoryview(random.Random(0).randbytes(2**22))
     for n in range(int(gb * 1e9) // _BLOB):
         target = folder / "apps" / f"com.example.app{n % 40:02d}" / "files" / f"cache{n:04d}.bin"
         target.parent.mkdir(parents=True, exist_ok=True)
-        rng = random.Random(n)
         with open(target, "wb") as out:
-            for _ in range(_BLOB // 2**22):
-                out.write(rng.randbytes(2**22))
+            for k in range(_BLOB // 2**22):
+                label = f"app data {n:06d}:{k:04d}\n".encode()
+                out.write(label)
+                out.write(block[len(label) :])
     marker.touch()
     return folder
 
@@ -116,6 +129,17 @@ def make_android_tar(folder: Path, root: Path = ROOT) -> Path:
     return _cached(root / f"{folder.name}-android.tar", write)
 
 
+_ONLY = {"ufdr": "UFDR", "tar": "Android tar"}
+
+
+def recorded(home: Path, case: str) -> tuple[int, int]:
+    """(items, error records) the scan of ``case`` wrote to its case store."""
+    with sqlite3.connect(home / "cases" / f"{case}.sqlite") as db:
+        items = db.execute("SELECT count(*) FROM items").fetchone()[0]
+        errors = db.execute("SELECT count(*) FROM errors").fetchone()[0]
+    return items, errors
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pictures", type=int, default=10_000)
@@ -124,6 +148,8 @@ def main() -> None:
     ap.add_argument("--app-data-gb", type=float, default=0.0)
     ap.add_argument("--root", type=Path, default=ROOT)
     ap.add_argument("--drop", action="store_true", help="delete each extraction after its scan")
+    ap.add_argument("--only", choices=("ufdr", "tar"), help="run only this extraction's pair")
+    ap.add_argument("--prepare", action="store_true", help="build the inputs, scan nothing")
     args = ap.parse_args()
     folder = make_folder(args.pictures, args.large)
     if args.app_data_gb:
@@ -132,6 +158,13 @@ def main() -> None:
         "UFDR": lambda: make_ufdr(folder, args.root),
         "Android tar": lambda: make_android_tar(folder, args.root),
     }
+    if args.only:
+        makers = {k: v for k, v in makers.items() if _ONLY[args.only] == k}
+    if args.prepare:
+        for label, make in makers.items():
+            evidence = make()
+            print(f"{label}: {evidence} ({evidence.stat().st_size / 1e9:.2f} GB)", flush=True)
+        return
     files = _files(folder)
     size = sum(p.stat().st_size for p in files)
     print(
@@ -149,6 +182,8 @@ def main() -> None:
             seconds, peak = timed_scan(home, evidence, case, workers, [])
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            items, errors = recorded(home, case)
+            print(f"{case}: {items} items, {errors} error records", flush=True)
             return seconds, cpu, peak, os.getloadavg()[0]
 
         def show(label: str, run: tuple[float, float, int, float, float]) -> None:
@@ -166,7 +201,7 @@ def main() -> None:
             evidence = make()
             print(f"{label}: {evidence.stat().st_size / 1e9:.2f} GB", flush=True)
             pair = [("folder", folder, f"F{n}"), (label, evidence, f"P{n}")]
-            for name, path, case in pair if n % 2 == 0 else pair[::-1]:
+            for name, path, case in pair if label == "UFDR" else pair[::-1]:
                 load = os.getloadavg()[0]
                 runs.append((name, (*scan(path, case), load)))
                 show(name, (*runs[-1][1][:3], load, runs[-1][1][3]))
