@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -116,6 +116,16 @@ class _Tally:
     source: Counter[str] = field(default_factory=Counter)
     grade: Counter[str] = field(default_factory=Counter)
     truncated: Truncated | None = None
+
+    @classmethod
+    def of_damage(cls, columns: Any) -> _Tally:
+        """A tally holding only what a block reader found wrong (its malformed lines and
+        where the file was cut); the entries are counted when the block is written."""
+        return cls(
+            malformed=columns.malformed,
+            malformed_count=columns.malformed_count,
+            truncated=columns.truncated,
+        )
 
     def damage(self) -> str:
         """The ``damage`` column: JSON of where the file broke, '' when intact."""
@@ -456,11 +466,7 @@ class HashSetLibrary:
     ) -> _Tally:
         """Import a PDQ list as a block: its entries only in its index file (``blocks``)."""
         columns = read_columns(path, MALFORMED_SAMPLES, progress)
-        tally = _Tally(
-            malformed=columns.malformed,
-            malformed_count=columns.malformed_count,
-            truncated=columns.truncated,
-        )
+        tally = _Tally.of_damage(columns)
         if not len(columns):
             return tally
         try:
@@ -488,11 +494,7 @@ class HashSetLibrary:
             columns = reader(path, MALFORMED_SAMPLES, progress)
         else:
             columns = exact_block.collect(module.read(path), MALFORMED_SAMPLES, progress)
-        tally = _Tally(
-            malformed=columns.malformed,
-            malformed_count=columns.malformed_count,
-            truncated=columns.truncated,
-        )
+        tally = _Tally.of_damage(columns)
         if not len(columns):
             return tally
         per_category = np.bincount(columns.category_codes(), minlength=len(columns.categories))
