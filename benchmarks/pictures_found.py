@@ -301,7 +301,7 @@ def esedbexport_pictures(folder: Path) -> tuple[int, float]:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         out = Path(tempfile.mkdtemp(prefix="pictures-ese-", dir="/tmp"))
         try:
-            subprocess.run(["esedbexport", "-q", "-t", str(out / "x"), str(path)],
+            subprocess.run(["esedbexport", "-t", str(out / "x"), str(path)],
                            capture_output=True)
             for table in (out / "x.export").glob("*"):
                 for line in table.read_text(errors="replace").splitlines()[1:]:

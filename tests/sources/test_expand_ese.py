@@ -118,3 +118,15 @@ def test_real_ie_web_cache_reads_without_error(tmp_path: Path) -> None:
     assert len(list((tmp_path / "x.export").iterdir())) == 46
     assert not any(sig in data for sig in (b"\xff\xd8\xff", b"\x89PNG", b"GIF8"))
     assert _expand("WebCacheV01.dat", data) == []
+
+
+def test_records_libesedb_refuses_are_read_again_by_dissect() -> None:
+    """The second reader gives the same members for a record as the first."""
+    from vigil.sources.expand.ese import _Fallback
+
+    data = binary_pictures()
+    item = Item(path="b.edb", open=lambda: io.BytesIO(data), size=len(data))
+    again = list(_Fallback(io.BytesIO(data)).records(item, "binary", list(OVERWRITTEN), [0]))
+    first = [r for r in _expand("b.edb", data) if isinstance(r, Item)]
+    assert [m.name for m in again] == [r.path.removeprefix("b.edb!") for r in first]
+    assert [m.stream.getvalue() for m in again] == [r.open().read() for r in first]
