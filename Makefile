@@ -6,8 +6,9 @@ STAMP := $(VENV)/.installed
 # Debian packages the tests and benchmarks need: archives (bsdtar for RAR), EWF and NTFS
 # tools for the test images, hashdeep (benchmark peer), poppler (PDF text), chromium
 # (review-app browser tests), PostgreSQL (shared-store tests), pango (PDF rendering),
-# file-system and partition tools plus Sleuth Kit for the hostile-evidence corpus.
-DEBS := libarchive13 libarchive-tools ewf-tools ntfs-3g mtools hashdeep poppler-utils chromium \
+# file-system and partition tools plus Sleuth Kit for the hostile-evidence corpus, libesedb
+# (esedbexport, the independent reader the ESE tests compare with).
+DEBS := libarchive13 libarchive-tools libesedb-utils ewf-tools ntfs-3g mtools hashdeep poppler-utils chromium \
 	postgresql libpango-1.0-0 libpangoft2-1.0-0 \
 	e2fsprogs dosfstools fdisk gdisk sleuthkit gcab p7zip-full pff-tools
 # Real Outlook OST files for the PST tests (issue 14): the pst-extractor npm package's
@@ -16,6 +17,11 @@ DEBS := libarchive13 libarchive-tools ewf-tools ntfs-3g mtools hashdeep poppler-
 TESTDATA := .cache/testdata
 PST_EXTRACTOR := pst-extractor-1.12.0.tgz
 PST_EXTRACTOR_SHA256 := c4c9eb9e75d09171452a4706df7d0e0e49606c1ca04aa81f30417dd385ad0e30
+# A real IE/Edge WebCacheV01.dat for the ESE tests: test data in the source distribution of
+# dissect.target 3.10 on PyPI (its code is AGPL-3.0, so nothing of it enters the repo or
+# the venv: the tarball is only read by tests/sources/test_expand_ese.py).
+DISSECT_TARGET := dissect.target-3.10.tar.gz
+DISSECT_TARGET_SHA256 := 7afc64533b92e3b5076a2b9d132c0e04c33def7ceb4d9141171fe37d7b17402b
 
 .PHONY: demo test test-real lint bench examples sysdeps testdata clean
 
@@ -43,10 +49,15 @@ $(TESTDATA)/$(PST_EXTRACTOR):
 	cd $(TESTDATA) && npm pack --silent pst-extractor@1.12.0 >/dev/null
 	echo "$(PST_EXTRACTOR_SHA256)  $@" | sha256sum -c --quiet || { rm -f $@; exit 1; }
 
+$(TESTDATA)/$(DISSECT_TARGET): $(STAMP)
+	mkdir -p $(TESTDATA)
+	$(BIN)/pip download --quiet --no-deps --no-binary :all: -d $(TESTDATA) dissect.target==3.10
+	echo "$(DISSECT_TARGET_SHA256)  $@" | sha256sum -c --quiet || { rm -f $@; exit 1; }
+
 demo: $(STAMP)
 	$(BIN)/vigil demo --out demo-output
 
-test: $(STAMP) sysdeps
+test: $(STAMP) sysdeps $(TESTDATA)/$(DISSECT_TARGET)
 	$(BIN)/pytest -q
 
 # Real Outlook files from npm (not PyPI or Debian, so not part of `make test` or CI).

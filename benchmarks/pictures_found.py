@@ -21,6 +21,10 @@ the tools' runs over the same files.
 ``--pagefile GIB`` instead scans a pagefile of zeros and noise with a picture inside, with
 carving inside files on and off, beside ``md5sum`` of it (one read).
 
+``--ese COPIES`` instead scans COPIES copies of real ESE databases (dissect.esedb's test
+data, the WebCacheV01.dat of ``make test`` and the ESE test's two-picture database) beside
+``esedbexport`` of each, its binary values counted if Pillow loads them.
+
 ``--ost COPIES`` instead scans COPIES copies of the two real Outlook OST files of the
 pst-extractor npm package (``tests/real/real_files.py``, ``make testdata``) beside the same
 work by the independent tools: ``pffexport`` of each file, each exported attachment
@@ -45,6 +49,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "real"))
+sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from PIL import Image  # noqa: E402
@@ -250,6 +255,87 @@ def ost(copies: int, workers: int) -> None:
               f"tools {tools.get(f'copy000/{name}', 0)}")
 
 
+ESE_SDIST = "dissect_esedb-3.18.tar.gz"
+
+
+def ese_corpus(copies: int) -> Path:
+    """``copies`` folders of real ESE databases: dissect.esedb 3.18's test data (Apache-2.0,
+    fetched from PyPI into the cache), the WebCacheV01.dat ``make test`` fetches, and the
+    test's ``binary-pictures.edb`` (two PNGs in binary values)."""
+    import gzip
+    import tarfile
+
+    folder = CACHE / f"ese-{copies}"
+    if folder.exists():
+        return folder
+    sdist = CACHE / ESE_SDIST
+    if not sdist.exists():
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                        "--no-binary", ":all:", "-d", str(CACHE), "dissect.esedb==3.18"],
+                       check=True)
+    files: dict[str, bytes] = {}
+    with tarfile.open(sdist) as tar:
+        for member in tar.getmembers():
+            if "/tests/_data/" in member.name and member.name.endswith(".gz"):
+                data = tar.extractfile(member).read()  # type: ignore[union-attr]
+                files[Path(member.name).stem] = gzip.decompress(data)
+    sys.path.insert(0, str(ROOT / "tests" / "sources"))
+    from test_expand_ese import DISSECT_TARGET, binary_pictures
+
+    with tarfile.open(DISSECT_TARGET) as tar:
+        files["WebCacheV01.dat"] = gzip.decompress(tar.extractfile(  # type: ignore[union-attr]
+            "dissect.target-3.10/tests/data/plugins/browsers/iexplore/WebCacheV01.dat.gz"
+        ).read())
+    files["binary-pictures.edb"] = binary_pictures()
+    for n in range(copies):
+        (folder / f"copy{n:03d}").mkdir(parents=True)
+        for name, data in files.items():
+            (folder / f"copy{n:03d}" / name).write_bytes(data)
+    return folder
+
+
+def esedbexport_pictures(folder: Path) -> tuple[int, float]:
+    """Pictures in the binary values ``esedbexport`` writes for every database of
+    ``folder`` (each hex value that Pillow loads), and the time it took."""
+    found = 0
+    start = time.perf_counter()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        out = Path(tempfile.mkdtemp(prefix="pictures-ese-", dir="/tmp"))
+        try:
+            subprocess.run(["esedbexport", "-t", str(out / "x"), str(path)],
+                           capture_output=True)
+            for table in (out / "x.export").glob("*"):
+                for line in table.read_text(errors="replace").splitlines()[1:]:
+                    for value in line.split("\t"):
+                        if len(value) > 64 and re.fullmatch(r"[0-9a-f]+", value):
+                            found += _is_picture(bytes.fromhex(value))
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+    return found, time.perf_counter() - start
+
+
+def ese(copies: int, workers: int) -> None:
+    """``copies`` copies of real ESE databases: ``vigil scan`` against esedbexport."""
+    folder = ese_corpus(copies)
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    print(f"ESE corpus: {copies} copies of {len(list((folder / 'copy000').iterdir()))} "
+          f"databases, {size / 1e6:.0f} MB; load {os.getloadavg()[0]:.2f}")
+    home = Path(tempfile.mkdtemp(prefix="pictures-bench-", dir="/tmp"))
+    try:
+        load = os.getloadavg()[0]
+        seconds, peak = timed_scan(home, folder, "ESE", ["--workers", str(workers)], [])
+        found = found_by_vigil(home / "cases" / "ESE.sqlite", "")
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    load_tools = os.getloadavg()[0]
+    tools, tool_seconds = esedbexport_pictures(folder)
+    print(f"vigil scan: {seconds:.2f} s ({size / 1e6 / seconds:.1f} MB/s), peak RSS "
+          f"{peak / 2**20:.0f} MiB, {sum(found.values())} pictures (load {load:.2f})")
+    print(f"esedbexport + Pillow: {tool_seconds:.2f} s ({size / 1e6 / tool_seconds:.1f} "
+          f"MB/s), {tools} pictures (load {load_tools:.2f}); vigil / tool = "
+          f"{seconds / tool_seconds:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--copies", type=int, default=20)
@@ -258,7 +344,13 @@ def main() -> None:
                         help="instead: scan a pagefile of GIB GiB with and without carving")
     parser.add_argument("--ost", type=int, default=0, metavar="COPIES",
                         help="instead: scan COPIES copies of two real OSTs against pffexport")
+    parser.add_argument("--ese", type=int, default=0, metavar="COPIES",
+                        help="instead: scan COPIES copies of real ESE databases against "
+                             "esedbexport")
     args = parser.parse_args()
+    if args.ese:
+        ese(args.ese, args.workers)
+        return
     if args.ost:
         ost(args.ost, args.workers)
         return

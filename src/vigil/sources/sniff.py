@@ -300,6 +300,9 @@ def sniff(head: bytes) -> Kind:
     if h[:4] == b"!BDN" and h[8:10] in (b"SM", b"SO"):
         # Outlook Personal Folders (PST) and Offline Storage (OST): wMagicClient "SM"/"SO".
         return Kind("application/vnd.ms-outlook-pst", "other")
+    if h[4:12] == b"\xef\xcd\xab\x89\x20\x06\x00\x00":
+        # ESE ("JET Blue") database: checksum, signature 0x89ABCDEF, format version 0x620.
+        return Kind("application/x-ese-database", "other")
     if h[:16] == b"SQLite format 3\x00":
         return Kind("application/vnd.sqlite3", "other")
     if h[:4] == b"CMMM":

@@ -137,7 +137,7 @@ def _load_builtin() -> None:
     import importlib
     import pkgutil
 
-    skip = {"budget", "members", "recurse", "whole"}
+    skip = {"budget", "members", "recurse", "unlisted", "whole"}
     for info in pkgutil.iter_modules(__path__):
         if info.name not in skip:
             importlib.import_module(f"{__name__}.{info.name}")

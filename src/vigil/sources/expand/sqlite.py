@@ -13,14 +13,13 @@ SQLite cannot read gets a record.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import sqlite3
 from collections.abc import Iterator
 
 from vigil.model import Item, ScanError
-from vigil.sources.carve import carve
-from vigil.sources.expand import Member, embedded, register
+from vigil.sources.expand import Member, register
+from vigil.sources.expand.unlisted import Listed, carve_unlisted
 from vigil.sources.expand.whole import in_memory
 from vigil.sources.sniff import HEAD_SIZE, OTHER, sniff
 
@@ -42,16 +41,16 @@ def expand_sqlite(item: Item, data: bytes) -> Iterator[Member | ScanError]:
     except sqlite3.Error as exc:
         yield ScanError(item.path, STAGE, f"not a readable SQLite database: {exc}")
         return
-    live: set[bytes] = set()
+    listed = Listed()
     try:
         for table in tables:
             for found in _table_blobs(item, conn, table):
                 if isinstance(found, Member):
-                    live.add(hashlib.sha1(found.stream.getvalue()).digest())  # type: ignore[attr-defined]
+                    listed.add(found.stream.getvalue())  # type: ignore[attr-defined]
                 yield found
     finally:
         conn.close()
-    yield from _carved(data, live)
+    yield from carve_unlisted(io.BytesIO(data), listed)
 
 
 def _table_blobs(item: Item, conn: sqlite3.Connection, table: str) -> Iterator[Member | ScanError]:
@@ -79,14 +78,6 @@ def _table_blobs(item: Item, conn: sqlite3.Connection, table: str) -> Iterator[M
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _carved(data: bytes, live: set[bytes]) -> Iterator[Member]:
-    """Whole JPEG/PNG/GIF files in the file's bytes that are not a live BLOB's."""
-    for offset, length, _kind in carve(io.BytesIO(data), 0, len(data)):
-        piece = data[offset : offset + length]
-        if hashlib.sha1(piece).digest() not in live:
-            yield embedded(piece, offset)
 
 
 register((MIME,), expand_sqlite)
