@@ -224,6 +224,22 @@ def pffexport_pictures(folder: Path) -> tuple[dict[str, int], float]:
     return counts, time.perf_counter() - start
 
 
+def scan_counted(folder: Path, case: str, workers: int, size: int
+                 ) -> tuple[float, dict[str, int]]:
+    """One timed ``vigil scan`` of ``folder`` into a fresh home: its seconds and the
+    pictures below each top-level file; prints the scan's line."""
+    home = Path(tempfile.mkdtemp(prefix="pictures-bench-", dir="/tmp"))
+    try:
+        load = os.getloadavg()[0]
+        seconds, peak = timed_scan(home, folder, case, ["--workers", str(workers)], [])
+        found = found_by_vigil(home / "cases" / f"{case}.sqlite", "")
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    print(f"vigil scan: {seconds:.2f} s ({size / 1e6 / seconds:.1f} MB/s), peak RSS "
+          f"{peak / 2**20:.0f} MiB, {sum(found.values())} pictures (load {load:.2f})")
+    return seconds, found
+
+
 def ost(copies: int, workers: int) -> None:
     """``copies`` copies of the two real OSTs: ``vigil scan`` against pffexport's work."""
     folder = CACHE / f"ost-{copies}"
@@ -236,17 +252,9 @@ def ost(copies: int, workers: int) -> None:
     size = sum(p.stat().st_size for p in folder.rglob("*.ost"))
     print(f"OST corpus: {copies} copies of 2 files, {size / 1e6:.0f} MB; "
           f"load {os.getloadavg()[0]:.2f}")
-    home = Path(tempfile.mkdtemp(prefix="pictures-bench-", dir="/tmp"))
-    try:
-        load = os.getloadavg()[0]
-        seconds, peak = timed_scan(home, folder, "OST", ["--workers", str(workers)], [])
-        found = found_by_vigil(home / "cases" / "OST.sqlite", "")
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+    seconds, found = scan_counted(folder, "OST", workers, size)
     load_tools = os.getloadavg()[0]
     tools, tool_seconds = pffexport_pictures(folder)
-    print(f"vigil scan: {seconds:.2f} s ({size / 1e6 / seconds:.1f} MB/s), peak RSS "
-          f"{peak / 2**20:.0f} MiB, {sum(found.values())} pictures (load {load:.2f})")
     print(f"pffexport + Pillow + pdfimages: {tool_seconds:.2f} s "
           f"({size / 1e6 / tool_seconds:.1f} MB/s), {sum(tools.values())} pictures "
           f"(load {load_tools:.2f}); vigil / tools = {seconds / tool_seconds:.2f}")
@@ -320,17 +328,9 @@ def ese(copies: int, workers: int) -> None:
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     print(f"ESE corpus: {copies} copies of {len(list((folder / 'copy000').iterdir()))} "
           f"databases, {size / 1e6:.0f} MB; load {os.getloadavg()[0]:.2f}")
-    home = Path(tempfile.mkdtemp(prefix="pictures-bench-", dir="/tmp"))
-    try:
-        load = os.getloadavg()[0]
-        seconds, peak = timed_scan(home, folder, "ESE", ["--workers", str(workers)], [])
-        found = found_by_vigil(home / "cases" / "ESE.sqlite", "")
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+    seconds, _found = scan_counted(folder, "ESE", workers, size)
     load_tools = os.getloadavg()[0]
     tools, tool_seconds = esedbexport_pictures(folder)
-    print(f"vigil scan: {seconds:.2f} s ({size / 1e6 / seconds:.1f} MB/s), peak RSS "
-          f"{peak / 2**20:.0f} MiB, {sum(found.values())} pictures (load {load:.2f})")
     print(f"esedbexport + Pillow: {tool_seconds:.2f} s ({size / 1e6 / tool_seconds:.1f} "
           f"MB/s), {tools} pictures (load {load_tools:.2f}); vigil / tool = "
           f"{seconds / tool_seconds:.2f}")

@@ -59,10 +59,7 @@ def expand_ese(item: Item, stream: BinaryIO, budget: Budget) -> Iterator[Member 
         for table in tables:
             if table.name.startswith("MSys"):
                 continue
-            for found in _table_values(item, table, fallback):
-                if isinstance(found, Member):
-                    listed.add(found.stream.getvalue())  # type: ignore[attr-defined]
-                yield found
+            yield from listed.passing(_table_values(item, table, fallback))
     finally:
         database.close()
     yield from carve_unlisted(stream, listed)

@@ -44,10 +44,7 @@ def expand_sqlite(item: Item, data: bytes) -> Iterator[Member | ScanError]:
     listed = Listed()
     try:
         for table in tables:
-            for found in _table_blobs(item, conn, table):
-                if isinstance(found, Member):
-                    listed.add(found.stream.getvalue())  # type: ignore[attr-defined]
-                yield found
+            yield from listed.passing(_table_blobs(item, conn, table))
     finally:
         conn.close()
     yield from carve_unlisted(io.BytesIO(data), listed)

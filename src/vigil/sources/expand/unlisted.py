@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from vigil.model import ScanError
 from vigil.sources.carve import carve
 from vigil.sources.expand import Member, embedded
 
@@ -30,6 +31,13 @@ class Listed:
         self._digests.add(hashlib.sha1(value).digest())
         for offset, length, _kind in carve(io.BytesIO(value), 0, len(value)):
             self._digests.add(hashlib.sha1(value[offset : offset + length]).digest())
+
+    def passing(self, found: Iterator[Member | ScanError]) -> Iterator[Member | ScanError]:
+        """``found`` unchanged, each member's bytes remembered on the way."""
+        for one in found:
+            if isinstance(one, Member):
+                self.add(one.stream.getvalue())  # type: ignore[attr-defined]
+            yield one
 
     def __contains__(self, piece: bytes) -> bool:
         return hashlib.sha1(piece).digest() in self._digests
