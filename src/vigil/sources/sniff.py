@@ -300,6 +300,15 @@ def sniff(head: bytes) -> Kind:
     if h[:4] == b"!BDN" and h[8:10] in (b"SM", b"SO"):
         # Outlook Personal Folders (PST) and Offline Storage (OST): wMagicClient "SM"/"SO".
         return Kind("application/vnd.ms-outlook-pst", "other")
+    if h[:4] == b"\x01\x00\x00\x00" and h[40:44] == b" EMF":
+        # Enhanced metafile: drawing records; its bitmaps are members (expand/metafile.py).
+        return Kind("image/emf", "other")
+    if h[:4] == b"\xd7\xcd\xc6\x9a" or (
+        h[:2] in (b"\x01\x00", b"\x02\x00") and h[2:4] == b"\x09\x00"
+        and h[4:6] in (b"\x00\x01", b"\x00\x03")
+    ):
+        # Windows metafile, placeable or standard header.
+        return Kind("image/wmf", "other")
     if h[4:12] == b"\xef\xcd\xab\x89\x20\x06\x00\x00":
         # ESE ("JET Blue") database: checksum, signature 0x89ABCDEF, format version 0x620.
         return Kind("application/x-ese-database", "other")
