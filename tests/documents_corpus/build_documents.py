@@ -749,6 +749,73 @@ def binary_with_pictures() -> tuple[bytes, dict[str, bytes]]:
     return data, {f"@{len(head)}": jpeg, f"@{len(head) + len(jpeg) + len(middle)}": png}
 
 
+def gradient(width: int, height: int, seed: int) -> np.ndarray:
+    """RGB pixels of a generated gradient."""
+    y, x = np.mgrid[0:height, 0:width]
+    return np.stack([x * 255 // width, y * 255 // height, (x * y + seed) % 256], -1).astype(
+        np.uint8)
+
+
+def dib(pixels: np.ndarray) -> tuple[bytes, bytes]:
+    """A 24-bit BITMAPINFOHEADER and its rows (bottom-up, BGR, each padded to 4 bytes)."""
+    height, width, _ = pixels.shape
+    stride = (width * 3 + 3) // 4 * 4
+    rows = b"".join(row[:, ::-1].tobytes().ljust(stride, b"\x00") for row in pixels[::-1])
+    # 3,780 pixels a metre (96 dpi): what Pillow's BMP writer puts, so that the BMP of the
+    # DIB is byte for byte the file Pillow writes for the same pixels (bmp_of).
+    header = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 24, 0, len(rows), 3780, 3780,
+                         0, 0)
+    return header, rows
+
+
+def png_of(pixels: np.ndarray, fmt: str = "PNG") -> bytes:
+    """``pixels`` as a PNG (or ``fmt``) file written by Pillow."""
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, fmt)
+    return out.getvalue()
+
+
+def emf_drawing(bitmap: np.ndarray, png: bytes) -> tuple[bytes, int, int]:
+    """An EMF drawing ``bitmap`` (EMR_STRETCHDIBITS) and holding ``png`` as an EMF+ image
+    object (in an EMR_COMMENT); with the offsets of that record and of the PNG."""
+    height, width, _ = bitmap.shape
+    bmi, bits = dib(bitmap)
+    stretch = struct.pack("<II4i6i4I2I2i", 81, 80 + len(bmi) + len(bits),
+                          0, 0, width - 1, height - 1, 0, 0, 0, 0, width, height,
+                          80, len(bmi), 80 + len(bmi), len(bits), 0, 0x00CC0020,
+                          width, height) + bmi + bits
+    image = struct.pack("<II", 0xDBC01002, 1) + struct.pack("<iiiII", 16, 16, 0, 0, 1) + png
+    plus = struct.pack("<HHII", 0x4008, 5 << 8, 12 + len(image), len(image)) + image
+    comment_data = struct.pack("<I", 0x2B464D45) + plus
+    comment_data += b"\x00" * (-len(comment_data) % 4)
+    comment = struct.pack("<III", 70, 12 + len(comment_data), len(comment_data)) + comment_data
+    eof = struct.pack("<5I", 14, 20, 0, 16, 20)
+    body = stretch + comment + eof
+    total = 88 + len(body)
+    header = struct.pack("<II4i4iIIIIHHIII2i2i", 1, 88, 0, 0, width - 1, height - 1,
+                         0, 0, 2540, 1905, 0x464D4520, 0x10000, total, 4, 1, 0, 0, 0, 0,
+                         1024, 768, 320, 240)
+    png_at = 88 + len(stretch) + 12 + 4 + 12 + 28
+    return header + body, 88, png_at
+
+
+def wmf_clip(bitmap: np.ndarray) -> tuple[bytes, int]:
+    """A placeable WMF drawing ``bitmap`` with META_STRETCHDIB, and that record's offset."""
+    height, width, _ = bitmap.shape
+    bmi, bits = dib(bitmap)
+    stored = bmi + bits
+    record = struct.pack("<IHIH8h", (28 + len(stored)) // 2, 0x0F43, 0x00CC0020, 0,
+                         height, width, 0, 0, height, width, 0, 0) + stored
+    eof = struct.pack("<IH", 3, 0)
+    words = (18 + len(record) + len(eof)) // 2
+    standard = struct.pack("<HHHIHIH", 1, 9, 0x0300, words, 0, len(record) // 2, 0)
+    key = struct.pack("<IH4hHI", 0x9AC6CDD7, 0, 0, 0, width, height, 72, 0)
+    checksum = 0
+    for (word,) in struct.iter_unpack("<H", key):
+        checksum ^= word
+    return key + struct.pack("<H", checksum) + standard + record + eof, 22 + 18
+
+
 def corpus() -> dict[str, tuple[bytes, dict[str, bytes | None]]]:
     """Every file of the corpus: its bytes and its expected descendants.
 
@@ -780,6 +847,9 @@ def corpus() -> dict[str, tuple[bytes, dict[str, bytes | None]]]:
     camera, in_camera = camera_jpeg()
     binary, in_binary = binary_with_pictures()
     firefox_body, firefox_url = encoded(141), "https://example.org/img/b.jpg"
+    emf_png = png_of(gradient(24, 18, 2))
+    emf, emf_record, emf_png_at = emf_drawing(gradient(40, 30, 1), emf_png)
+    wmf, wmf_record = wmf_clip(gradient(33, 21, 3))
     return {
         "images.pdf": (pdf, {"!" + k: v.data for k, v in in_pdf.items()}),
         "mail.eml": (eml, {**stored(in_eml), "!attachment[4]:message-rfc822": None}),
@@ -803,6 +873,10 @@ def corpus() -> dict[str, tuple[bytes, dict[str, bytes | None]]]:
         "cache2/entries/9C1F0E2D3B4A59687766554433221100FFEEDDCC": (
             firefox_cache2_entry(firefox_body, ":" + firefox_url),
             {"!" + firefox_url: firefox_body}),
+        "drawing.emf": (emf, {f"!EMR_STRETCHDIBITS@{emf_record}": png_of(
+            gradient(40, 30, 1), "BMP"), f"@{emf_png_at}": emf_png}),
+        "clip.wmf": (wmf, {f"!META_STRETCHDIB@{wmf_record}": png_of(gradient(33, 21, 3),
+                                                                     "BMP")}),
     }
 
 

@@ -52,7 +52,7 @@ def test_scan_finds_every_picture_of_the_corpus(tmp_path: Path) -> None:
             assert found[path][0] == md5, path
         if media == "image":
             assert found[path][2] is not None, path
-    assert sum(media == "image" for _m, media in want.values()) == 66
+    assert sum(media == "image" for _m, media in want.values()) == 69
     assert errors == [
         ("crawl.warc!https://example.org/hill.jpg[#2]",
          "member name repeated in the container: occurrence 2"),
