@@ -136,8 +136,11 @@ def test_second_exhibit_adds_holders_not_contents(intel_lab: IntelLab) -> None:
     # Runs last: it adds exhibit C2 (the same pictures again) to CHARLIE.
     before = intel(intel_lab, "ALPHA", "alice")
     out = json.loads(scan(intel_lab.vigil, intel_lab.evidence["CHARLIE"], "CHARLIE", "C2"))
-    expected = {"case": "CHARLIE", "exhibit": "C2", "contents": 2, "new_contents": 0}
+    expected = {"case": "CHARLIE", "exhibit": "C2", "contents": 2, "new_contents": 0,
+                "checked": 0, "links": 0}
+    took = {k: out["lab_index"].pop(k) for k in ("link_seconds", "seconds")}
     assert out["lab_index"] == expected
+    assert 0 <= took["link_seconds"] <= took["seconds"]
     assert intel(intel_lab, "ALPHA", "alice") == before
     assert intel(intel_lab, "ALPHA", "root")["other_cases"] == {"cases": 2, "contents": 4}
 

@@ -4,18 +4,23 @@ Written once per exhibit at the end of each scan (one read of the case store, on
 transaction in the lab store): measured against per-batch writes, it adds nothing to the
 scan loop, and a scan that is resumed re-indexes the whole exhibit, so the index never
 holds a half-scanned exhibit's partial view for long (``docs/benchmarks.md``). The
-exhibit's new pictures are then appended to the lab's PDQ files (``pdq_files``).
+exhibit's new pictures are then searched against every older picture of the lab, the
+pairs within PDQ's distance stored (``links``), and appended to the lab's PDQ files
+(``pdq_files``), all under the files' lock.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection, Engine
 
+from vigil.intel.links import link_pending
+from vigil.intel.pdq_files import PdqFiles, lab_folder
 from vigil.store.api import CaseStore, insert_ignore
 from vigil.store.clock import now_text
 from vigil.store.failures import translated
@@ -35,6 +40,10 @@ class IndexResult:
     exhibit: str
     contents: int  # distinct contents the exhibit holds
     new_contents: int  # of those, first seen in the lab
+    checked: int  # pictures searched against the older ones of the lab (``links``)
+    links: int  # perceptual pairs that search stored
+    link_seconds: float  # the search and its writes
+    seconds: float  # the whole step (lab store, search, PDQ files)
 
 
 def _exhibit_contents(store: CaseStore, case: str, exhibit: str) -> list[dict[str, Any]]:
@@ -80,7 +89,11 @@ def content_ids(conn: Connection, sha256s: list[str]) -> dict[str, int]:
 def index_rows(
     lab: Engine, case: str, exhibit: str, rows: list[dict[str, Any]]
 ) -> IndexResult:
-    """Replace what the index says exhibit ``exhibit`` of ``case`` holds by ``rows``.
+    """Replace what the index says exhibit ``exhibit`` of ``case`` holds by ``rows``, and
+    link the contents new to the lab with every older one (``links``).
+
+    The lab's PDQ folder lock is held from the first write to the last, so the contents
+    of two exhibits indexed at once enter, and are searched, one exhibit after the other.
 
     Args:
         lab: The lab store.
@@ -90,7 +103,38 @@ def index_rows(
             pdq_quality, n`` (n = items holding it in the exhibit).
 
     Returns:
-        The counts.
+        The counts and times.
+    """
+    started = time.perf_counter()
+    folder = lab_folder(lab)
+    pending = None
+    fresh: int | None = None
+    if folder is not None:
+        files = PdqFiles(folder)
+        try:
+            with files.locked() as manifest:
+                fresh = _write_rows(lab, case, exhibit, rows)
+                pending = files.catch_up_locked(lab, manifest)[1]
+        except OSError as exc:
+            # The lab store is the record: the search runs from it instead, and the next
+            # ``vigil intel`` adds the rows to the files.
+            log.warning("lab PDQ files at %s not updated (the next query will): %s", folder,
+                        exc)
+    if fresh is None:
+        fresh = _write_rows(lab, case, exhibit, rows)
+    if pending is None:
+        pending = link_pending(lab, [], None)
+    return IndexResult(
+        case, exhibit, len(rows), fresh, pending.checked, pending.links,
+        round(pending.seconds, 3), round(time.perf_counter() - started, 3),
+    )
+
+
+def _write_rows(lab: Engine, case: str, exhibit: str, rows: list[dict[str, Any]]) -> int:
+    """The lab-store part of ``index_rows``: contents new to the lab, the exhibit's holders.
+
+    Returns:
+        How many of the contents were new to the lab.
     """
     at = now_text()
     with writing(lab) as conn:
@@ -129,26 +173,7 @@ def index_rows(
                     for r in rows
                 ],
             )
-    if fresh:
-        _update_pdq_files(lab)
-    return IndexResult(case, exhibit, len(rows), len(fresh))
-
-
-def _update_pdq_files(lab: Engine) -> None:
-    """Append the lab's new pictures to its PDQ files (one delta segment per exhibit).
-
-    The lab store is already committed: if the files cannot be written now, the next
-    ``vigil intel`` adds the same rows (it catches up from the lab store first).
-    """
-    from vigil.intel.pdq_files import PdqFiles, lab_folder
-
-    folder = lab_folder(lab)
-    if folder is None:
-        return
-    try:
-        PdqFiles(folder).catch_up(lab)
-    except OSError as exc:
-        log.warning("lab PDQ files at %s not updated (the next query will): %s", folder, exc)
+    return len(fresh)
 
 
 _CONTENT_KEYS = ("sha256", "sha1", "md5", "size", "media", "pdq", "pdq_quality")

@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select
@@ -179,22 +180,35 @@ class PdqFiles:
     def catch_up(self, lab: Engine) -> Manifest:
         """Bring the files up to date with the lab store: add the rows past ``covered``.
 
+        Every content past the lab's ``links_checked`` mark is first searched against
+        the older ones and its links stored (``links.link_pending``), under the same lock.
+        """
+        with self.locked() as manifest:
+            return self.catch_up_locked(lab, manifest)[0]
+
+    def catch_up_locked(self, lab: Engine, manifest: Manifest) -> tuple[Manifest, Any]:
+        """``catch_up`` for a caller already holding ``locked`` (``manifest`` read under it);
+        returns the manifest now saved and the search's ``links.Pending``.
+
         On a database whose ids may commit out of order (not SQLite), a row count that
         disagrees with the manifest rebuilds the files from the lab store.
         """
-        with self.locked() as manifest, lab.connect() as conn:
-            top = conn.execute(select(func.max(intel_contents.c.id))).scalar() or 0
-            if conn.dialect.name != "sqlite":
+        from vigil.intel.links import link_pending
+
+        if lab.dialect.name != "sqlite":
+            with lab.connect() as conn:
                 count = conn.execute(
                     select(func.count()).select_from(intel_contents)
                     .where(intel_contents.c.id <= manifest.covered)
                 ).scalar_one()
-                if count != manifest.rows:
-                    manifest = self._emptied(manifest)
-            if top <= manifest.covered:
-                return manifest
-            ids, codes, rows = usable_rows(conn, manifest.covered, top)
-            return self.add(manifest, ids, codes, top, rows)
+            if count != manifest.rows:
+                manifest = self._emptied(manifest)
+        indexes = [PdqIndex.load(self.folder / name) for name, _count in manifest.segments]
+        pending = link_pending(lab, indexes, manifest.covered)
+        del indexes
+        if pending.top <= manifest.covered:
+            return manifest, pending
+        return self.add(manifest, pending.ids, pending.codes, pending.top, pending.rows), pending
 
     def _emptied(self, manifest: Manifest) -> Manifest:
         for name, _count in manifest.segments:

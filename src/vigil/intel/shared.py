@@ -2,7 +2,8 @@
 
 Exact: the same SHA-256 held by another case. Perceptual: a picture of this case whose
 PDQ is within the matching distance of a different picture another case holds (both of
-usable quality). Everything here is unfiltered; ``access`` decides what a user sees.
+usable quality), read from the links stored when the newer of the two entered the lab
+(``links``). Everything here is unfiltered; ``access`` decides what a user sees.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
+from vigil.errors import UsageError
 from vigil.hashing.pdq import MATCH_DISTANCE
 from vigil.intel import pdq_files
-from vigil.matching.pdq_index import PdqIndex, hex_to_codes
+from vigil.intel.links import LINK_DISTANCE, link_pending, links_of
 from vigil.web.labschema import intel_contents, intel_holders
 from vigil.web.neardup import MIN_QUALITY
 
@@ -107,50 +108,35 @@ def _contents_by_id(conn: Connection, ids: list[int]) -> dict[int, Content]:
     return found
 
 
-def _lab_pictures(lab: Engine) -> list[PdqIndex]:
-    """Every usable picture of the lab as PDQ indexes: the lab's files brought up to date
-    (``pdq_files``), or for an in-memory lab one index built from its table."""
+def links_up_to_date(lab: Engine) -> None:
+    """Search whatever content no search has seen yet (``links``), so the stored links are
+    complete: the lab's files caught up under their lock, or for a lab without usable
+    files (in memory, or a folder this user cannot write) from the lab store."""
     folder = pdq_files.lab_folder(lab)
     if folder is not None:
-        files = pdq_files.PdqFiles(folder)
         try:
-            files.catch_up(lab)
-            return files.open()
+            pdq_files.PdqFiles(folder).catch_up(lab)
+            return
         except OSError as exc:
-            # A folder this user cannot write: the same answer, from the lab store.
             log.warning("lab PDQ files at %s not usable (%s): reading the lab store", folder,
                         exc)
-    with lab.connect() as conn:
-        ids, codes, _rows = pdq_files.usable_rows(conn, 0, 2**62)
-    return [PdqIndex.from_arrays(ids, codes)] if len(ids) else []
+    link_pending(lab, [], None)
 
 
 def _near_pairs(
-    lab: Engine, mine: dict[int, Content], max_distance: int
+    conn: Connection, case: str, mine: dict[int, Content], max_distance: int
 ) -> list[tuple[int, int, int]]:
     """(my content id, other content id, distance) for different contents within reach.
 
-    The case's pictures are the queries, searched against every usable picture of the
-    lab (prebuilt, memory-mapped files: ``pdq_files``); pairs with another content of
-    the case itself are dropped here, and whether another case still holds the other
-    content is the caller's check of its holders.
+    Read from the stored links (``links``); pairs with another content of the case itself
+    are dropped here, and whether another case still holds the other content is the
+    caller's check of its holders.
     """
-    queries = np.array(sorted(c.id for c in mine.values() if c.perceptual), dtype=np.int64)
-    if not len(queries):
-        return []
-    indexes = _lab_pictures(lab)
-    query_codes = hex_to_codes([mine[i].pdq or "" for i in queries.tolist()])
-    found_at, other_ids, distances = pdq_files.search_all(indexes, query_codes, max_distance)
-    mine_ids = np.fromiter(mine, dtype=np.int64, count=len(mine))
-    keep = ~np.isin(other_ids, mine_ids)
-    return list(
-        zip(
-            queries[found_at[keep]].tolist(),
-            other_ids[keep].tolist(),
-            distances[keep].tolist(),
-            strict=True,
-        )
-    )
+    of_case = select(intel_holders.c.content_id).where(intel_holders.c.case_name == case)
+    return [
+        (a, b, d) for a, b, d in links_of(conn, of_case, max_distance)
+        if a in mine and b not in mine
+    ]
 
 
 def shared_with_others(
@@ -161,16 +147,25 @@ def shared_with_others(
     Args:
         lab: The lab store.
         case: The case name.
-        max_distance: Largest PDQ distance that links two pictures (31, PDQ's bar).
+        max_distance: Largest PDQ distance that links two pictures (31, PDQ's bar, the
+            most the stored links hold).
 
     Returns:
         One ``Shared`` per linked content, by SHA-256; its links by case, then exact
         before perceptual, then distance.
+
+    Raises:
+        UsageError: ``max_distance`` is past what the stored links hold.
     """
+    if max_distance > LINK_DISTANCE:
+        raise UsageError(
+            f"links are stored up to PDQ distance {LINK_DISTANCE}; ask for {LINK_DISTANCE} "
+            "or less"
+        )
+    links_up_to_date(lab)
     with lab.connect() as conn:
         mine = _case_contents(conn, case)
-    pairs = _near_pairs(lab, mine, max_distance)
-    with lab.connect() as conn:
+        pairs = _near_pairs(conn, case, mine, max_distance)
         others = _contents_by_id(conn, sorted({p[1] for p in pairs}))
         holders = _holders(conn, case, sorted(others))
     shared: dict[int, Shared] = {}

@@ -125,6 +125,27 @@ intel_holders = Table(
     Index("ix_intel_holders_case", "case_name", "exhibit"),
 )
 
+# Perceptual links between two lab contents (PDQ within the matching distance, both of
+# usable quality), stored once per pair (low_id < high_id) when the newer content enters
+# the lab index (``vigil.intel.links``); exact links are shared holders and need no row.
+intel_links = Table(
+    "intel_links",
+    metadata,
+    Column("low_id", Integer, ForeignKey("intel_contents.id"), primary_key=True),
+    Column("high_id", Integer, ForeignKey("intel_contents.id"), primary_key=True),
+    Column("distance", Integer, nullable=False),
+    Index("ix_intel_links_high", "high_id"),
+)
+
+# Named positions of the lab index's bookkeeping: ``links_checked`` = every content with
+# an id up to it has been searched against every older content (``vigil.intel.links``).
+intel_marks = Table(
+    "intel_marks",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
 # Every review grade given in the review app, with who, when and in which scheme: the
 # record behind the lab's own hash set (see ``vigil.intel.bank``).
 bank_grades = Table(
