@@ -1,7 +1,7 @@
 """Exact range search over a bank of PDQ hashes: every entry within distance r.
 
 Multi-index hashing (Norouzi et al., 2012) with the generalised pigeonhole principle
-(Qin et al., 2018) and a compiled search loop (``pdq_kernel``). The 256 bits are cut
+(Qin et al., 2018) and a compiled search loop (``_pdq_search.c``). The 256 bits are cut
 into ``k`` chunks (11 chunks of 23-24 bits by default). If two hashes differ in at
 most ``r`` bits and chunk radii ``t_j`` satisfy ``sum(t_j + 1) > r``, then some chunk
 ``j`` differs in at most ``t_j`` bits. For r = 31 and 11 chunks that is radius 2 on
@@ -38,7 +38,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from vigil.hashing.pdq import MATCH_DISTANCE, normalize_hash
-from vigil.matching import pdq_kernel
+from vigil.matching import _pdq_search
 
 CHUNKS = 11
 _MAGIC = b"VIGILPDQIDX2\n"
@@ -179,6 +179,9 @@ def _index_pieces(
     Only one table is in memory at a time besides the bank, so writing a 10M-entry
     index to a file needs about 500 MB (320 MB of it the hashes).
     """
+    # numba (and LLVM) are loaded only where an index is built, never by a scan's search.
+    from vigil.matching import pdq_kernel
+
     words = np.ascontiguousarray(codes).view(np.uint64).reshape(len(codes), 4)
     buckets = 1 << layout.prefix_bits
     lengths, starts = layout.lengths, layout.starts
@@ -340,23 +343,27 @@ class PdqIndex:
         if not len(self) or not len(queries) or max_distance < 0:
             return empty, empty, empty
         search = self._planned(max_distance, method)
-        query_at, rows, distances = search(
-            query_words, min(max_distance, 256), max(1024, 16 * len(queries))
-        )
+        room = max(1024, 16 * len(queries))
+        found = search(query_words, min(max_distance, 256), room)
+        query_at, rows, distances = (np.frombuffer(part, dtype=np.int64) for part in found)
         order = np.lexsort((self._ids[rows], distances, query_at))
         return query_at[order], rows[order], distances[order]
 
     def warm_up(self, max_distance: int = MATCH_DISTANCE) -> None:
-        """Compile the search for this index's array types (numba caches it on disk).
+        """Check the index's arrays against its layout by a search of no query.
 
-        Runs the kernel on no query, so no page of the index is read: a search of even
-        one query would map a few hundred MB of a 10M-entry file into the caller.
+        No page of the index is read: a search of even one query would map a few
+        hundred MB of a 10M-entry file into the caller.
         """
         search = self._planned(max_distance, "index")
         search(np.empty((0, 4), dtype=np.uint64), max_distance, 1)
 
     def _planned(self, max_distance: int, method: str):  # type: ignore[no-untyped-def]
-        """The kernel call for ``max_distance``: the multi-index, or a scan when cheaper."""
+        """The kernel call for ``max_distance``: the multi-index, or a scan when cheaper.
+
+        The call returns (query number, row, distance) as three bytes objects of int64
+        (``_pdq_search``, compiled C: a scan's workers never load numba for it).
+        """
         if method not in ("auto", "index", "scan"):
             raise ValueError(f"method must be auto, index or scan, not {method!r}")
         layout = self.layout
@@ -366,12 +373,14 @@ class PdqIndex:
         cheaper = probes * (per_bucket + 1) >= len(self)
         if method == "scan" or (method == "auto" and cheaper):
             words = self._words
-            return lambda queries, limit, room: pdq_kernel.scan_all(words, queries, limit, room)
+            return lambda queries, limit, room: _pdq_search.scan_all(words, queries, limit, room)
         masks, ends = _prefix_masks(layout.prefix_bits, int(radii.max()))
         arguments = (
             self._words,
             self._tables,
+            self._tables.dtype.itemsize == 8,
             self._offsets,
+            self._offsets.dtype.itemsize == 8,
             self._starts,
             self._lengths,
             layout.prefix_bits,
@@ -380,7 +389,7 @@ class PdqIndex:
             masks,
             ends,
         )
-        return lambda queries, limit, room: pdq_kernel.search(*arguments, queries, limit, room)
+        return lambda queries, limit, room: _pdq_search.search(*arguments, queries, limit, room)
 
     def query(self, hash_hex: str, max_distance: int = MATCH_DISTANCE) -> list[Hit]:
         """Every entry within ``max_distance`` of one hash.
