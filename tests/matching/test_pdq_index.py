@@ -277,3 +277,27 @@ def test_searching_a_mapped_index_does_not_load_numba(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True).stdout.splitlines()  # fmt: skip
     assert out == ["[(5, 0)]", "[]"]
+
+
+def test_a_copied_index_is_settled_without_changing_it(tmp_path):
+    import hashlib
+    import shutil
+
+    from vigil.matching.pdq_index import settle_in_large_pages
+
+    rng = np.random.default_rng(4)
+    codes = rng.integers(0, 256, (300_000, 32), dtype=np.uint8)  # a 23 MiB file
+    PdqIndex.write(tmp_path / "bank.idx", np.arange(300_000), codes)
+    shutil.copyfile(tmp_path / "bank.idx", tmp_path / "copy.idx")
+    digest = hashlib.sha256((tmp_path / "copy.idx").read_bytes()).hexdigest()
+    queries = flip_bits(codes[:50], np.arange(50) % 32, rng)
+    before = PdqIndex.load(tmp_path / "copy.idx").query_codes(queries)
+    assert isinstance(settle_in_large_pages(tmp_path / "copy.idx"), bool)
+    assert hashlib.sha256((tmp_path / "copy.idx").read_bytes()).hexdigest() == digest
+    index = PdqIndex.load(tmp_path / "copy.idx")
+    assert index.path == tmp_path / "copy.idx"
+    assert index.query_codes(queries) == before
+    assert [hits[0] for hits in before] == [(i, i % 32) for i in range(50)]
+    small = tmp_path / "small.idx"
+    PdqIndex.write(small, np.arange(1_000), codes[:1_000])
+    assert settle_in_large_pages(small) is False  # under 8 MiB: nothing to gain

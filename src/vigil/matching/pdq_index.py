@@ -25,8 +25,10 @@ For 10M hashes: 320 MB codes, 400 MB tables, 40 MB ids, 46 MB offsets.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
+import mmap
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -229,6 +231,8 @@ class PdqIndex:
         self.extras = {name: array for name, array in arrays.items() if name not in reserved}
         self._lengths = layout.lengths
         self._starts = layout.starts
+        # The file the arrays are mapped from (``load``), or None for an index in memory.
+        self.path: Path | None = None
 
     def __len__(self) -> int:
         return len(self._codes)
@@ -463,7 +467,9 @@ class PdqIndex:
             size = math.prod(shape) * dtype.itemsize
             start = base + info["offset"]
             arrays[name] = raw[start : start + size].view(dtype).reshape(shape)
-        return cls(Layout(**header["layout"]), arrays, header["meta"])
+        index = cls(Layout(**header["layout"]), arrays, header["meta"])
+        index.path = Path(path) if mmap else None
+        return index
 
 
 def read_header(path: str | os.PathLike[str]) -> tuple[dict[str, Any], int]:
@@ -532,6 +538,70 @@ def _reload_in_large_pages(path: Path) -> None:
             pass
     finally:
         os.close(descriptor)
+
+
+_LARGE_PAGE = 2 << 20
+# Places of a file touched to see whether its cached pages are mapped as 2 MiB pages.
+_SAMPLES = 64
+
+
+def settle_in_large_pages(path: str | os.PathLike[str]) -> bool:
+    """Make sure the page cache holds an index file in large pages; reload it if not.
+
+    ``write`` leaves the file cached in large folios, which a mapping uses as 2 MiB
+    pages (~30-40% faster search). A copied file, or one read back page by page after
+    the cache dropped it, is held in 4 KiB pages instead. Checked by mapping a few
+    places of the file and reading the kernel's count of 2 MiB mappings; if most are
+    small, the file is reloaded by one sequential read (about a second for 10M
+    entries). The processes of a scan check one at a time (a lock on the file), so
+    the first reloads and the others find it done.
+
+    Returns:
+        True when the file was reloaded.
+    """
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size < 4 * _LARGE_PAGE or not hasattr(os, "posix_fadvise"):
+            return False
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            if _large_share(handle, size) >= 0.5:
+                return False
+            # Pages not yet written back cannot be dropped and re-read (a fresh copy).
+            os.fdatasync(handle.fileno())
+            _reload_in_large_pages(Path(path))
+            return True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _large_share(handle: BinaryIO, size: int) -> float:
+    """Share of sampled 2 MiB stretches of the file that a mapping maps as one page."""
+    view = mmap.mmap(handle.fileno(), size, prot=mmap.PROT_READ)
+    try:
+        data = np.frombuffer(view, dtype=np.uint8)
+        places = np.linspace(0, size // _LARGE_PAGE - 1, _SAMPLES).astype(np.int64)
+        int(data[places * _LARGE_PAGE].sum())  # fault the sampled places in
+        start = data.ctypes.data
+        large = _mapped_large(start)
+        del data
+    finally:
+        view.close()
+    return large / (len(np.unique(places)) * _LARGE_PAGE)
+
+
+def _mapped_large(start: int) -> int:
+    """Bytes of the mapping at address ``start`` mapped as 2 MiB pages (smaps)."""
+    inside = False
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            head = line.split(" ", 1)[0]
+            if "-" in head and ":" not in head:
+                low, high = (int(part, 16) for part in head.split("-"))
+                inside = low <= start < high
+            elif inside and line.startswith("FilePmdMapped:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def _write_array(handle: BinaryIO, array: np.ndarray) -> None:
