@@ -554,22 +554,30 @@ def settle_in_large_pages(path: str | os.PathLike[str]) -> bool:
     places of the file and reading the kernel's count of 2 MiB mappings; if most are
     small, the file is reloaded by one sequential read (about a second for 10M
     entries). The processes of a scan check one at a time (a lock on the file), so
-    the first reloads and the others find it done.
+    the first reloads and the others find it done. Where the kernel or file system
+    cannot map the file in large pages even then, a note beside it (``.small-pages``,
+    naming the file's size and time) stops later scans from trying again.
 
     Returns:
         True when the file was reloaded.
     """
+    note = Path(f"{os.fspath(path)}.small-pages")
     with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
+        status = os.fstat(handle.fileno())
+        size, stamp = status.st_size, f"{status.st_size} {status.st_mtime_ns}"
         if size < 4 * _LARGE_PAGE or not hasattr(os, "posix_fadvise"):
             return False
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             if _large_share(handle, size) >= 0.5:
                 return False
+            if note.exists() and note.read_text() == stamp:
+                return False
             # Pages not yet written back cannot be dropped and re-read (a fresh copy).
             os.fdatasync(handle.fileno())
             _reload_in_large_pages(Path(path))
+            if _large_share(handle, size) < 0.5:
+                note.write_text(stamp)
             return True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
