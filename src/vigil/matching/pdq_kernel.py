@@ -2,7 +2,7 @@
 
 Kept apart from ``pdq_index`` so that the layout and file format read as plain numpy;
 everything here works on flat arrays only. The search itself is C (``_pdq_search.c``),
-so that a scan's workers never load numba and LLVM for it. Hashes are N x 4 uint64
+so that a scan's workers never load a numba-compiled search. Hashes are N x 4 uint64
 words; chunk ``i`` is bits ``[start_i, start_i + length_i)`` of the 256-bit string made
 of those words (word ``w`` holds bits ``64 w .. 64 w + 63``, least significant first).
 
