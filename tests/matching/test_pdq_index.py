@@ -301,3 +301,28 @@ def test_a_copied_index_is_settled_without_changing_it(tmp_path):
     small = tmp_path / "small.idx"
     PdqIndex.write(small, np.arange(1_000), codes[:1_000])
     assert settle_in_large_pages(small) is False  # under 8 MiB: nothing to gain
+
+
+def test_a_file_the_kernel_keeps_in_small_pages_is_reloaded_once(tmp_path, monkeypatch):
+    # Whether 2 MiB pages are used is the kernel's choice: here it is made to refuse them,
+    # so the reload happens once, the note stops the next scans, and a new file retries.
+    from vigil.matching import pdq_index
+
+    rng = np.random.default_rng(6)
+    codes = rng.integers(0, 256, (300_000, 32), dtype=np.uint8)
+    path = tmp_path / "bank.idx"
+    PdqIndex.write(path, np.arange(300_000), codes)
+    reloads = []
+    monkeypatch.setattr(pdq_index, "_large_share", lambda handle, size: 0.0)
+    monkeypatch.setattr(pdq_index, "_reload_in_large_pages", reloads.append)
+    note = tmp_path / "bank.idx.small-pages"
+    assert pdq_index.settle_in_large_pages(path) is True
+    assert note.read_text() == f"{path.stat().st_size} {path.stat().st_mtime_ns}"
+    assert pdq_index.settle_in_large_pages(path) is False
+    assert reloads == [path]
+    PdqIndex.write(path, np.arange(300_000), codes[::-1].copy())  # a new import
+    assert len(reloads) == 2  # ``write`` itself reads the file back
+    assert pdq_index.settle_in_large_pages(path) is True
+    assert reloads == [path, path, path]
+    monkeypatch.setattr(pdq_index, "_large_share", lambda handle, size: 0.9)
+    assert pdq_index.settle_in_large_pages(path) is False  # already in large pages
