@@ -6,10 +6,12 @@ STAMP := $(VENV)/.installed
 # Debian packages the tests and benchmarks need: archives (bsdtar for RAR), EWF and NTFS
 # tools for the test images, hashdeep (benchmark peer), poppler (PDF text), chromium
 # (review-app browser tests), PostgreSQL (shared-store tests), pango (PDF rendering),
-# file-system and partition tools plus Sleuth Kit for the hostile-evidence corpus.
+# file-system and partition tools plus Sleuth Kit for the hostile-evidence corpus; gcc and
+# the Python headers build the compiled PDQ search at install.
 DEBS := libarchive13 libarchive-tools ewf-tools ntfs-3g mtools hashdeep poppler-utils chromium \
 	postgresql libpango-1.0-0 libpangoft2-1.0-0 \
-	e2fsprogs dosfstools fdisk gdisk sleuthkit gcab p7zip-full pff-tools
+	e2fsprogs dosfstools fdisk gdisk sleuthkit gcab p7zip-full pff-tools \
+	gcc python3-dev
 # Real Outlook OST files for the PST tests (issue 14): the pst-extractor npm package's
 # test data (MIT), fetched with npm by exact version and checked by SHA-256; kept out
 # of the repo (its attachments are other people's pictures), see tests/real/real_files.py; only `make test-real` fetches it.
@@ -19,7 +21,8 @@ PST_EXTRACTOR_SHA256 := c4c9eb9e75d09171452a4706df7d0e0e49606c1ca04aa81f30417dd3
 
 .PHONY: demo test test-real lint bench examples sysdeps testdata clean
 
-$(STAMP): pyproject.toml constraints.txt
+# setup.py compiles the PDQ search (src/vigil/matching/_pdq_search.c): a change rebuilds it.
+$(STAMP): pyproject.toml constraints.txt setup.py src/vigil/matching/_pdq_search.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'

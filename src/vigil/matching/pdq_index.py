@@ -40,7 +40,14 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from vigil.hashing.pdq import MATCH_DISTANCE, normalize_hash
-from vigil.matching import _pdq_search
+
+try:
+    from vigil.matching import _pdq_search
+except ImportError as error:  # a source tree whose C search was never compiled
+    raise ImportError(
+        "vigil.matching._pdq_search is not built: reinstall vigil (`make`, or"
+        " `pip install -e .`), which compiles src/vigil/matching/_pdq_search.c"
+    ) from error
 
 CHUNKS = 11
 _MAGIC = b"VIGILPDQIDX2\n"
