@@ -326,3 +326,19 @@ def test_a_file_the_kernel_keeps_in_small_pages_is_reloaded_once(tmp_path, monke
     assert reloads == [path, path, path]
     monkeypatch.setattr(pdq_index, "_large_share", lambda handle, size: 0.9)
     assert pdq_index.settle_in_large_pages(path) is False  # already in large pages
+
+
+@pytest.mark.parametrize("chunks", [32, 11])
+def test_chunks_without_remaining_bits_agree_with_oracle(chunks):
+    # At 100M the 23-bit chunks are all prefix (no bits left for the table entries); 32
+    # chunks of 8 bits over 5,000 entries make the same case small.
+    rng = np.random.default_rng(12)
+    codes = rng.integers(0, 256, (5_000, 32), dtype=np.uint8)
+    ids = np.arange(len(codes)) * 3
+    index = PdqIndex.from_arrays(ids, codes, chunks=chunks)
+    if chunks == 32:
+        assert index.layout.prefix_bits == 8 == int(index.layout.lengths.max())
+    queries = flip_bits(codes[:40], np.arange(40) % 40, rng)
+    for radius in (0, 7, 31, 40):
+        found = index.query_codes(queries, radius)
+        assert found == [brute_force(codes, ids, bytes(q).hex(), radius) for q in queries]

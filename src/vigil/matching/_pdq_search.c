@@ -319,7 +319,7 @@ static PyObject *py_search(PyObject *self, PyObject *args) {
                 n_tables == (ix.chunks - 1) * ix.count * (wide_tables ? 8 : 4);
     for (Py_ssize_t c = 0; valid && c < ix.chunks; c++) {
         int64_t radius = ix.radii[c];
-        valid = ix.lengths[c] > prefix_bits && ix.lengths[c] <= 64 && ix.starts[c] >= 0 &&
+        valid = ix.lengths[c] >= prefix_bits && ix.lengths[c] <= 64 && ix.starts[c] >= 0 &&
                 ix.starts[c] + ix.lengths[c] <= 256 && radius < n_ends / 8 &&
                 (radius < 0 || ix.mask_ends[radius] <= ix.mask_count);
     }
