@@ -92,8 +92,8 @@ def write_set_index(
     arrays = {"grade": grade_codes, **(extras or {})}
     PdqIndex.write(path, ids, codes, extras=arrays, meta=header)
     _drop_legacy_caches(path.parent)
-    # One search compiles the kernel for this index's types and caches it on disk, so
-    # the first scan's workers start at full speed.
+    # A search of no query checks the written arrays against the compiled search's
+    # layout rules, so a bad file fails the import, not a scan.
     PdqIndex.load(path).warm_up()
     return path
 
