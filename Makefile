@@ -6,12 +6,10 @@ STAMP := $(VENV)/.installed
 # Debian packages the tests and benchmarks need: archives (bsdtar for RAR), EWF and NTFS
 # tools for the test images, hashdeep (benchmark peer), poppler (PDF text), chromium
 # (review-app browser tests), PostgreSQL (shared-store tests), pango (PDF rendering),
-# file-system and partition tools plus Sleuth Kit for the hostile-evidence corpus; gcc and
-# the Python headers build the compiled PDQ search at install.
+# file-system and partition tools plus Sleuth Kit for the hostile-evidence corpus.
 DEBS := libarchive13 libarchive-tools ewf-tools ntfs-3g mtools hashdeep poppler-utils chromium \
 	postgresql libpango-1.0-0 libpangoft2-1.0-0 \
-	e2fsprogs dosfstools fdisk gdisk sleuthkit gcab p7zip-full pff-tools \
-	gcc python3-dev
+	e2fsprogs dosfstools fdisk gdisk sleuthkit gcab p7zip-full pff-tools
 # Real Outlook OST files for the PST tests (issue 14): the pst-extractor npm package's
 # test data (MIT), fetched with npm by exact version and checked by SHA-256; kept out
 # of the repo (its attachments are other people's pictures), see tests/real/real_files.py; only `make test-real` fetches it.
@@ -20,6 +18,9 @@ PST_EXTRACTOR := pst-extractor-1.12.0.tgz
 PST_EXTRACTOR_SHA256 := c4c9eb9e75d09171452a4706df7d0e0e49606c1ca04aa81f30417dd385ad0e30
 
 .PHONY: demo test test-real lint bench examples sysdeps testdata clean
+
+# gcc and the Python headers build the compiled PDQ search at install (setup.py).
+DEBS += gcc python3-dev
 
 # setup.py compiles the PDQ search (src/vigil/matching/_pdq_search.c): a change rebuilds it.
 $(STAMP): pyproject.toml constraints.txt setup.py src/vigil/matching/_pdq_search.c
