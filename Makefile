@@ -25,7 +25,11 @@ DISSECT_TARGET_SHA256 := 7afc64533b92e3b5076a2b9d132c0e04c33def7ceb4d9141171fe37
 
 .PHONY: demo test test-real lint bench examples sysdeps testdata clean
 
-$(STAMP): pyproject.toml constraints.txt
+# gcc and the Python headers build the compiled PDQ search at install (setup.py).
+DEBS += gcc python3-dev
+
+# setup.py compiles the PDQ search (src/vigil/matching/_pdq_search.c): a change rebuilds it.
+$(STAMP): pyproject.toml constraints.txt setup.py src/vigil/matching/_pdq_search.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'

@@ -7,7 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vigil.matching.pdq_index import Layout, PdqIndex, brute_force, chunk_radii, hex_to_codes
+from vigil.matching.pdq_index import (
+    Layout,
+    PdqIndex,
+    _prefix_masks,
+    brute_force,
+    chunk_radii,
+    hex_to_codes,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / ".." / "shared" / "reference" / "pdq" / "data" / "reg-test-input"
@@ -197,3 +204,141 @@ def test_large_bank_uses_the_index_and_agrees(tmp_path):
     scanned = index.search_codes(queries, method="scan")
     assert all(np.array_equal(a, b) for a, b in zip(scanned, (query_at, rows, distances),
                                                     strict=True))  # fmt: skip
+
+
+def test_answers_longer_than_the_first_buffers_are_whole():
+    # 3,000 near-copies of one picture: one batch of 4 queries has 12,000 pairs, far past
+    # the 1,024 the compiled search starts with, and is still answered in one pass.
+    rng = np.random.default_rng(9)
+    centre = rng.integers(0, 256, (1, 32), dtype=np.uint8)
+    copies = flip_bits(np.repeat(centre, 3_000, axis=0), np.arange(3_000) % 9, rng)
+    codes = np.concatenate([copies, rng.integers(0, 256, (40_000, 32), dtype=np.uint8)])
+    ids = np.arange(len(codes)) + 7
+    index = PdqIndex.from_arrays(ids, codes)
+    queries = flip_bits(np.repeat(centre, 4, axis=0), np.array([0, 1, 2, 3]), rng)
+    for method in ("index", "scan"):
+        results = index.query_codes(queries, 31) if method == "index" else [
+            [(int(index.ids[r]), int(d)) for q, r, d in zip(*index.search_codes(queries, 31,
+             method="scan"), strict=True) if q == number] for number in range(4)
+        ]  # fmt: skip
+        for number, found in enumerate(results):
+            assert len(found) >= 3_000
+            assert found == brute_force(codes, ids, bytes(queries[number]).hex(), 31)
+
+
+def test_compiled_search_rejects_arrays_that_do_not_fit_the_layout(bank):
+    from vigil.matching import _pdq_search
+
+    _ids, codes, index, _rng = bank
+    search = index._planned(31, "index")
+    queries = codes[:2].view(np.uint64).reshape(2, 4)
+    assert len(np.frombuffer(search(queries, 31, 1)[0], dtype=np.int64)) == 2
+    layout = index.layout
+    radii = chunk_radii(31, layout.chunks)
+    masks, ends = _prefix_masks(layout.prefix_bits, 2)
+    wide = index._tables.dtype.itemsize == 8, index._offsets.dtype.itemsize == 8
+
+    def search_with(tables, offsets, masks, ends):
+        return _pdq_search.search(
+            index._words, tables, wide[0], offsets, wide[1], index._starts, index._lengths,
+            layout.prefix_bits, layout.pos_bits, radii, masks, ends, queries, 31, 16,
+        )  # fmt: skip
+
+    assert search_with(index._tables, index._offsets, masks, ends) == search(queries, 31, 1)
+    for tables, offsets, masks_, ends_ in (
+        (np.ascontiguousarray(index._tables[:, :-1]), index._offsets, masks, ends),  # cut
+        (index._tables, index._offsets, masks[:20], ends),  # fewer masks than radius 2 needs
+        (index._tables, index._offsets, masks + np.uint64(1 << 30), ends),  # masks too wide
+        (index._tables, np.ascontiguousarray(index._offsets[:, :-1]), masks, ends),
+    ):
+        with pytest.raises(ValueError, match="do not match their layout"):
+            search_with(tables, offsets, masks_, ends_)
+    damaged = np.array(index._offsets)
+    damaged[1:, 1:] = len(codes) + 5  # bucket ends past the tables, as in a damaged file
+    with pytest.raises(ValueError, match="outside its tables"):
+        search_with(index._tables, damaged, masks, ends)
+
+
+def test_searching_a_mapped_index_does_not_load_numba(tmp_path):
+    # A scan's workers only map and search: numba and LLVM (~110 MiB, ~1 CPU-s per
+    # process) are for building an index.
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 256, (20_000, 32), dtype=np.uint8)
+    PdqIndex.write(tmp_path / "bank.idx", np.arange(20_000), codes)
+    script = (
+        "import sys\nfrom vigil.matching.pdq_index import PdqIndex, hex_to_codes\n"
+        f"index = PdqIndex.load({str(tmp_path / 'bank.idx')!r})\n"
+        f"print(index.query_codes(hex_to_codes([{bytes(codes[5]).hex()!r}]))[0])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'llvmlite')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout.splitlines()  # fmt: skip
+    assert out == ["[(5, 0)]", "[]"]
+
+
+def test_a_copied_index_is_settled_without_changing_it(tmp_path):
+    import hashlib
+    import shutil
+
+    from vigil.matching.pdq_index import settle_in_large_pages
+
+    rng = np.random.default_rng(4)
+    codes = rng.integers(0, 256, (300_000, 32), dtype=np.uint8)  # a 23 MiB file
+    PdqIndex.write(tmp_path / "bank.idx", np.arange(300_000), codes)
+    shutil.copyfile(tmp_path / "bank.idx", tmp_path / "copy.idx")
+    digest = hashlib.sha256((tmp_path / "copy.idx").read_bytes()).hexdigest()
+    queries = flip_bits(codes[:50], np.arange(50) % 32, rng)
+    before = PdqIndex.load(tmp_path / "copy.idx").query_codes(queries)
+    assert isinstance(settle_in_large_pages(tmp_path / "copy.idx"), bool)
+    assert hashlib.sha256((tmp_path / "copy.idx").read_bytes()).hexdigest() == digest
+    index = PdqIndex.load(tmp_path / "copy.idx")
+    assert index.path == tmp_path / "copy.idx"
+    assert index.query_codes(queries) == before
+    assert [hits[0] for hits in before] == [(i, i % 32) for i in range(50)]
+    small = tmp_path / "small.idx"
+    PdqIndex.write(small, np.arange(1_000), codes[:1_000])
+    assert settle_in_large_pages(small) is False  # under 8 MiB: nothing to gain
+
+
+def test_a_file_the_kernel_keeps_in_small_pages_is_reloaded_once(tmp_path, monkeypatch):
+    # Whether 2 MiB pages are used is the kernel's choice: here it is made to refuse them,
+    # so the reload happens once, the note stops the next scans, and a new file retries.
+    from vigil.matching import pdq_index
+
+    rng = np.random.default_rng(6)
+    codes = rng.integers(0, 256, (300_000, 32), dtype=np.uint8)
+    path = tmp_path / "bank.idx"
+    PdqIndex.write(path, np.arange(300_000), codes)
+    reloads = []
+    monkeypatch.setattr(pdq_index, "_large_share", lambda handle, size: 0.0)
+    monkeypatch.setattr(pdq_index, "_reload_in_large_pages", reloads.append)
+    note = tmp_path / "bank.idx.small-pages"
+    assert pdq_index.settle_in_large_pages(path) is True
+    assert note.read_text() == f"{path.stat().st_size} {path.stat().st_mtime_ns}"
+    assert pdq_index.settle_in_large_pages(path) is False
+    assert reloads == [path]
+    PdqIndex.write(path, np.arange(300_000), codes[::-1].copy())  # a new import
+    assert len(reloads) == 2  # ``write`` itself reads the file back
+    assert pdq_index.settle_in_large_pages(path) is True
+    assert reloads == [path, path, path]
+    monkeypatch.setattr(pdq_index, "_large_share", lambda handle, size: 0.9)
+    assert pdq_index.settle_in_large_pages(path) is False  # already in large pages
+
+
+@pytest.mark.parametrize("chunks", [32, 11])
+def test_chunks_without_remaining_bits_agree_with_oracle(chunks):
+    # At 100M the 23-bit chunks are all prefix (no bits left for the table entries); 32
+    # chunks of 8 bits over 5,000 entries make the same case small.
+    rng = np.random.default_rng(12)
+    codes = rng.integers(0, 256, (5_000, 32), dtype=np.uint8)
+    ids = np.arange(len(codes)) * 3
+    index = PdqIndex.from_arrays(ids, codes, chunks=chunks)
+    if chunks == 32:
+        assert index.layout.prefix_bits == 8 == int(index.layout.lengths.max())
+    queries = flip_bits(codes[:40], np.arange(40) % 40, rng)
+    for radius in (0, 7, 31, 40):
+        found = index.query_codes(queries, radius)
+        assert found == [brute_force(codes, ids, bytes(q).hex(), radius) for q in queries]

@@ -92,8 +92,8 @@ def write_set_index(
     arrays = {"grade": grade_codes, **(extras or {})}
     PdqIndex.write(path, ids, codes, extras=arrays, meta=header)
     _drop_legacy_caches(path.parent)
-    # One search compiles the kernel for this index's types and caches it on disk, so
-    # the first scan's workers start at full speed.
+    # A search of no query checks the written arrays against the compiled search's
+    # layout rules, so a bad file fails the import, not a scan.
     PdqIndex.load(path).warm_up()
     return path
 
@@ -114,7 +114,10 @@ def open_set_index(home: Path, identity: SetIdentity, known_good: bool) -> SetBa
 
 def remove_set_index(home: Path, set_id: int) -> None:
     """Delete the index file of a removed set (no error if there is none)."""
-    index_path(home, set_id).unlink(missing_ok=True)
+    path = index_path(home, set_id)
+    path.unlink(missing_ok=True)
+    # The note of ``settle_in_large_pages`` for a file the kernel keeps in small pages.
+    path.with_name(f"{path.name}.small-pages").unlink(missing_ok=True)
 
 
 def _drop_legacy_caches(folder: Path) -> None:

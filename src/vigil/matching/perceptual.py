@@ -9,6 +9,7 @@ would match everything.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from vigil.hashsets.library import HashSetLibrary
 from vigil.matching.pdq_bank import SetBank
-from vigil.matching.pdq_index import hex_to_codes
+from vigil.matching.pdq_index import hex_to_codes, settle_in_large_pages
 from vigil.matching.video import match_video, stills_in_video
 from vigil.model import FrameHash, Hashes, Match
 
@@ -51,6 +52,10 @@ class PerceptualMatcher:
         known_good = {info.name: info.known_good for info in chosen}
         set_names = [info.name for info in chosen]
         self.banks: list[SetBank] = library.pdq_banks(chosen)
+        for bank in self.banks:
+            if bank.index.path is not None:
+                with contextlib.suppress(OSError):  # only speed is at stake
+                    settle_in_large_pages(bank.index.path)
         self._suppressed = np.array(sorted(library.suppressed()), dtype=np.int64)
         # Known videos (few) and the PDQ entries found so far: what ``_match`` reports.
         self.entries: dict[int, _Entry] = {}
