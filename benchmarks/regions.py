@@ -82,7 +82,9 @@ CHUNK = 10_000
 def _chunk(first: int, known: int) -> list[RegionSignature]:
     """Region signatures of bank pictures ``first .. first + CHUNK - 1``, cached in /tmp
     (they take longest: about 10 ms each)."""
-    cache = Path(f"/tmp/robust-signatures-{first}-{known}.npz")
+    # Chunks past the known pictures hold scenes only: one cache whatever ``known`` is.
+    tag = str(known) if first < known else "scenes"
+    cache = Path(f"/tmp/robust3-signatures-{first}-{tag}.npz")
     if cache.exists():
         # Each ``saved[name]`` reads the whole array from the file again: read each once
         # (slicing it per signature held one full copy per signature, 24 GB at 10,000).
@@ -118,11 +120,13 @@ def _chunk(first: int, known: int) -> list[RegionSignature]:
     return found
 
 
-def signatures(bank: int, known: int) -> list[RegionSignature]:
-    """The region signatures of the first ``bank`` pictures (made and cached by ``CHUNK``)."""
+def signatures(bank: int, known: int, part: tuple[int, int] = (0, 1)) -> list[RegionSignature]:
+    """The region signatures of the first ``bank`` pictures (made and cached by ``CHUNK``);
+    with ``part`` (k, n) only every n-th chunk from the k-th (to fill the cache in n
+    processes)."""
     found: list[RegionSignature] = []
     start = time.perf_counter()
-    for first in range(0, bank, CHUNK):
+    for first in range(part[0] * CHUNK, bank, part[1] * CHUNK):
         found += _chunk(first, known)
         print(f"{len(found)} pictures, {time.perf_counter() - start:.0f} s", file=sys.stderr)
     return found[:bank]  # a bank smaller than a chunk takes its first pictures only
@@ -216,10 +220,14 @@ def main() -> None:
         help="each picture's signature this many times (a bigger bank for query time)",
     )  # fmt: skip
     parser.add_argument("--signatures-only", action="store_true", help="only fill the cache")
+    parser.add_argument(
+        "--part", default="0/1", help="with --signatures-only: chunks k, k+n, ... (k/n)"
+    )
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()}", file=sys.stderr)
     if args.signatures_only:
-        signatures(args.bank, args.known)
+        k, n = (int(v) for v in args.part.split("/"))
+        signatures(args.bank, args.known, (k, n))
         return
     result = run(args.bank, args.known, args.unbanked, args.fresh, args.repeat)
     result["load_after"] = [round(x, 2) for x in os.getloadavg()]
