@@ -25,7 +25,9 @@ from vigil.matching.region_index import (
     REFERENCE_DESCRIPTORS,
     Layout,
     RegionIndex,
+    _fences,
 )
+from vigil.matching.region_kernel import bucket_spans
 
 corpus, edits = load_benchmark("corpus"), load_benchmark("edits")
 KNOWN = 8
@@ -257,8 +259,8 @@ def test_an_index_saved_before_layouts_still_answers(index, tmp_path):
     for t in range(8):
         np.cumsum(np.bincount(keys[t], minlength=1 << 20), out=offsets[t, 1:])
     np.save(folder / "offsets.npy", offsets)
-    (folder / "keys.npy").unlink()
-    (folder / "layout.json").unlink()
+    for name in ("keys.npy", "fences.npy", "layout.json"):
+        (folder / name).unlink()
     legacy = RegionIndex.load(folder)
     assert legacy.layout == Layout(20, 8)
     assert [legacy.query(q) for q in _queries()] == expected
@@ -310,3 +312,26 @@ def test_a_grade_is_folded_in_as_a_delta_and_a_taken_back_one_is_not_found(tmp_p
     assert RegionMatcher(library, ["lab"]).match_pixels(crop) == []
     library.remove("lab")
     assert sorted((tmp_path / "regions").iterdir()) == []
+
+
+def test_buckets_through_fences_are_the_runs_of_equal_keys():
+    rng = np.random.default_rng(5)
+    descriptors = rng.integers(0, 256, (3000, 32), dtype=np.uint8)
+    descriptors[1000:1400] = descriptors[0]  # one crowded key in every table
+    layout = Layout(20, 3)
+    keys = np.sort(layout.keys(descriptors), axis=1)
+    queries = layout.keys(descriptors[::7])
+    pairs = list(zip(keys, queries, strict=True))
+    expected_starts = np.stack([np.searchsorted(k, q, "left") for k, q in pairs], 1)
+    expected_ends = np.stack([np.searchsorted(k, q, "right") for k, q in pairs], 1)
+    every_key = np.stack([np.searchsorted(k, np.arange((1 << 20) + 1), "left") for k in keys])
+    coarse = _fences(keys, 20)  # 3,000 descriptors: fences of the top 12 bits
+    assert coarse.shape == (3, (1 << 12) + 1)
+    for fences, shift in ((every_key, 0), (coarse, 8)):
+        starts = np.empty(expected_starts.shape, np.int64)
+        counts = np.empty_like(starts)
+        # With a fence per key the sorted keys are not read (the kernel gets none).
+        bucket_spans(keys if shift else np.zeros((1, 1), np.uint32), fences, shift, queries,
+                     starts, counts)  # fmt: skip
+        assert (starts == expected_starts).all() and (counts == expected_ends - starts).all()
+        assert counts.max() >= 401

@@ -86,11 +86,14 @@ MAX_DELTAS = 4
 _ORDER = np.random.default_rng(17).permutation(256)
 
 _ARRAYS = ("ids", "sizes", "centres", "starts", "points", "descriptors", "owners")
-_TABLE_ARRAYS = ("keys", "orders", "fences")
-# Fences index each table's sorted keys by their top bits: at most 2^20 per table (8 MiB),
-# and about one per descriptor in a small segment.
-FENCE_BITS = 20
+_TABLE_ARRAYS = ("orders", "fences")
+# Fences index each table's sorted keys by their top F bits, F about log2 of the
+# segment's descriptors: in a big segment every key has its fence (a bucket is then
+# fences[key] .. fences[key + 1], one read, and the sorted keys are not kept), in a small
+# one (a delta) the few keys between two fences are searched.
+FENCE_BITS = 24
 _LAYOUT = "layout.json"
+_NO_KEYS = np.zeros((1, 1), np.uint32)
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,8 @@ class Layout:
 
 @functools.cache
 def _positions(key_bits: int, tables: int) -> np.ndarray:
+    if key_bits < KEY_BITS or key_bits > 32:
+        raise ValueError(f"keys of {key_bits} bits: {KEY_BITS} to 32 only")
     rows = []
     for t in range(tables):
         if t < TABLES:
@@ -198,14 +203,17 @@ class _Segment:
             order = np.argsort(keys[t], kind="stable")
             orders[t] = order
             keys[t] = keys[t][order]
-        arrays["keys"], arrays["orders"] = keys, orders
+        arrays["orders"] = orders
         arrays["fences"] = _fences(keys, layout.key_bits)
+        if arrays["fences"].shape[1] < (1 << layout.key_bits) + 1:
+            arrays["keys"] = keys
         return cls(arrays)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True)
-        for name in (*_ARRAYS, *_TABLE_ARRAYS):
-            np.save(folder / f"{name}.npy", self.arrays[name])
+        for name in (*_ARRAYS, *_TABLE_ARRAYS, "keys"):
+            if name in self.arrays:
+                np.save(folder / f"{name}.npy", self.arrays[name])
 
     @classmethod
     def load(cls, folder: Path) -> _Segment:
@@ -214,13 +222,12 @@ class _Segment:
             return np.asarray(np.load(folder / f"{name}.npy", mmap_mode="r"))
 
         arrays = {name: mapped(name) for name in _ARRAYS}
-        if (folder / "keys.npy").exists():
+        if (folder / "fences.npy").exists():
             arrays.update({name: mapped(name) for name in _TABLE_ARRAYS})
-        else:  # written before layouts: 20-bit keys, their offsets are the fences
-            offsets = mapped("offsets")
-            runs = np.arange(offsets.shape[1] - 1, dtype=np.uint32)
-            arrays["keys"] = np.stack([np.repeat(runs, np.diff(row)) for row in offsets])
-            arrays["orders"], arrays["fences"] = mapped("orders"), offsets
+            if (folder / "keys.npy").exists():
+                arrays["keys"] = mapped("keys")
+        else:  # written before layouts: one offset per 20-bit key, which are its fences
+            arrays["orders"], arrays["fences"] = mapped("orders"), mapped("offsets")
         return cls(arrays)
 
     def buckets(self, keys: np.ndarray, layout_bits: int) -> tuple[np.ndarray, np.ndarray]:
@@ -229,7 +236,8 @@ class _Segment:
         counts = np.empty_like(starts)
         fences = self.arrays["fences"]
         shift = layout_bits - (fences.shape[1] - 1).bit_length() + 1
-        bucket_spans(self.arrays["keys"], fences, shift, keys, starts, counts)
+        sorted_keys = self.arrays.get("keys", _NO_KEYS)  # not read when shift is 0
+        bucket_spans(sorted_keys, fences, shift, keys, starts, counts)
         return starts, counts
 
 
@@ -238,7 +246,8 @@ def _fences(keys: np.ndarray, key_bits: int) -> np.ndarray:
     F bits begin (F: about log2 N, at most ``FENCE_BITS``), and N at the end."""
     bits = min(key_bits, FENCE_BITS, max(1, keys.shape[1].bit_length()))
     tops = np.arange((1 << bits) + 1, dtype=np.uint64) << np.uint64(key_bits - bits)
-    return np.stack([np.searchsorted(row, tops, "left") for row in keys]).astype(np.int64)
+    kind = np.int32 if keys.shape[1] < 2**31 else np.int64  # half the pages to touch
+    return np.stack([np.searchsorted(row, tops, "left").astype(kind) for row in keys])
 
 
 def _signed_part(signed: list[tuple[int, RegionSignature]]) -> dict[str, np.ndarray]:
@@ -372,6 +381,9 @@ class RegionIndex:
         self._centres = np.concatenate(
             [np.zeros((0, 32), np.uint8), *[a["centres"] for a in arrays]]
         )
+        pictures = np.cumsum([0] + [s.pictures for s in self._segments], dtype=np.int64)
+        rows = np.cumsum([0] + [s.descriptors for s in self._segments], dtype=np.int64)
+        self._first_owners, self._first_rows = pictures[:-1], rows[:-1]
 
     def _settle(self) -> None:
         """Fold the pending signatures and every segment into one segment (a rebuild)."""
@@ -397,7 +409,7 @@ class RegionIndex:
         points, descriptors = keypoints(grey, QUERY_FEATURES)
         if len(descriptors) < MIN_INLIERS:
             return []
-        query_rows, owners, bank_points = self._neighbours(descriptors)
+        query_rows, owners, bank_rows = self._neighbours(descriptors)
         # Votes: query keypoints with a neighbour in the bank picture (one each).
         votes = np.bincount(owners)
         voted = np.flatnonzero(votes >= MIN_VOTES)
@@ -405,23 +417,25 @@ class RegionIndex:
         found = []
         for owner in chosen.tolist():
             mine = owners == owner
-            match = self._verify(owner, grey, points[query_rows[mine]], bank_points[mine])
+            bank_points = self._points(bank_rows[mine])
+            match = self._verify(owner, grey, points[query_rows[mine]], bank_points)
             if match is not None:
                 found.append(match)
         return sorted(found, key=lambda m: (-m.inliers, m.entry_id))
 
     def _neighbours(self, descriptors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(query row, bank picture, bank keypoint position) of every bank descriptor
-        within ``DESCRIPTOR_DISTANCE`` of a query descriptor that shares a table key with
-        it; per (query row, bank picture) only the closest. Bank pictures are counted
-        across the segments in order."""
+        """(query row, bank picture, bank row) of every bank descriptor within
+        ``DESCRIPTOR_DISTANCE`` of a query descriptor that shares a table key with it;
+        per (query row, bank picture) only the closest. Bank pictures and rows are
+        counted across the segments in order."""
         keys = self.layout.keys(descriptors)
         spans = [segment.buckets(keys, self.layout.key_bits) for segment in self._segments]
         crowded = sum(counts for _starts, counts in spans) > MAX_BUCKET
         query_words = np.ascontiguousarray(descriptors).view(np.uint64)
         parts = []
-        first_owner = 0
-        for segment, (starts, counts) in zip(self._segments, spans, strict=True):
+        for segment, (starts, counts), first_owner, first_row in zip(
+            self._segments, spans, self._first_owners, self._first_rows, strict=True
+        ):
             counts[crowded] = 0
             room = int(counts.sum())
             out_query = np.empty(room, np.int64)
@@ -434,18 +448,24 @@ class RegionIndex:
                 out_query, out_bank, out_distance,
             )  # fmt: skip
             rows = out_bank[:found]
-            owners = arrays["owners"][rows].astype(np.int64) + first_owner
-            parts.append((out_query[:found], owners, arrays["points"][rows], out_distance[:found]))
-            first_owner += segment.pictures
+            # The owner from the (small, cached) start of each picture, not a gather
+            # from the per-descriptor owners (a page of a big file per pair).
+            owners = np.searchsorted(arrays["starts"], rows, "right") - 1 + first_owner
+            parts.append((out_query[:found], owners, rows + first_row, out_distance[:found]))
         joined = (np.concatenate(c) for c in zip(*parts, strict=True))
-        query_rows, owners, bank_points, distances = joined
+        query_rows, owners, bank_rows, distances = joined
         # The closest bank keypoint per (query keypoint, bank picture): one correspondence.
         order = np.lexsort((distances, owners, query_rows))
-        query_rows, owners, bank_points = query_rows[order], owners[order], bank_points[order]
+        query_rows, owners, bank_rows = query_rows[order], owners[order], bank_rows[order]
         group = owners * len(descriptors) + query_rows
         first = np.ones(len(group), bool)
         first[1:] = group[1:] != group[:-1]
-        return query_rows[first], owners[first], bank_points[first]
+        return query_rows[first], owners[first], bank_rows[first]
+
+    def _points(self, rows: np.ndarray) -> np.ndarray:
+        """Keypoint positions of bank rows of one picture (so of one segment)."""
+        i = int(np.searchsorted(self._first_rows, rows[0], "right")) - 1
+        return self._segments[i].arrays["points"][rows - self._first_rows[i]]
 
     def _verify(
         self, owner: int, grey: np.ndarray, query_points: np.ndarray, bank_points: np.ndarray

@@ -97,30 +97,35 @@ def bucket_spans(
     """Where each query key's run of equal keys lies in each table.
 
     Args:
-        sorted_keys: T x N uint32, each table's keys in ascending order.
-        fences: T x (2^F + 1) int64: where the keys whose top bits (``key >> shift``)
-            are f begin; the run is searched between fences f and f + 1 only.
+        sorted_keys: T x N uint32, each table's keys in ascending order (not read when
+            ``shift`` is 0).
+        fences: T x (2^F + 1) int32 or int64: where the keys whose top bits
+            (``key >> shift``) are f begin; the run is searched between fences f and
+            f + 1 only.
         shift: how many low bits of a key the fences leave out.
         query_keys: T x Q uint32 query keys.
         starts: Q x T int64, receives the first position of the run.
         counts: Q x T int64, receives its length (0: the key is not in the table).
     """
-    for t in range(sorted_keys.shape[0]):
-        row = sorted_keys[t]
+    for t in range(fences.shape[0]):
         for q in range(query_keys.shape[1]):
             key = query_keys[t, q]
             top = key >> shift
-            lo, hi = fences[t, top], fences[t, top + 1]
+            lo, hi = np.int64(fences[t, top]), np.int64(fences[t, top + 1])
+            if shift == 0:  # one fence per key: the bucket is between them
+                starts[q, t] = lo
+                counts[q, t] = hi - lo
+                continue
             while lo < hi:  # first position whose key is >= key
                 mid = (lo + hi) // 2
-                if row[mid] < key:
+                if sorted_keys[t, mid] < key:
                     lo = mid + 1
                 else:
                     hi = mid
-            end, hi = lo, fences[t, top + 1]
+            end, hi = lo, np.int64(fences[t, top + 1])
             while end < hi:  # first position whose key is > key
                 mid = (end + hi) // 2
-                if row[mid] <= key:
+                if sorted_keys[t, mid] <= key:
                     end = mid + 1
                 else:
                     hi = mid
