@@ -264,7 +264,8 @@ else:
 def fold(bank: int, known: int, repeat: int, pending: int) -> dict[str, object]:
     """Fold ``pending`` review signatures into the cached index, as the scan does
     (``fold_pending``: a delta segment) and as a full rebuild, each in its own process
-    on its own copy (hard links) of the index; wall time and the process's peak RSS."""
+    on its own copy (hard links) of the index; wall time and the process's peak RSS
+    (``/usr/bin/time``)."""
     from vigil.matching.lab_regions import pending_folder, region_folder, write_signature
 
     base = index_folder(bank, known, repeat)
@@ -282,16 +283,20 @@ def fold(bank: int, known: int, repeat: int, pending: int) -> dict[str, object]:
         for number, signature in enumerate(signed):
             write_signature(waiting / f"{first_id + number}.npz", signature)
         t0 = time.perf_counter()
-        child = subprocess.Popen([sys.executable, "-c", _FOLD, str(home), how])
-        _pid, status, usage = os.wait4(child.pid, 0)
+        # GNU time's peak RSS: a child's own rusage would count this process's pages
+        # that it had at fork time.
+        child = subprocess.run(
+            ["/usr/bin/time", "-f", "%M", sys.executable, "-c", _FOLD, str(home), how],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
         seconds = time.perf_counter() - t0
-        assert status == 0, f"{how} failed"
+        peak_kib = int(child.stderr.strip().splitlines()[-1])
         index = RegionIndex.load(region_folder(home, "bank"))
         crop = _decoded(edits.EDITS["crop20"](Image.fromarray(pictures[-1])))
         runs = result.setdefault(how, [])
         runs.append({
             "seconds": round(seconds, 2),
-            "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+            "peak_rss_mib": round(peak_kib / 1024, 1),
             "segments": index.segment_count,
             "pictures": len(index),
             "last_crop_found": [m.entry_id for m in index.query(crop)] == [first_id + pending - 1],
