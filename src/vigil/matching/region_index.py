@@ -66,7 +66,6 @@ from vigil.hashing.regions import (
     reduced_size,
     scaled_grey,
 )
-from vigil.matching.region_kernel import bucket_spans, descriptor_keys, near_descriptors
 
 TABLES = 8
 KEY_BITS = 20
@@ -142,6 +141,7 @@ class Layout:
         """The keys of N descriptors in each table: tables x N uint32."""
         positions = self.positions()
         out = np.empty((self.tables, len(descriptors)), np.uint32)
+        from vigil.matching.region_kernel import descriptor_keys  # numba: only when used
         descriptor_keys(
             np.ascontiguousarray(descriptors, np.uint8), positions // 8, 7 - positions % 8, out
         )
@@ -237,6 +237,7 @@ class _Segment:
         fences = self.arrays["fences"]
         shift = layout_bits - (fences.shape[1] - 1).bit_length() + 1
         sorted_keys = self.arrays.get("keys", _NO_KEYS)  # not read when shift is 0
+        from vigil.matching.region_kernel import bucket_spans  # numba: only when used
         bucket_spans(sorted_keys, fences, shift, keys, starts, counts)
         return starts, counts
 
@@ -432,6 +433,8 @@ class RegionIndex:
         spans = [segment.buckets(keys, self.layout.key_bits) for segment in self._segments]
         crowded = sum(counts for _starts, counts in spans) > MAX_BUCKET
         query_words = np.ascontiguousarray(descriptors).view(np.uint64)
+        from vigil.matching.region_kernel import near_descriptors  # numba: only when used
+
         parts = []
         for segment, (starts, counts), first_owner, first_row in zip(
             self._segments, spans, self._first_owners, self._first_rows, strict=True
