@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 
 import pytest
 from http_client import client, csrf_of, login
@@ -117,3 +118,33 @@ def test_crop_and_turn_are_found_by_region_and_graded(scanned: dict) -> None:
     assert scanned["off_matches"] == 0  # ``--no-lab-regions``
     turned = next(v for p, *_r, v in scanned["stored"] if p == "copies/rotate5.jpg")
     assert float(turned.rsplit(" ", 1)[1]) == pytest.approx(5.0, abs=0.5)
+
+
+def test_a_grade_is_answered_before_its_region_signature_is_computed(tmp_path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    vigil = InProcessVigil(home)
+    folder = write_folder(tmp_path / "delta", {"DCIM/known.jpg": corpus.jpeg_bytes(photo(3), 92)})
+    scan(vigil, folder, "DELTA", "D1")
+    lab_url = default_lab_url(home)
+    lab = open_lab(lab_url)
+    add_user(lab, "alice", "examiner", PASSWORD)
+    assign(lab, "alice", "DELTA", "test")
+    lab.dispose()
+    with sqlite3.connect(home / "cases" / "DELTA.sqlite") as conn:
+        [(content_id,)] = conn.execute("SELECT content_id FROM items").fetchall()
+    app = create_app(AppSettings(home, lab_url))
+    gate = threading.Event()
+    with client(app) as c:
+        app.app.state.bank.signer.submit(gate.wait)  # the background thread is busy
+        assert login(c, "alice", PASSWORD).status_code == 303
+        body = {"content_ids": [content_id], "grade": "A"}
+        answer = c.post("/cases/DELTA/grades", json=body, headers={"x-csrf-token": csrf_of(c)})
+        assert answer.status_code == 200, answer.text
+        # Answered with the bank entry written and the signature still queued.
+        [(entry_id, _set, _pdq, grade)] = list(HashSetLibrary(home).entries_with_pdq(["lab"]))
+        assert grade == "A"
+        assert not pending_folder(home, "lab").exists()
+        gate.set()
+    # Stopping the app waited for the queued signature.
+    assert sorted(p.name for p in pending_folder(home, "lab").iterdir()) == [f"{entry_id}.npz"]

@@ -15,8 +15,13 @@ of it, reported with basis ``lab-review`` and algorithm ``orb-regions``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
+import threading
 from collections.abc import Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -86,6 +91,7 @@ def record_review(
     graded: dict[int, str | None],
     scheme: str,
     reviewer: str,
+    later: Executor | None = None,
 ) -> HashSetInfo:
     """Put review grades given in ``case`` into the lab bank.
 
@@ -97,6 +103,8 @@ def record_review(
         graded: Content id -> the grade now given (None: taken back).
         scheme: The grading scheme.
         reviewer: Who graded.
+        later: Where the graded pictures' region signatures are computed (decode and
+            keypoints, ~50 ms a picture), off the caller's path; None: here and now.
 
     Returns:
         The bank set's record after the change.
@@ -144,8 +152,29 @@ def record_review(
     pictures = [(int(r["case_id"]), int(r["id"]), g.sha256)
                 for r, g in zip(rows, records, strict=True)
                 if g.grade is not None and r["media"] == "image"]  # fmt: skip
-    add_region_signatures(library, info.name, case_reader, pictures)
+    if later is None:
+        add_region_signatures(library, info.name, case_reader, pictures)
+    elif pictures:
+        later.submit(_signed_or_logged, library, info.name, case_reader, pictures)
     return info
+
+
+def _signed_or_logged(
+    library: HashSetLibrary, set_name: str, case_reader: Engine, pictures: list
+) -> None:
+    # In the background: nothing would see an exception, so every failure is logged.
+    try:
+        add_region_signatures(library, set_name, case_reader, pictures)
+    except Exception:
+        log.exception("region signatures of %d graded pictures not kept", len(pictures))
+
+
+def _lower_priority() -> None:
+    # Linux schedules threads as tasks: nice only this thread, so that grading requests
+    # (the person waiting) go first; elsewhere the call would nice the whole process.
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
 def _row(g: BankGrade) -> dict:
@@ -174,13 +203,22 @@ class BankFeeder:
 
     The case store's grade is already committed when this runs; a bank that cannot be
     written is logged (and the grade stays in the case), never turned into a failed
-    request.
+    request. The grade's exact and PDQ entries are written in the request; the graded
+    pictures' region signatures by one background thread at a lower priority (``close``
+    waits for the ones still queued: the app calls it when it stops).
     """
 
     def __init__(self, lab: Engine, home: Path, scheme: str) -> None:
         self.lab = lab
         self.home = home
         self.scheme = scheme
+        self.signer = ThreadPoolExecutor(
+            1, thread_name_prefix="vigil-regions", initializer=_lower_priority
+        )
+
+    def close(self) -> None:
+        """Wait for the queued region signatures, then stop the background thread."""
+        self.signer.shutdown(wait=True)
 
     def feed(
         self, case_reader: Engine, case: str, graded: dict[int, str | None], reviewer: str
@@ -188,6 +226,7 @@ class BankFeeder:
         """Record ``graded`` (content id -> grade, None = taken back) in the bank."""
         try:
             library = HashSetLibrary(self.home)
-            record_review(self.lab, library, case_reader, case, graded, self.scheme, reviewer)
+            record_review(self.lab, library, case_reader, case, graded, self.scheme, reviewer,
+                          self.signer)  # fmt: skip
         except (VigilError, SQLAlchemyError, OSError) as exc:
             log.error("review grades of %s not put in the lab bank: %s", case, exc)

@@ -14,7 +14,8 @@ PDQ distance, ``variant`` the agreeing keypoints, scale and turn).
 A review grade adds one picture at a time: rebuilding the index for each would rewrite
 it whole, so ``LabRegions.add_pending`` writes the signature beside it
 (``<set name>.pending/<entry id>.npz``) and the next ``RegionMatcher`` (the next scan)
-folds the pending signatures in, once, under a lock.
+folds the pending signatures in, once, under a lock, as a delta segment of the index
+(``RegionIndex.append``: the main segment is not rewritten).
 
 The connection for the code that fills a lab set (review grades, graded imports)::
 
@@ -105,7 +106,7 @@ def fold_pending(home: Path, set_name: str) -> None:
         index = RegionIndex.load(folder) if folder.exists() else RegionIndex()
         for path in files:
             index.add(int(path.stem), read_signature(path))
-        index.save(folder)
+        index.append(folder)  # a delta segment beside the index, not a rebuild
         for path in files:
             path.unlink()
         # Gone, so that later scans need not take the lock (unless a grade given

@@ -61,3 +61,73 @@ def near_descriptors(
                     out_distance[found] = distance
                     found += 1
     return found
+
+
+@njit(cache=True, nogil=True)
+def descriptor_keys(
+    descriptors: np.ndarray, byte_of: np.ndarray, shift_of: np.ndarray, out: np.ndarray
+) -> None:
+    """The table keys of each descriptor: key ``t`` gathers, as its bit ``b``, the
+    descriptor's bit ``shift_of[t, b]`` (0 the lowest) of byte ``byte_of[t, b]``.
+
+    Args:
+        descriptors: N x 32 uint8 descriptors.
+        byte_of: T x B int64 byte of each key bit.
+        shift_of: T x B int64 bit within that byte.
+        out: T x N uint32, receives the keys (table by table: each is sorted on its own).
+    """
+    for n in range(descriptors.shape[0]):
+        for t in range(byte_of.shape[0]):
+            key = np.uint32(0)
+            for b in range(byte_of.shape[1]):
+                bit = (np.uint32(descriptors[n, byte_of[t, b]]) >> np.uint32(shift_of[t, b])) & 1
+                key |= bit << np.uint32(b)
+            out[t, n] = key
+
+
+@njit(cache=True, nogil=True)
+def bucket_spans(
+    sorted_keys: np.ndarray,
+    fences: np.ndarray,
+    shift: int,
+    query_keys: np.ndarray,
+    starts: np.ndarray,
+    counts: np.ndarray,
+) -> None:
+    """Where each query key's run of equal keys lies in each table.
+
+    Args:
+        sorted_keys: T x N uint32, each table's keys in ascending order (not read when
+            ``shift`` is 0).
+        fences: T x (2^F + 1) int32 or int64: where the keys whose top bits
+            (``key >> shift``) are f begin; the run is searched between fences f and
+            f + 1 only.
+        shift: how many low bits of a key the fences leave out.
+        query_keys: T x Q uint32 query keys.
+        starts: Q x T int64, receives the first position of the run.
+        counts: Q x T int64, receives its length (0: the key is not in the table).
+    """
+    for t in range(fences.shape[0]):
+        for q in range(query_keys.shape[1]):
+            key = query_keys[t, q]
+            top = key >> shift
+            lo, hi = np.int64(fences[t, top]), np.int64(fences[t, top + 1])
+            if shift == 0:  # one fence per key: the bucket is between them
+                starts[q, t] = lo
+                counts[q, t] = hi - lo
+                continue
+            while lo < hi:  # first position whose key is >= key
+                mid = (lo + hi) // 2
+                if sorted_keys[t, mid] < key:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            end, hi = lo, np.int64(fences[t, top + 1])
+            while end < hi:  # first position whose key is > key
+                mid = (end + hi) // 2
+                if sorted_keys[t, mid] <= key:
+                    end = mid + 1
+                else:
+                    hi = mid
+            starts[q, t] = lo
+            counts[q, t] = end - lo

@@ -9,8 +9,10 @@ the case's audit chain. ``create_app`` returns the app inside ``security.Guard``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path as FilePath
 from typing import Annotated, Any
@@ -115,11 +117,20 @@ def create_app(settings: AppSettings) -> Guard:
     bank = BankFeeder(lab, settings.home, scheme.name)
     login_tokens = LoginTokens()
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    app = FastAPI(title="vigil review", docs_url=None, redoc_url=None, openapi_url=None)
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # Region signatures of the last grades still queued: kept before the app stops.
+        await run_in_threadpool(bank.close)
+
+    app = FastAPI(
+        title="vigil review", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.state.lab = lab
     app.state.registry = registry
     app.state.series_cache = series_cache
+    app.state.bank = bank
 
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, _exc: LoginRequired) -> Response:
