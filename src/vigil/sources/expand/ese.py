@@ -25,8 +25,9 @@ they lie.
 
 from __future__ import annotations
 
+import functools
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from vigil.model import Item, ScanError
@@ -70,12 +71,13 @@ def _table_values(item: Item, table: Any, fallback: _Fallback
     import pyesedb
 
     binary = (pyesedb.column_types.BINARY_DATA, pyesedb.column_types.LARGE_BINARY_DATA)
+    where = f"{item.path}!{table.name}"
     try:
-        columns = [(c, table.get_column(c).name) for c in range(table.number_of_columns)
-                   if table.get_column(c).type in binary]
+        every = [table.get_column(c) for c in range(table.number_of_columns)]
+        columns = [(c, column.name) for c, column in enumerate(every) if column.type in binary]
         count = table.number_of_records if columns else 0
     except OSError as exc:
-        yield ScanError(f"{item.path}!{table.name}", STAGE, f"table not read: {_reason(exc)}")
+        yield ScanError(where, STAGE, f"table not read: {_reason(exc)}")
         return
     unread: list[int] = []
     for index in range(count):
@@ -84,16 +86,24 @@ def _table_values(item: Item, table: Any, fallback: _Fallback
         except OSError:
             unread.append(index)
             continue
-        for column, name in columns:
-            try:
-                values = _values(record, column)
-            except Exception as exc:  # a damaged value: the other columns still count
-                yield ScanError(f"{item.path}!{table.name}(record={index + 1})", STAGE,
-                                f"column {name} not read: {_reason(exc)}")
-                continue
-            yield from _members(table.name, name, index + 1, values)
+        yield from _record_members(where, table.name, index + 1, columns,
+                                   functools.partial(_values, record))
     if unread:
         yield from fallback.records(item, table.name, [name for _c, name in columns], unread)
+
+
+def _record_members(where: str, table: str, number: int, columns: list[tuple[Any, str]],
+                    read: Callable[[Any], Any]) -> Iterator[Member | ScanError]:
+    """The members in record ``number``'s binary ``columns`` (key for ``read``, name);
+    a column ``read`` fails on is a record, and the other columns still count."""
+    for key, name in columns:
+        try:
+            value = read(key)
+        except Exception as exc:  # the libraries raise many kinds on a damaged value
+            yield ScanError(f"{where}(record={number})", STAGE,
+                            f"column {name} not read: {_reason(exc)}")
+            continue
+        yield from _members(table, name, number, value)
 
 
 def _values(record: Any, column: int) -> list[bytes] | bytes | None:
@@ -145,14 +155,8 @@ class _Fallback:
                 if index not in wanted:
                     continue
                 wanted.discard(index)
-                for column in columns:
-                    try:
-                        value = record.get(column)
-                    except Exception as exc:  # the library raises many kinds on damage
-                        yield ScanError(f"{where}(record={index + 1})", STAGE,
-                                        f"column {column} not read: {_reason(exc)}")
-                        continue
-                    yield from _members(table, column, index + 1, value)
+                yield from _record_members(where, table, index + 1,
+                                           [(name, name) for name in columns], record.get)
         except Exception as exc:
             first = min(wanted) + 1 if wanted else 0
             yield ScanError(where, STAGE, f"{len(wanted)} records from record {first} "
