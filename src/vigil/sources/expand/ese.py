@@ -32,7 +32,7 @@ from typing import Any, BinaryIO
 
 from vigil.model import Item, ScanError
 from vigil.sources.expand import Budget, Member, register
-from vigil.sources.expand.unlisted import Listed, carve_unlisted
+from vigil.sources.expand.unlisted import Listed, carve_unlisted, carved_after
 from vigil.sources.sniff import HEAD_SIZE, OTHER, sniff
 
 STAGE = "expand.ese"
@@ -54,16 +54,17 @@ def expand_ese(item: Item, stream: BinaryIO, budget: Budget) -> Iterator[Member 
         yield ScanError(item.path, STAGE, f"not a readable ESE database: {_reason(exc)}")
         yield from carve_unlisted(stream, Listed())
         return
-    listed = Listed()
     fallback = _Fallback(stream)
-    try:
-        for table in tables:
-            if table.name.startswith("MSys"):
-                continue
-            yield from listed.passing(_table_values(item, table, fallback))
-    finally:
-        database.close()
-    yield from carve_unlisted(stream, listed)
+
+    def values() -> Iterator[Member | ScanError]:
+        try:
+            for table in tables:
+                if not table.name.startswith("MSys"):
+                    yield from _table_values(item, table, fallback)
+        finally:
+            database.close()
+
+    yield from carved_after(values(), stream)
 
 
 def _table_values(item: Item, table: Any, fallback: _Fallback

@@ -23,9 +23,8 @@ from collections.abc import Iterator
 
 from vigil.model import Item, ScanError
 from vigil.sources.expand import Member, register
-from vigil.sources.expand.unlisted import Listed, carve_unlisted
+from vigil.sources.expand.unlisted import carved_after
 from vigil.sources.expand.whole import in_memory
-from vigil.sources.sniff import sniff
 
 STAGE = "expand.metafile"
 EMF = "image/emf"
@@ -135,12 +134,16 @@ def _wmf_bitmaps(item: Item, data: bytes) -> Iterator[Member | ScanError]:
 
 
 @in_memory(STAGE)
-def expand_metafile(item: Item, data: bytes) -> Iterator[Member | ScanError]:
-    """Yield the bitmaps an EMF or WMF draws, then the picture files carved from it."""
-    walk = _emf_bitmaps if sniff(data[:64]).mime == EMF else _wmf_bitmaps
-    listed = Listed()
-    yield from listed.passing(walk(item, data))
-    yield from carve_unlisted(io.BytesIO(data), listed)
+def expand_emf(item: Item, data: bytes) -> Iterator[Member | ScanError]:
+    """Yield the bitmaps an EMF draws, then the picture files carved from it."""
+    yield from carved_after(_emf_bitmaps(item, data), io.BytesIO(data))
 
 
-register((EMF, WMF), expand_metafile)
+@in_memory(STAGE)
+def expand_wmf(item: Item, data: bytes) -> Iterator[Member | ScanError]:
+    """Yield the bitmaps a WMF draws, then the picture files carved from it."""
+    yield from carved_after(_wmf_bitmaps(item, data), io.BytesIO(data))
+
+
+register((EMF,), expand_emf)
+register((WMF,), expand_wmf)

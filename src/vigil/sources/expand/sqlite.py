@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from vigil.model import Item, ScanError
 from vigil.sources.expand import Member, register
-from vigil.sources.expand.unlisted import Listed, carve_unlisted
+from vigil.sources.expand.unlisted import carved_after
 from vigil.sources.expand.whole import in_memory
 from vigil.sources.sniff import HEAD_SIZE, OTHER, sniff
 
@@ -41,13 +41,15 @@ def expand_sqlite(item: Item, data: bytes) -> Iterator[Member | ScanError]:
     except sqlite3.Error as exc:
         yield ScanError(item.path, STAGE, f"not a readable SQLite database: {exc}")
         return
-    listed = Listed()
-    try:
-        for table in tables:
-            yield from listed.passing(_table_blobs(item, conn, table))
-    finally:
-        conn.close()
-    yield from carve_unlisted(io.BytesIO(data), listed)
+
+    def blobs() -> Iterator[Member | ScanError]:
+        try:
+            for table in tables:
+                yield from _table_blobs(item, conn, table)
+        finally:
+            conn.close()
+
+    yield from carved_after(blobs(), io.BytesIO(data))
 
 
 def _table_blobs(item: Item, conn: sqlite3.Connection, table: str) -> Iterator[Member | ScanError]:

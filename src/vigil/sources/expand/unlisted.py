@@ -53,3 +53,12 @@ def carve_unlisted(stream: BinaryIO, listed: Listed) -> Iterator[Member]:
         stream.seek(at)
         if piece not in listed:
             yield embedded(piece, offset)
+
+
+def carved_after(found: Iterator[Member | ScanError], stream: BinaryIO
+                 ) -> Iterator[Member | ScanError]:
+    """``found`` (a database's live values), then the pictures carved from ``stream`` that
+    none of them holds."""
+    listed = Listed()
+    yield from listed.passing(found)
+    yield from carve_unlisted(stream, listed)
