@@ -25,12 +25,12 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import func, select
@@ -39,6 +39,9 @@ from sqlalchemy.engine import Connection, Engine
 from vigil.hashing.pdq import MIN_QUALITY
 from vigil.matching.pdq_index import PdqIndex
 from vigil.web.labschema import intel_contents
+
+if TYPE_CHECKING:  # links imports this module
+    from vigil.intel.links import Pending
 
 MAX_SEGMENTS = 8
 _READ = 200_000  # lab-store rows read per batch when catching up
@@ -168,7 +171,7 @@ class PdqFiles:
             if segment[1] > 2 * sum(c for _n, c in taken):
                 break
             taken.append(segment)
-        indexes = [PdqIndex.load(self.folder / name) for name, _c in taken]
+        indexes = self._loaded(taken)
         ids = np.concatenate([np.asarray(ix.ids, dtype=np.int64) for ix in indexes])
         codes = np.concatenate([np.asarray(ix.codes) for ix in indexes])
         del indexes
@@ -186,7 +189,7 @@ class PdqFiles:
         with self.locked() as manifest:
             return self.catch_up_locked(lab, manifest)[0]
 
-    def catch_up_locked(self, lab: Engine, manifest: Manifest) -> tuple[Manifest, Any]:
+    def catch_up_locked(self, lab: Engine, manifest: Manifest) -> tuple[Manifest, Pending]:
         """``catch_up`` for a caller already holding ``locked`` (``manifest`` read under it);
         returns the manifest now saved and the search's ``links.Pending``.
 
@@ -203,7 +206,7 @@ class PdqFiles:
                 ).scalar_one()
             if count != manifest.rows:
                 manifest = self._emptied(manifest)
-        indexes = [PdqIndex.load(self.folder / name) for name, _count in manifest.segments]
+        indexes = self._loaded(manifest.segments)
         pending = link_pending(lab, indexes, manifest.covered)
         del indexes
         if pending.top <= manifest.covered:
@@ -220,7 +223,10 @@ class PdqFiles:
     def open(self) -> list[PdqIndex]:
         """Map every live segment (under the lock, so no merge removes one meanwhile)."""
         with self.locked() as manifest:
-            return [PdqIndex.load(self.folder / name) for name, _count in manifest.segments]
+            return self._loaded(manifest.segments)
+
+    def _loaded(self, segments: Iterable[tuple[str, int]]) -> list[PdqIndex]:
+        return [PdqIndex.load(self.folder / name) for name, _count in segments]
 
 
 def usable_rows(
