@@ -1,9 +1,12 @@
 """A scan against a national-size PDQ bank vs the same scan with no bank (2 workers).
 
     nice -n 10 python benchmarks/bank_scan.py [--bank 10000000] [--pictures 2100]
+        [--corpus small|phone]
 
 Inputs are generated once and cached under /tmp/bank-*: a corpus of benign generated
-photos (``corpus.photo``; 1080p and smaller JPEGs) and a PDQ list of ``--bank`` random
+photos (``corpus.photo``; ``small``: 1080p and smaller JPEGs, 0.37 GB for 2,100;
+``phone``: a quarter of them 12 MP camera-sized, 1.2 GB for 2,100, about the size of
+issue 13's own corpus of 2,100 photos, 1.3 GB) and a PDQ list of ``--bank`` random
 hashes plus near-duplicates (4..24 bits away) of ``--planted`` corpus pictures. The
 list is imported by a real ``vigil hashset import`` process (time and peak RSS), then
 the corpus is scanned by real ``vigil scan --workers 2`` processes: with the bank (the
@@ -43,7 +46,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import jpeg_bytes, photo  # noqa: E402
 from vigil.hashing.pdq import pdq_for_file  # noqa: E402
 
-_SIZES = [(1920, 1080), (1280, 960), (1024, 768), (640, 480)]
+# The corpora, by picture size: "small" (1080p and smaller: 0.37 GB for 2,100 pictures)
+# and "phone" (a quarter of them 12 MP camera photos, the rest 1080p and smaller: 1.3 GB
+# for 2,100, the size of issue 13's own corpus of 2,100 photos).
+_SIZES = {
+    "small": [(1920, 1080), (1280, 960), (1024, 768), (640, 480)],
+    "phone": [(4000, 3000), (1920, 1080), (1024, 768), (640, 480)],
+}
+_FOLDERS = {"small": Path("/tmp/bank-corpus"), "phone": Path("/tmp/bank-corpus-phone")}
 _HEX = np.array([f"{i:02x}".encode() for i in range(256)]).view(np.uint16)
 
 
@@ -58,10 +68,11 @@ class Peak:
     tree: int = 0
 
 
-def make_corpus(folder: Path, pictures: int) -> Path:
-    """Generate (once) ``pictures`` benign photos in ``folder`` (only the missing ones)."""
+def make_corpus(folder: Path, pictures: int, sizes: list[tuple[int, int]]) -> Path:
+    """Generate (once) ``pictures`` benign photos in ``folder`` (only the missing ones),
+    their sizes taken in turn from ``sizes``."""
     for i in range(pictures):
-        w, h = _SIZES[i % len(_SIZES)]
+        w, h = sizes[i % len(sizes)]
         path = folder / f"d{i % 40:02d}" / f"IMG_{i:05d}.jpg"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -187,9 +198,13 @@ def main() -> None:
         "--reuse-home", type=Path, help="a VIGIL_HOME where this bank list is already imported"
     )
     parser.add_argument("--keep-home", type=Path, help="keep the imported home here")
+    parser.add_argument(
+        "--corpus", choices=sorted(_SIZES), default="small", help="picture sizes (see _SIZES)"
+    )
     args = parser.parse_args()
-    corpus = make_corpus(Path("/tmp/bank-corpus"), args.pictures)
-    bank_file = Path(f"/tmp/bank-list-{args.bank}-{args.pictures}.pdq")
+    corpus = make_corpus(_FOLDERS[args.corpus], args.pictures, _SIZES[args.corpus])
+    kind = "" if args.corpus == "small" else f"-{args.corpus}"
+    bank_file = Path(f"/tmp/bank-list-{args.bank}-{args.pictures}{kind}.pdq")
     planted = make_bank(bank_file, args.bank, corpus, args.planted)
     size = sum(p.stat().st_size for p in corpus.rglob("*.jpg"))
     for path in corpus.rglob("*.jpg"):  # warm the page cache: no run pays for cold reads

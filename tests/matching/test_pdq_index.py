@@ -179,6 +179,9 @@ def test_layout_of_a_national_bank():
         "<u4",
     )
     assert layout.lengths.tolist() == [24, 24, 24] + [23] * 8
+    # Bucket starts need 24 bits; the 8 above hold which rests (3 of their 3-4 bits) occur.
+    assert layout.presence_log == 3
+    assert Layout.plan(100_000).presence_log == 0  # 10-11 bits after the prefix: no room
     assert layout.starts.tolist()[:4] == [0, 24, 48, 72]
     assert Layout.plan(100_000_000).table_dtype == "<u4"
     assert Layout.plan(3_000_000_000).table_dtype == "<u8"
@@ -241,7 +244,8 @@ def test_compiled_search_rejects_arrays_that_do_not_fit_the_layout(bank):
     def search_with(tables, offsets, masks, ends):
         return _pdq_search.search(
             index._words, tables, wide[0], offsets, wide[1], index._starts, index._lengths,
-            layout.prefix_bits, layout.pos_bits, radii, masks, ends, queries, 31, 16,
+            layout.prefix_bits, layout.pos_bits, layout.presence_log, radii, masks, ends,
+            queries, 31, 16,
         )  # fmt: skip
 
     assert search_with(index._tables, index._offsets, masks, ends) == search(queries, 31, 1)
@@ -342,3 +346,73 @@ def test_chunks_without_remaining_bits_agree_with_oracle(chunks):
     for radius in (0, 7, 31, 40):
         found = index.query_codes(queries, radius)
         assert found == [brute_force(codes, ids, bytes(q).hex(), radius) for q in queries]
+
+
+@pytest.mark.parametrize(
+    ("chunks", "count", "presence_log", "rest_bits"),
+    [(16, 65_536, 3, 3), (16, 20_000, 4, 5), (12, 600_000, 3, 6)],
+)
+def test_presence_bits_agree_with_oracle(chunks, count, presence_log, rest_bits):
+    # Banks whose chunks keep few bits after the prefix (10M at 11 chunks, made small
+    # here by more chunks): each bucket start carries the set of rests its rows have,
+    # exactly (3 rest bits, 8 presence bits) or by their top bits; probes whose rests
+    # are all absent are dropped unread. Near-copies of a few pictures fill some buckets.
+    rng = np.random.default_rng(count)
+    centres = rng.integers(0, 256, (5, 32), dtype=np.uint8)
+    copies = flip_bits(np.repeat(centres, 300, axis=0), rng.integers(0, 41, 1_500), rng)
+    noise = rng.integers(0, 256, (count - len(copies), 32), dtype=np.uint8)
+    codes = np.concatenate([copies, noise])
+    ids = rng.permutation(len(codes)) + 100
+    index = PdqIndex.from_arrays(ids, codes, chunks=chunks)
+    layout = index.layout
+    assert layout.presence_log == presence_log
+    assert int(layout.lengths.max()) - layout.prefix_bits == rest_bits
+    assert int(index._offsets.max()) >= len(codes)  # presence bits above the starts
+    sources = rng.integers(0, len(codes), 30)
+    queries = np.concatenate([
+        flip_bits(codes[sources], rng.integers(0, 60, 30), rng),
+        flip_bits(np.repeat(centres[:1], 3, axis=0), np.array([0, 9, 20]), rng),
+    ])  # fmt: skip
+    distances = np.bitwise_count(
+        codes.view(np.uint64)[None, :, :] ^ queries.view(np.uint64)[:, None, :]
+    ).sum(axis=2)
+    found = 0
+    for radius in (0, 1, 2, 3, 5, 8, 13, 20, 26, 31, 32, 40, 48, 64):
+        results = index.query_codes(queries, radius)
+        for number, hits in enumerate(results):
+            within = np.flatnonzero(distances[number] <= radius)
+            order = np.lexsort((ids[within], distances[number][within]))
+            oracle = [(int(ids[within[i]]), int(distances[number][within[i]])) for i in order]
+            assert hits == oracle
+            found += len(hits)
+    assert found > 2_000  # the centres' copies make long lists
+
+
+def test_index_files_of_the_previous_version_are_still_searched(tmp_path, monkeypatch):
+    # Libraries imported by vigil 0.1's index format (no presence bits) keep working
+    # until their next import rewrites the file.
+    from vigil.matching import pdq_index
+
+    rng = np.random.default_rng(21)
+    codes = rng.integers(0, 256, (65_536, 32), dtype=np.uint8)
+    ids = np.arange(len(codes)) + 1
+    plan = Layout.plan
+
+    def without_presence(count, chunks=pdq_index.CHUNKS):
+        layout = plan(count, chunks)
+        return Layout(**{**layout.__dict__, "presence_log": 0})
+
+    monkeypatch.setattr(pdq_index.Layout, "plan", staticmethod(without_presence))
+    monkeypatch.setattr(pdq_index, "_MAGIC", b"VIGILPDQIDX2\n")
+    PdqIndex.write(tmp_path / "old.idx", ids, codes, chunks=16)
+    monkeypatch.undo()
+    assert (tmp_path / "old.idx").read_bytes().startswith(b"VIGILPDQIDX2\n")
+    old = PdqIndex.load(tmp_path / "old.idx")
+    assert old.layout.presence_log == 0
+    PdqIndex.write(tmp_path / "new.idx", ids, codes, chunks=16)
+    new = PdqIndex.load(tmp_path / "new.idx")
+    assert new.layout.presence_log == 3
+    queries = flip_bits(codes[:40], np.arange(40) % 36, rng)
+    expected = [brute_force(codes, ids, bytes(q).hex()) for q in queries]
+    assert old.query_codes(queries) == new.query_codes(queries) == expected
+    assert [hits[:1] for hits in expected[:32]] == [[(i + 1, i)] for i in range(32)]

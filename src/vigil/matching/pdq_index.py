@@ -18,7 +18,13 @@ Layout (flat arrays, one file, memory-mapped by a scan; see ``save``/``load``):
 - ``tables``: (k - 1) x N entries ``row | rest << pos_bits`` for chunks 1..k-1, grouped
   by the chunk's first ``prefix_bits`` bits; ``rest`` (the chunk's other 2-4 bits) is
   checked before the candidate's hash is read, which skips most of those reads.
-- ``offsets``: k x (2 ** prefix_bits + 1) bucket starts, direct-addressed.
+- ``offsets``: k x (2 ** prefix_bits + 1) bucket starts, direct-addressed. When the
+  starts leave room in their 32 bits (banks of under 2 ** 30 entries whose chunks keep
+  at most 6 bits beyond the prefix, e.g. 10M), the bits above each start are the
+  bucket's *presence* set: bit ``c`` is on when some row of the bucket has a rest whose
+  top ``presence_log`` bits are ``c``. Most probes of a bucket accept only one or a few
+  rests, so the search drops those whose rests are all absent before reading the
+  bucket's rows: a quarter fewer table reads at 10M.
 
 For 10M hashes: 320 MB codes, 400 MB tables, 40 MB ids, 46 MB offsets.
 """
@@ -50,7 +56,9 @@ except ImportError as error:  # a source tree whose C search was never compiled
     ) from error
 
 CHUNKS = 11
-_MAGIC = b"VIGILPDQIDX2\n"
+_MAGIC = b"VIGILPDQIDX3\n"
+# Version 2 files (no presence bits) are still read: their layout has presence_log 0.
+_READABLE = (_MAGIC, b"VIGILPDQIDX2\n")
 _ALIGN = 64
 # Rows written per block while saving: bounds the temporaries of a 10M-entry build.
 _WRITE_BLOCK = 1 << 20
@@ -109,18 +117,23 @@ class Layout:
     prefix_bits: int
     pos_bits: int
     table_dtype: str
+    # log2 of the presence bits kept above each bucket start (0: none; module docstring).
+    presence_log: int = 0
 
     @classmethod
     def plan(cls, count: int, chunks: int = CHUNKS) -> Layout:
-        """The layout for ``count`` hashes: about 4-8 rows per direct-addressed bucket."""
+        """The layout for ``count`` hashes: about 8-16 rows per direct-addressed bucket."""
         if not 2 <= chunks <= 32:
             raise ValueError(f"chunks must be 2..32, not {chunks}")
         # About 8-16 rows per bucket; a chunk's bits beyond the prefix are checked per row.
         prefix = min(256 // chunks, max(1, count.bit_length() - 4))
         rest = -(-256 // chunks) - prefix
+        free = 32 - count.bit_length()
+        presence = min(free.bit_length() - 1, rest) if count < 2**32 and rest <= 6 else 0
+        presence = presence if presence >= 1 else 0
         if count <= 1 << (32 - rest):
-            return cls(count, chunks, prefix, 32 - rest, "<u4")
-        return cls(count, chunks, prefix, 64 - rest, "<u8")
+            return cls(count, chunks, prefix, 32 - rest, "<u4", presence)
+        return cls(count, chunks, prefix, 64 - rest, "<u8", presence)
 
     @property
     def lengths(self) -> np.ndarray:
@@ -195,26 +208,42 @@ def _index_pieces(
     buckets = 1 << layout.prefix_bits
     lengths, starts = layout.lengths, layout.starts
     rest0 = int(lengths[0]) - layout.prefix_bits
-    prefix0 = pdq_kernel.chunk_values(words, 0, int(lengths[0])) >> rest0
-    order, first = pdq_kernel.counting_order(prefix0, buckets)
-    del prefix0
+    values0 = pdq_kernel.chunk_values(words, 0, int(lengths[0]))
+    order, first = pdq_kernel.counting_order(values0 >> np.uint32(rest0), buckets)
+    present0 = _presence(layout, pdq_kernel, values0, rest0)
+    del values0
     for start in range(0, max(1, len(codes)), _WRITE_BLOCK):
         yield "codes", codes[order[start : start + _WRITE_BLOCK]]
     yield "ids", ids[order]
     for name, values in extras.items():
         yield name, np.asarray(values)[order]
+    # Each input hash's row in the bank's order: the tables are then built reading the
+    # input in order (a gather through ``order`` per chunk cost half the import).
+    rows = np.empty(len(order), dtype=order.dtype)
+    rows[order] = np.arange(len(order), dtype=order.dtype)
+    del order
     offset_dtype = np.uint32 if layout.count < 2**32 else np.int64
     offsets = np.empty((layout.chunks, buckets + 1), dtype=offset_dtype)
-    offsets[0] = first
+    offsets[0] = first | present0
     for chunk in range(1, layout.chunks):
         entries = np.empty(len(codes), dtype=layout.table_dtype)
         keys = pdq_kernel.chunk_values(words, int(starts[chunk]), int(lengths[chunk]))
         rest = int(lengths[chunk]) - layout.prefix_bits
         offsets[chunk] = pdq_kernel.table_entries(
-            keys, order, layout.prefix_bits, rest, layout.pos_bits, entries
-        )
+            keys, rows, layout.prefix_bits, rest, layout.pos_bits, entries
+        ) | _presence(layout, pdq_kernel, keys, rest)
         yield "tables", entries
     yield "offsets", offsets
+
+
+def _presence(layout: Layout, kernel: Any, keys: np.ndarray, rest_bits: int) -> np.ndarray:
+    """Each bucket's presence set of one chunk (``keys``: its values), placed above the
+    bucket starts (which take ``count.bit_length()`` bits); zeros without presence."""
+    if not layout.presence_log:
+        return np.zeros(1, dtype=np.int64)
+    shift = max(0, rest_bits - layout.presence_log)
+    present = kernel.presence_of_keys(keys, rest_bits, shift, 1 << layout.prefix_bits)
+    return present.astype(np.int64) << layout.count.bit_length()
 
 
 class PdqIndex:
@@ -240,6 +269,7 @@ class PdqIndex:
         self._starts = layout.starts
         # The file the arrays are mapped from (``load``), or None for an index in memory.
         self.path: Path | None = None
+        self._plans: dict[tuple[int, str], Any] = {}
 
     def __len__(self) -> int:
         return len(self._codes)
@@ -353,7 +383,10 @@ class PdqIndex:
         empty = np.empty(0, dtype=np.int64)
         if not len(self) or not len(queries) or max_distance < 0:
             return empty, empty, empty
-        search = self._planned(max_distance, method)
+        plan = (max_distance, method)
+        search = self._plans.get(plan)
+        if search is None:  # one plan per distance and method: a scan asks thousands of times
+            search = self._plans[plan] = self._planned(max_distance, method)
         room = max(1024, 16 * len(queries))
         found = search(query_words, min(max_distance, 256), room)
         query_at, rows, distances = (np.frombuffer(part, dtype=np.int64) for part in found)
@@ -396,6 +429,7 @@ class PdqIndex:
             self._lengths,
             layout.prefix_bits,
             layout.pos_bits,
+            layout.presence_log,
             radii,
             masks,
             ends,
@@ -486,7 +520,7 @@ def read_header(path: str | os.PathLike[str]) -> tuple[dict[str, Any], int]:
         ValueError: the file is not a vigil PDQ index (of this version).
     """
     with open(path, "rb") as handle:
-        if handle.read(len(_MAGIC)) != _MAGIC:
+        if handle.read(len(_MAGIC)) not in _READABLE:
             raise ValueError(f"{os.fspath(path)!r} is not a vigil PDQ index")
         length = int.from_bytes(handle.read(8), "little")
         header = json.loads(handle.read(length))

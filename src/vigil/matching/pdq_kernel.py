@@ -83,26 +83,44 @@ def counting_order(keys, buckets):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
-def table_entries(keys, order, prefix_bits, rest_bits, pos_bits, entries):  # type: ignore[no-untyped-def]
+def table_entries(keys, rows, prefix_bits, rest_bits, pos_bits, entries):  # type: ignore[no-untyped-def]
     """Fill ``entries`` with the table of one chunk; return its bucket offsets.
 
-    ``keys[order[row]]`` is the chunk value of bank row ``row`` (``keys`` in input
-    order, ``order`` the bank's row order). Entries are grouped by the key's first
-    ``prefix_bits`` bits (a stable counting sort) and hold ``row | rest << pos_bits``,
-    ``rest`` being the key's other ``rest_bits`` bits.
+    ``keys[i]`` is the chunk value of input hash ``i`` and ``rows[i]`` its row in the
+    bank's order. Entries are grouped by the key's first ``prefix_bits`` bits (a
+    counting sort; within a bucket, in input order) and hold ``row | rest << pos_bits``,
+    ``rest`` being the key's other ``rest_bits`` bits. Both loops read ``keys`` and
+    ``rows`` in order: only the bucket counters and the entries are written at random.
     """
-    count = order.shape[0]
+    count = keys.shape[0]
     shift = np.uint64(rest_bits)
     rest_mask = (_ONE << shift) - _ONE
     offsets = np.zeros((1 << prefix_bits) + 1, dtype=np.int64)
-    for row in range(count):
-        offsets[(np.uint64(keys[order[row]]) >> shift) + _ONE] += 1
+    for i in range(count):
+        offsets[(np.uint64(keys[i]) >> shift) + _ONE] += 1
     for bucket in range(1 << prefix_bits):
         offsets[bucket + 1] += offsets[bucket]
     fill = offsets[:-1].copy()
-    for row in range(count):
-        key = np.uint64(keys[order[row]])
+    for i in range(count):
+        key = np.uint64(keys[i])
         bucket = key >> shift
-        entries[fill[bucket]] = np.uint64(row) | ((key & rest_mask) << np.uint64(pos_bits))
+        entries[fill[bucket]] = np.uint64(rows[i]) | ((key & rest_mask) << np.uint64(pos_bits))
         fill[bucket] += 1
     return offsets
+
+
+@njit(nogil=True, cache=True)
+def presence_of_keys(keys, rest_bits, shift, buckets):  # type: ignore[no-untyped-def]
+    """Presence set of every bucket of one chunk: bit ``rest >> shift`` is on when some
+    key of the bucket (its first bits) has that rest (its last ``rest_bits`` bits).
+
+    Any order of ``keys`` gives the same sets, so the input order is read as it is.
+    """
+    rest = np.uint64(rest_bits)
+    mask = (_ONE << rest) - _ONE
+    # At most 16 presence bits: 2 bytes a bucket keep the array in cache.
+    out = np.zeros(buckets + 1, dtype=np.uint16)
+    for key in keys:
+        value = np.uint64(key)
+        out[value >> rest] |= np.uint16(_ONE << ((value & mask) >> np.uint64(shift)))
+    return out
