@@ -129,8 +129,7 @@ class Layout:
         prefix = min(256 // chunks, max(1, count.bit_length() - 4))
         rest = -(-256 // chunks) - prefix
         free = 32 - count.bit_length()
-        presence = min(free.bit_length() - 1, rest) if count < 2**32 and rest <= 6 else 0
-        presence = presence if presence >= 1 else 0
+        presence = max(0, min(free.bit_length() - 1, rest)) if count < 2**32 and rest <= 6 else 0
         if count <= 1 << (32 - rest):
             return cls(count, chunks, prefix, 32 - rest, "<u4", presence)
         return cls(count, chunks, prefix, 64 - rest, "<u8", presence)
@@ -210,7 +209,7 @@ def _index_pieces(
     rest0 = int(lengths[0]) - layout.prefix_bits
     values0 = pdq_kernel.chunk_values(words, 0, int(lengths[0]))
     order, first = pdq_kernel.counting_order(values0 >> np.uint32(rest0), buckets)
-    present0 = _presence(layout, pdq_kernel, values0, rest0)
+    present0 = _presence(layout, values0, rest0)
     del values0
     for start in range(0, max(1, len(codes)), _WRITE_BLOCK):
         yield "codes", codes[order[start : start + _WRITE_BLOCK]]
@@ -231,18 +230,20 @@ def _index_pieces(
         rest = int(lengths[chunk]) - layout.prefix_bits
         offsets[chunk] = pdq_kernel.table_entries(
             keys, rows, layout.prefix_bits, rest, layout.pos_bits, entries
-        ) | _presence(layout, pdq_kernel, keys, rest)
+        ) | _presence(layout, keys, rest)
         yield "tables", entries
     yield "offsets", offsets
 
 
-def _presence(layout: Layout, kernel: Any, keys: np.ndarray, rest_bits: int) -> np.ndarray:
+def _presence(layout: Layout, keys: np.ndarray, rest_bits: int) -> np.ndarray:
     """Each bucket's presence set of one chunk (``keys``: its values), placed above the
     bucket starts (which take ``count.bit_length()`` bits); zeros without presence."""
     if not layout.presence_log:
         return np.zeros(1, dtype=np.int64)
+    from vigil.matching import pdq_kernel  # numba: only where an index is built
+
     shift = max(0, rest_bits - layout.presence_log)
-    present = kernel.presence_of_keys(keys, rest_bits, shift, 1 << layout.prefix_bits)
+    present = pdq_kernel.presence_of_keys(keys, rest_bits, shift, 1 << layout.prefix_bits)
     return present.astype(np.int64) << layout.count.bit_length()
 
 
